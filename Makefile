@@ -1,0 +1,42 @@
+# claimflow — `make help` lists the targets.
+SHELL := /bin/bash
+export UV_COMPILE_BYTECODE := 1
+export UV_LINK_MODE := copy
+# uv from PATH, else the one pip installs into this Python (bootstrapped below).
+UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.synced
+
+.PHONY: help install demo test check lint typecheck bench clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml uv.lock
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	$(UV) sync --locked --all-groups --quiet
+	@touch $@
+
+install: $(STAMP) ## Create .venv from the committed lock (uv)
+
+demo: $(STAMP) ## Run the whole nightly job against the embedded clearinghouse (writes ./out)
+	$(VENV)/bin/claimflow demo --out out
+
+test: $(STAMP) ## Run the test suite (services it needs are started by .ci/run or skipped)
+	$(PY) -m pytest -q
+
+check: lint typecheck ## ruff + mypy (strict on pipeline/)
+
+lint: $(STAMP) ## ruff lint and format check
+	$(VENV)/bin/ruff check pipeline flows tests
+	$(VENV)/bin/ruff format --check pipeline flows tests
+
+typecheck: $(STAMP) ## mypy, strict on pipeline/
+	$(VENV)/bin/mypy pipeline flows
+
+bench: $(STAMP) ## Slow benchmarks (reader, parser, builder throughput, memory)
+	$(PY) -m pytest -q -m bench -p no:cacheprovider -s tests/bench
+
+clean: ## Remove the virtualenv, caches and demo output
+	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,3 @@
+"""claimflow: an EDI X12 5010 pipeline for medical practices."""
+
+__version__ = "0.1.0"

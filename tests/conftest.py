@@ -1,0 +1,60 @@
+"""Shared fixtures: the public corpus, a real PostgreSQL and a real Prefect API when present."""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT.parent / "shared" / "corpus"
+SAMPLE_EDI = ROOT / "sample_edi"
+
+
+@pytest.fixture(scope="session")
+def corpus_dir() -> Path:
+    """``../shared/corpus`` (skips cleanly when this checkout has none)."""
+    if not (CORPUS / "PROVENANCE.tsv").exists():
+        pytest.skip("../shared/corpus is not present")
+    return CORPUS
+
+
+def corpus_rows() -> list[dict[str, str]]:
+    """PROVENANCE.tsv merged with VALIDATION.tsv, one dict per corpus file (empty if absent)."""
+    if not (CORPUS / "PROVENANCE.tsv").exists():
+        return []
+    with (CORPUS / "PROVENANCE.tsv").open(encoding="utf-8") as fh:
+        rows = {r["file"]: r for r in csv.DictReader(fh, delimiter="\t")}
+    validation = CORPUS / "VALIDATION.tsv"
+    if validation.exists():
+        with validation.open(encoding="utf-8") as fh:
+            for r in csv.DictReader(fh, delimiter="\t"):
+                row = rows.setdefault(r["file"], {})
+                row.update({f"pyx12_{k}": v for k, v in r.items()})
+                row["known_defective_or_negative"] = r.get("known_defective_or_negative", "")
+    return [dict(r, file=name) for name, r in sorted(rows.items())]
+
+
+def corpus_files(*transactions: str) -> list[str]:
+    """Corpus file names (relative) for the given top folders, e.g. ``corpus_files("835")``."""
+    return [r["file"] for r in corpus_rows() if r["file"].split("/")[0] in transactions]
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """A real PostgreSQL started by .ci/run (CLAIMFLOW_TEST_POSTGRES_URL); skip when absent."""
+    url = os.environ.get("CLAIMFLOW_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip("CLAIMFLOW_TEST_POSTGRES_URL not set (.ci/run starts PostgreSQL)")
+    return url
+
+
+@pytest.fixture(scope="session")
+def prefect_api() -> str:
+    """A real Prefect API started once by .ci/run (PREFECT_API_URL); skip when absent."""
+    url = os.environ.get("PREFECT_API_URL")
+    if not url:
+        pytest.skip("PREFECT_API_URL not set (.ci/run starts a Prefect server)")
+    return url
