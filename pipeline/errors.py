@@ -10,9 +10,11 @@ flows can report it without a traceback::
     │   ├── X12SyntaxError              not X12, cut short, bad ISA (file + position)
     │   └── X12WriteError               a value the writer refuses (names the field)
     ├── PracticeDataError               practice export unusable as a whole
+    ├── ReconcileInputError             a reconciliation input table lacks columns / bad value
     ├── LedgerError
-    │   ├── IllegalTransition           claim state change the lifecycle forbids
-    │   └── DuplicateFileError          the same bytes were registered before
+    │   ├── IllegalTransition           claim (or file) state change the lifecycle forbids
+    │   ├── DuplicateFileError          the same bytes were registered before
+    │   └── LedgerUnavailable           (transient) database locked, busy or unreachable
     └── TransportError
         ├── TransientTransportError     (transient) dropped link, timeout, server busy
         └── TerminalTransportError
@@ -33,7 +35,9 @@ __all__ = [
     "DuplicateFileError",
     "IllegalTransition",
     "LedgerError",
+    "LedgerUnavailable",
     "PracticeDataError",
+    "ReconcileInputError",
     "TerminalTransportError",
     "TransientError",
     "TransientTransportError",
@@ -102,6 +106,10 @@ class PracticeDataError(ClaimflowError):
     """A practice export cannot be used at all (missing file, unknown columns)."""
 
 
+class ReconcileInputError(ClaimflowError):
+    """A table handed to reconciliation lacks a required column or holds a bad value."""
+
+
 class LedgerError(ClaimflowError):
     """Claims ledger problems."""
 
@@ -112,6 +120,10 @@ class IllegalTransition(LedgerError):
 
 class DuplicateFileError(LedgerError):
     """The same bytes were registered before (under any name)."""
+
+
+class LedgerUnavailable(LedgerError, TransientError):
+    """The ledger database is locked, busy or unreachable: retry with backoff."""
 
 
 class TransportError(ClaimflowError):

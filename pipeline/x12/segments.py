@@ -84,7 +84,10 @@ class Segment:
     def repeats(self, index: int) -> list[str]:
         """Repetitions of a repeatable element (``EB03`` -> ``['30', '1', '33']``)."""
         value = self[index]
-        return value.split(self.envelope.delimiters.repetition) if value else []
+        if not value:
+            return []
+        separator = self.envelope.delimiters.repetition
+        return value.split(separator) if separator else [value]  # 4010: no repetition
 
     @property
     def set_position(self) -> int:

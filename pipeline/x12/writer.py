@@ -31,6 +31,8 @@ __all__ = [
     "format_segment",
 ]
 
+_NO_ST03 = frozenset({"835"})
+
 # An element is a plain value, a composite (sequence of components) or None (empty).
 Element = str | Sequence[str | None] | None
 
@@ -164,7 +166,9 @@ class GroupWriter:
     def transaction(self, transaction_set_id: str) -> Iterator[TransactionWriter]:
         number = f"{self.writer.control_numbers.next_transaction():04d}"
         ts = TransactionWriter(self.writer, number)
-        ts.segment("ST", transaction_set_id, number, self.version)
+        # The 835 guide marks ST03 "not used"; every other 5010 set repeats GS08 there.
+        st03 = None if transaction_set_id in _NO_ST03 else self.version
+        ts.segment("ST", transaction_set_id, number, st03)
         yield ts
         ts.segment("SE", str(ts.count + 1), number)
         self.transactions += 1

@@ -1,0 +1,159 @@
+"""``claimflow validate``: envelope (SNIP 1), guide (SNIP 2, pyx12) and balancing (SNIP 3).
+
+:func:`validate_file` reads a file once with our streaming reader, feeding the
+envelope and balancing checkers and the clean copy pyx12 validates afterwards. It
+never raises on a bad file: what the reader refuses makes an ``unreadable`` report
+carrying the reader's one-line message.
+
+Status: ``valid`` (no errors; warnings allowed), ``invalid`` (at least one error),
+``unreadable``. Exit code of the command: the worst file decides (0, 1, 2).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from pipeline.errors import X12SyntaxError
+from pipeline.x12.balance import BalanceChecker
+from pipeline.x12.envelope import EnvelopeChecker
+from pipeline.x12.ig import IgCopy, check_ig
+from pipeline.x12.problems import Problem
+from pipeline.x12.reader import read_segments
+
+__all__ = [
+    "EXIT_CODES",
+    "FileReport",
+    "format_report",
+    "validate_command",
+    "validate_file",
+]
+
+EXIT_CODES = {"valid": 0, "invalid": 1, "unreadable": 2}
+
+
+@dataclass
+class FileReport:
+    """What validation found in one file."""
+
+    source_file: str
+    status: str  # valid | invalid | unreadable
+    message: str = ""  # the reader's one-line error when unreadable
+    interchanges: int = 0
+    transactions: int = 0
+    segments: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity != "error"]
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.status]
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready: the summary plus every problem with its position."""
+        return {
+            "file": self.source_file,
+            "status": self.status,
+            "message": self.message,
+            "interchanges": self.interchanges,
+            "transactions": self.transactions,
+            "segments": self.segments,
+            "errors": len(self.errors),
+            "warnings": len(self.warnings),
+            "problems": [p.row() for p in self.problems],
+        }
+
+
+def validate_file(path: str | Path, *, ig: bool = True) -> FileReport:
+    """Validate one file; never raises on a bad file.
+
+    ``ig=False`` skips pyx12 (SNIP 1 and 3 only; what the parser uses for speed).
+    """
+    source = str(path)
+    envelope = EnvelopeChecker(source)
+    balance = BalanceChecker(source)
+    copy = IgCopy(source) if ig else None
+    report = FileReport(source, "valid")
+    try:
+        try:
+            for seg in read_segments(path):
+                report.segments += 1
+                if seg.id == "ST":
+                    report.transactions += 1
+                elif seg.id == "ISA":
+                    report.interchanges += 1
+                envelope.feed(seg)
+                balance.feed(seg)
+                if copy is not None:
+                    copy.add(seg)
+        except X12SyntaxError as exc:
+            return FileReport(source, "unreadable", message=str(exc), segments=report.segments)
+        report.problems = envelope.problems + balance.problems
+        if copy is not None:
+            report.problems += check_ig(copy)
+    finally:
+        if copy is not None:
+            copy.close()
+    report.problems.sort(key=_position)
+    report.status = "invalid" if report.errors else "valid"
+    return report
+
+
+def _position(problem: Problem) -> tuple[int, int]:
+    number = problem.segment_number
+    return (0 if number is None else 1, number or 0)
+
+
+def format_report(report: FileReport) -> list[str]:
+    """Human lines: one summary line, then one line per problem."""
+    counts = (
+        f"{report.interchanges} interchange(s), {report.transactions} transaction set(s), "
+        f"{report.segments} segments"
+    )
+    if report.status == "unreadable":
+        return [f"{report.source_file}: unreadable: {report.message}"]
+    found = f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)"
+    lines = [f"{report.source_file}: {report.status} ({found}; {counts})"]
+    lines += [f"  {_problem_line(p)}" for p in report.problems]
+    return lines
+
+
+def _problem_line(p: Problem) -> str:
+    where = [f"segment {p.segment_number}" if p.segment_number is not None else "file"]
+    if p.segment_id:
+        where.append(p.segment_id)
+    if p.loop:
+        where.append(f"loop {p.loop}")
+    if p.element:
+        where.append(p.element)
+    return f"{p.severity}: {' '.join(where)}: {p.message} [{p.rule}]"
+
+
+def validate_command(
+    files: list[Path], *, as_json: bool, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
+    """Validate every file, print the reports; exit 0 valid, 1 invalid, 2 unreadable."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    reports = []
+    for path in files:
+        report = validate_file(path)
+        reports.append(report)
+        if report.status == "unreadable":
+            print(f"claimflow: error: {report.message}", file=err)
+        elif not as_json:
+            print("\n".join(format_report(report)), file=out)
+    if as_json:
+        json.dump([r.as_dict() for r in reports], out, indent=2)
+        out.write("\n")
+    return max((r.exit_code for r in reports), default=0)
