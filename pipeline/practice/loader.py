@@ -1,0 +1,368 @@
+"""Load a practice export (CSV files) through the column maps in ``mappings/practice``.
+
+Each map names, for each of our fields, the PM system's column and how to read it
+(``mappings/practice/README.md``). A value that cannot be read becomes an
+:class:`Issue` (file, row, column, reason; never the value, which may be PHI); its
+row is skipped and every other row still loads. Only an export that is unusable as a
+whole (a required file or column missing, a broken map) raises
+:class:`~pipeline.errors.PracticeDataError` / :class:`~pipeline.errors.ConfigError`.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from pipeline.errors import ConfigError, PracticeDataError
+from pipeline.practice.model import (
+    Appointment,
+    BillingProvider,
+    Charge,
+    ClaimAdjustment,
+    Coverage,
+    Encounter,
+    Patient,
+    Payer,
+    Practice,
+    PrimaryAdjudication,
+    Provider,
+)
+
+__all__ = ["Issue", "LoadResult", "load_payers", "load_practice"]
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One value (or row) of the export that could not be used."""
+
+    file: str
+    row: int
+    """Line number in the CSV file (the header is line 1)."""
+    column: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: row {self.row}, column {self.column!r}: {self.reason}"
+
+
+@dataclass(slots=True)
+class LoadResult:
+    practice: Practice
+    issues: list[Issue] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _FieldSpec:
+    name: str
+    columns: tuple[str, ...]
+    many: bool = False  # ``columns:`` given: a list built from several columns
+    fmt: str | None = None
+    split: str | None = None
+    values: Mapping[str, str] | None = None
+    strip: str = ""
+    upper: bool = True
+    optional: bool = False
+    default: str | None = None
+    parse: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.columns[0] if len(self.columns) == 1 else "/".join(self.columns)
+
+
+@dataclass(frozen=True, slots=True)
+class _TableMap:
+    source: Path
+    file: str
+    optional: bool
+    fields: tuple[_FieldSpec, ...]
+
+
+class _CellError(ValueError):
+    """A cell that cannot be read (carries the column)."""
+
+    def __init__(self, column: str, reason: str) -> None:
+        super().__init__(reason)
+        self.column = column
+        self.reason = reason
+
+
+def _default_mappings() -> Path:
+    from pipeline.settings import get_settings
+
+    return get_settings().mappings_dir
+
+
+def load_practice(
+    folder: str | Path,
+    *,
+    mappings_dir: str | Path | None = None,
+) -> LoadResult:
+    """Read every export in ``folder`` into a :class:`Practice`, with the issues found."""
+    folder = Path(folder)
+    mappings = Path(mappings_dir) if mappings_dir is not None else _default_mappings()
+    if not folder.is_dir():
+        raise PracticeDataError(f"{folder}: practice folder does not exist")
+    maps = mappings / "practice"
+    issues: list[Issue] = []
+
+    def table(name: str, model: type[BaseModel]) -> list[tuple[int, Any]]:
+        tmap = _read_map(maps / f"{name}.yaml")
+        return list(_load_table(folder, tmap, model, issues))
+
+    billing_rows = table("billing_provider", BillingProvider)
+    if not billing_rows:
+        raise PracticeDataError(
+            f"{folder / 'billing_provider.csv'}: no usable billing provider row"
+        )
+    payers = load_payers(mappings / "payers")
+    providers = {p.provider_id: p for _, p in table("providers", Provider)}
+    patients = {p.patient_id: p for _, p in table("patients", Patient)}
+
+    coverages: list[Coverage] = []
+    for row, c in table("coverages", Coverage):
+        if _known(c.patient_id, patients, "coverages.csv", row, "patient_id", issues) and _known(
+            c.payer_id, payers, "coverages.csv", row, "payer_id", issues
+        ):
+            coverages.append(c)
+    appointments = [
+        a
+        for row, a in table("appointments", Appointment)
+        if _known(a.patient_id, patients, "appointments.csv", row, "patient_id", issues)
+    ]
+    encounters: dict[str, Encounter] = {}
+    for row, e in table("encounters", Encounter):
+        if not _known(e.patient_id, patients, "encounters.csv", row, "patient_id", issues):
+            continue
+        if e.encounter_id in encounters:
+            issues.append(Issue("encounters.csv", row, "encounter_id", "duplicate encounter id"))
+            continue
+        encounters[e.encounter_id] = e
+    for row, charge in table("charges", Charge):
+        encounter = encounters.get(charge.encounter_id)
+        if encounter is None:
+            issues.append(Issue("charges.csv", row, "encounter_id", "no loaded encounter"))
+            continue
+        encounter.charges.append(charge)
+    for row, eob in table("primary_eob", PrimaryAdjudication):
+        encounter = encounters.get(eob.encounter_id)
+        if encounter is None:
+            issues.append(Issue("primary_eob.csv", row, "encounter_id", "no loaded encounter"))
+            continue
+        encounter.primary_adjudication = eob
+    for encounter in encounters.values():
+        encounter.charges.sort(key=lambda c: c.line_number)
+
+    practice = Practice(
+        billing_provider=billing_rows[0][1],
+        providers=providers,
+        payers=payers,
+        patients=patients,
+        coverages=coverages,
+        appointments=appointments,
+        encounters=list(encounters.values()),
+    )
+    return LoadResult(practice=practice, issues=issues)
+
+
+def load_payers(folder: str | Path) -> dict[str, Payer]:
+    """Every payer profile in ``mappings/payers/*.yaml``, keyed by payer id."""
+    payers: dict[str, Payer] = {}
+    for path in sorted(Path(folder).glob("*.yaml")):
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            payer = Payer.model_validate(data)
+        except (OSError, yaml.YAMLError, ValidationError) as exc:
+            reason = str(exc).splitlines()[0]
+            raise ConfigError(f"{path}: not a valid payer profile: {reason}") from exc
+        payers[payer.payer_id] = payer
+    return payers
+
+
+def _known(
+    key: str, table: Mapping[str, object], file: str, row: int, column: str, issues: list[Issue]
+) -> bool:
+    if key in table:
+        return True
+    issues.append(Issue(file, row, column, f"unknown {column.removesuffix('_id')} {key!r}"))
+    return False
+
+
+# --- column maps ---------------------------------------------------------------------------
+
+
+def _read_map(path: Path) -> _TableMap:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        fields = tuple(_field_spec(name, spec) for name, spec in data["columns"].items())
+        return _TableMap(path, str(data["file"]), bool(data.get("optional", False)), fields)
+    except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"{path}: not a valid column map: {exc}") from exc
+
+
+def _field_spec(name: str, spec: object) -> _FieldSpec:
+    if isinstance(spec, str):
+        return _FieldSpec(name, (spec,))
+    if not isinstance(spec, dict):
+        raise ValueError(f"field {name!r}: expected a column name or a mapping")
+    many = "columns" in spec
+    columns = tuple(spec["columns"]) if many else (str(spec["column"]),)
+    values = spec.get("values")
+    return _FieldSpec(
+        name=name,
+        columns=columns,
+        many=many,
+        fmt=spec.get("format"),
+        split=spec.get("split"),
+        values={str(k).upper(): str(v) for k, v in values.items()} if values else None,
+        strip=str(spec.get("strip", "")),
+        upper=bool(spec.get("upper", True)),
+        optional=bool(spec.get("optional", False)),
+        default=None if spec.get("default") is None else str(spec["default"]),
+        parse=spec.get("parse"),
+    )
+
+
+def _load_table(
+    folder: Path, tmap: _TableMap, model: type[BaseModel], issues: list[Issue]
+) -> Iterator[tuple[int, Any]]:
+    path = folder / tmap.file
+    if not path.exists():
+        if tmap.optional:
+            return
+        raise PracticeDataError(f"{path}: missing (column map {tmap.source.name})")
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            reader = csv.DictReader(fh)
+            header = set(reader.fieldnames or ())
+            missing = [
+                c for f in tmap.fields if not f.optional for c in f.columns if c not in header
+            ]
+            if missing:
+                raise PracticeDataError(f"{path}: missing column(s) {', '.join(missing)}")
+            for row in reader:
+                number = reader.line_num
+                loaded = _load_row(tmap, model, row, number, issues)
+                if loaded is not None:
+                    yield number, loaded
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise PracticeDataError(f"{path}: cannot read: {exc}") from exc
+
+
+def _load_row(
+    tmap: _TableMap,
+    model: type[BaseModel],
+    row: Mapping[str, str | None],
+    number: int,
+    issues: list[Issue],
+) -> Any:
+    data: dict[str, Any] = {}
+    labels: dict[str, str] = {}
+    ok = True
+    for spec in tmap.fields:
+        labels[spec.name] = spec.label
+        try:
+            value = _cell(spec, row)
+        except _CellError as exc:
+            issues.append(Issue(tmap.file, number, exc.column, exc.reason))
+            ok = False
+            continue
+        if value is not None:
+            _put(data, spec.name, value)
+    if not ok:
+        return None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        for error in exc.errors():
+            column = _column_for(error["loc"], labels)
+            reason = _reason(error)
+            issues.append(Issue(tmap.file, number, column, reason))
+        return None
+
+
+def _cell(spec: _FieldSpec, row: Mapping[str, str | None]) -> Any:
+    if spec.many:
+        raw_values = [_clean(spec, row.get(c)) for c in spec.columns]
+        return [v for v in raw_values if v]
+    raw = _clean(spec, row.get(spec.columns[0]))
+    if not raw and spec.default is not None:
+        raw = spec.default
+    if spec.values is not None:
+        mapped = spec.values.get(raw.upper())
+        if mapped is None:
+            if not raw:
+                return None
+            allowed = ", ".join(k for k in spec.values if k)
+            raise _CellError(spec.label, f"unknown value (expected one of {allowed})")
+        raw = mapped
+    if not raw:
+        return None
+    if spec.split is not None:
+        return [part.strip() for part in raw.split(spec.split) if part.strip()]
+    if spec.fmt is not None:
+        try:
+            return datetime.strptime(raw, spec.fmt).date()
+        except ValueError as exc:
+            raise _CellError(spec.label, f"not a date in format {spec.fmt}") from exc
+    if spec.parse == "adjustments":
+        return _adjustments(spec.label, raw)
+    return raw
+
+
+def _clean(spec: _FieldSpec, raw: str | None) -> str:
+    value = (raw or "").strip()
+    for char in spec.strip:
+        value = value.replace(char, "")
+    return value.upper() if spec.upper else value
+
+
+def _adjustments(column: str, raw: str) -> list[ClaimAdjustment]:
+    """``CO-45=120.00; PR-2=30.00`` -> CAS group/reason/amount triples."""
+    found = []
+    for part in raw.split(";"):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            code, amount = part.split("=")
+            group, reason = code.strip().split("-")
+            found.append(
+                ClaimAdjustment(group_code=group, reason_code=reason, amount=Decimal(amount))
+            )
+        except (ValueError, InvalidOperation) as exc:
+            raise _CellError(column, "adjustments must read GROUP-REASON=AMOUNT; ...") from exc
+    return found
+
+
+def _put(data: dict[str, Any], dotted: str, value: Any) -> None:
+    *parents, leaf = dotted.split(".")
+    target = data
+    for parent in parents:
+        target = target.setdefault(parent, {})
+    target[leaf] = value
+
+
+def _column_for(loc: tuple[int | str, ...], labels: Mapping[str, str]) -> str:
+    # The longest dotted prefix of the error location that a column feeds.
+    parts = [str(p) for p in loc]
+    for end in range(len(parts), 0, -1):
+        label = labels.get(".".join(parts[:end]))
+        if label is not None:
+            return label
+    return ".".join(parts)
+
+
+def _reason(error: Mapping[str, Any]) -> str:
+    # Never the value itself: these lines reach logs, and cells hold names and birth dates.
+    if error["type"] == "missing":
+        return "required value is empty"
+    return str(error["msg"])

@@ -1,0 +1,88 @@
+"""``claimflow build 837p`` / ``build 270``: exit codes, scrub report, files and traces."""
+
+from __future__ import annotations
+
+import csv
+import io
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from pipeline.build.commands import build_270_command, build_837p_command
+from pipeline.parse.t270 import read_270
+from pipeline.parse.t837p import read_837p
+from pipeline.settings import get_settings
+from tests.build.conftest import DEMO, ROOT, TODAY
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.setenv("CLAIMFLOW_HOME", str(tmp_path / "home"))
+    get_settings.cache_clear()
+    yield tmp_path / "home"
+    get_settings.cache_clear()
+
+
+def test_build_837p_reports_holds_and_exits_1(home: Path, tmp_path: Path) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    target = tmp_path / "out" / "claims.837p"
+    code = build_837p_command(DEMO, out=target, today=TODAY, stdout=out, stderr=err)
+    assert code == 1
+    report = out.getvalue()
+    assert report.startswith("scrub: 160 claim(s) built, 18 held")
+    assert "HELD E0172 (LS0000172)\n  error   [aob_missing] patient.aob:" in report
+    assert len(read_837p(target)) == 160
+    assert (home / "control_numbers.json").exists()
+    assert not list(target.parent.glob(".*.tmp"))
+    # Control numbers never repeat between runs.
+    again = tmp_path / "again.837p"
+    build_837p_command(DEMO, out=again, today=TODAY, stdout=io.StringIO())
+    first, second = read_837p(target)[0], read_837p(again)[0]
+    assert first.interchange_control_number != second.interchange_control_number
+
+
+def test_build_837p_exits_0_when_nothing_is_held(home: Path, tmp_path: Path) -> None:
+    practice = tmp_path / "clean"
+    practice.mkdir()
+    for f in DEMO.glob("*.csv"):
+        rows = list(csv.DictReader(f.open(encoding="utf-8")))
+        if f.name in {"encounters.csv", "charges.csv"}:
+            rows = [r for r in rows if r["Visit #"] < "E0161"]
+        with (practice / f.name).open("w", encoding="utf-8", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    out = io.StringIO()
+    code = build_837p_command(practice, out=tmp_path / "c.837p", today=TODAY, stdout=out)
+    assert code == 0, out.getvalue()
+    assert "160 claim(s) built, 0 held" in out.getvalue()
+
+
+def test_build_270_writes_inquiries_and_traces(home: Path, tmp_path: Path) -> None:
+    out = io.StringIO()
+    target = tmp_path / "elig.270"
+    code = build_270_command(DEMO, out=target, on=None, today=date(2026, 11, 27), stdout=out)
+    assert code == 0
+    inquiries = read_270(target)
+    assert {i.service_date for i in inquiries} == {date(2026, 11, 28)}  # default: tomorrow
+    with target.with_name("elig.270.traces.csv").open(encoding="utf-8") as fh:
+        traces = {r["trace_number"]: r for r in csv.DictReader(fh)}
+    assert set(traces) == {i.trace_number for i in inquiries}
+    assert "wrote" in out.getvalue()
+
+
+def test_cli_bad_input_is_one_line_exit_2(home: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere"
+    run = subprocess.run(
+        [sys.executable, "-m", "pipeline", "build", "837p", "--practice", str(missing),
+         "--out", str(tmp_path / "x.837p")],
+        capture_output=True, text=True, cwd=ROOT, env={"CLAIMFLOW_HOME": str(home)},
+        check=False,
+    )  # fmt: skip
+    assert run.returncode == 2
+    assert run.stderr.strip().count("\n") == 0
+    assert "practice folder does not exist" in run.stderr

@@ -1,0 +1,105 @@
+"""270 builder: golden file, validation with the authored X279A1 map, round trip, traces."""
+
+from __future__ import annotations
+
+import io
+import os
+from collections import Counter
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from pipeline.build.t270 import Build270Result, TraceKey, build_270
+from pipeline.parse.t270 import read_270
+from pipeline.practice import LoadResult, Practice
+from pipeline.x12.validate import validate_file
+from tests.build.conftest import GOLDEN, NOW, CountingControlNumbers
+
+GOLDEN_270 = GOLDEN / "demo_20261128.270.x12"
+DAYS = (date(2026, 11, 28), date(2026, 11, 30), date(2026, 12, 1))
+
+
+def _build(practice: Practice, on: date, start: int = 1) -> tuple[Build270Result, str]:
+    out = io.StringIO()
+    result = build_270(practice, out, on=on, control_numbers=CountingControlNumbers(start), now=NOW)
+    return result, out.getvalue()
+
+
+def test_golden(demo: LoadResult) -> None:
+    _, text = _build(demo.practice, DAYS[0])
+    if os.environ.get("CLAIMFLOW_UPDATE_GOLDEN"):
+        GOLDEN_270.write_text(text, encoding="ascii")
+    assert text == GOLDEN_270.read_text(encoding="ascii")
+
+
+@pytest.mark.parametrize("on", DAYS, ids=str)
+def test_valid_and_round_trips(demo: LoadResult, on: date, tmp_path: Path) -> None:
+    result, text = _build(demo.practice, on)
+    path = tmp_path / f"{on}.270.x12"
+    path.write_text(text, encoding="ascii")
+    report = validate_file(path)
+    assert report.status == "valid", [p.message for p in report.errors][:5]
+    assert read_270(path) == result.inquiries
+    assert result.findings == []
+
+
+def test_one_inquiry_per_patient_and_payer(demo: LoadResult) -> None:
+    practice = demo.practice
+    for on in DAYS:
+        result, _ = _build(practice, on)
+        patients = {a.patient_id for a in practice.appointments if a.date == on}
+        expected = {(c.patient_id, c.payer_id) for c in practice.coverages
+                    if c.patient_id in patients}  # fmt: skip
+        got = [(k.patient_id, k.payer_id) for k in result.traces.values()]
+        assert sorted(got) == sorted(expected)
+        assert all(i.service_date == on for i in result.inquiries)
+
+
+def test_demo_exercises_dependents_and_secondary_payers(demo: LoadResult) -> None:
+    inquiries = [i for on in DAYS for i in _build(demo.practice, on)[0].inquiries]
+    per_patient = Counter(i.patient_id for i in inquiries)
+    assert max(per_patient.values()) == 2  # a patient with secondary coverage: two payers
+    assert any(i.dependent is not None for i in inquiries)
+    coverages = {c.coverage_id: c for c in demo.practice.coverages}
+    for i in inquiries:
+        coverage = coverages[i.coverage_id]
+        own_id = coverage.is_self or bool(coverage.patient_member_id)
+        assert (i.dependent is None) == own_id
+        assert i.member_id == (coverage.patient_member_id or coverage.member_id)
+        assert i.subscriber.address_line1 == ""  # no addresses on a 270
+
+
+def test_traces_are_unique_and_map_back(demo: LoadResult) -> None:
+    seen: dict[str, TraceKey] = {}
+    for start, on in enumerate(DAYS, start=1):
+        result, text = _build(demo.practice, on, start=start)
+        for trace, key in result.traces.items():
+            assert trace not in seen
+            seen[trace] = key
+            assert f"TRN*1*{trace}*1463871520~" in text
+    keys = list(seen.values())
+    assert all(k.coverage_id and k.patient_id and k.payer_id for k in keys)
+
+
+def test_service_types_union_and_default(demo: LoadResult) -> None:
+    result, text = _build(demo.practice, DAYS[1])
+    assert any(i.service_types == ("30", "98") for i in result.inquiries)
+    assert "EQ*30^98~" in text
+    assert all(i.service_types for i in result.inquiries)
+
+
+def test_no_appointments_writes_nothing(demo: LoadResult) -> None:
+    result, text = _build(demo.practice, date(2027, 1, 1))
+    assert (result.inquiries, text) == ([], "")
+
+
+def test_delimiter_in_a_name_is_a_finding(demo: LoadResult) -> None:
+    practice = demo.practice.model_copy(deep=True)
+    appointment = next(a for a in practice.appointments if a.date == DAYS[0])
+    practice.patients[appointment.patient_id].last_name = "O:NEIL"
+    result, text = _build(practice, DAYS[0])
+    assert {(f.encounter_id, f.rule) for f in result.findings} == {
+        (appointment.appointment_id, "x12_value")
+    }
+    assert "O:NEIL" not in text and result.inquiries
