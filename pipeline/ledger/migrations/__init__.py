@@ -1,0 +1,1 @@
+"""Alembic environment of the ledger (shipped inside the package; no alembic.ini)."""

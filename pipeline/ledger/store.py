@@ -1,0 +1,526 @@
+"""The claims ledger: one object the flows open, each method one short transaction.
+
+    ledger = Ledger(get_settings().ledger_url)     # migrates an empty database to head
+    claim = ledger.record_claim(draft)
+    ledger.stage_submission(data, name, [claim.id], [controls])
+    for upload in ledger.pending_uploads():         # also retries what a crash left behind
+        transport.upload(upload.name, upload.content)
+        ledger.mark_uploaded(upload.file_id, upload.name)
+
+Everything a rerun may repeat is idempotent: registering the same bytes, applying the same
+event (claim, target state, cause file + segment), staging the same file, marking it uploaded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, selectinload
+
+from pipeline.errors import DuplicateFileError, LedgerError, LedgerUnavailable
+from pipeline.ledger import claims as _claims
+from pipeline.ledger import eligibility as _eligibility
+from pipeline.ledger import registry as _registry
+from pipeline.ledger.control import LedgerControlNumbers
+from pipeline.ledger.engine import make_engine
+from pipeline.ledger.lifecycle import ClaimState, Direction, FileState
+from pipeline.ledger.migrate import upgrade
+from pipeline.ledger.models import (
+    Claim,
+    ClaimEvent,
+    ClaimLine,
+    ClaimSubmission,
+    EligibilityCheck,
+    FileRow,
+    OutboxEntry,
+)
+from pipeline.ledger.records import (
+    Cause,
+    ClaimDraft,
+    ClaimRecord,
+    Controls,
+    EligibilityRecord,
+    EligibilityRequest,
+    FileRecord,
+    LineRecord,
+    PendingUpload,
+    SubmissionRecord,
+    TransitionRecord,
+)
+
+__all__ = ["Ledger", "open_ledger"]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def open_ledger(url: str, *, clock: Callable[[], dt.datetime] = _utcnow) -> Ledger:
+    """Open (and migrate) the ledger at ``url``, e.g. ``get_settings().ledger_url``."""
+    return Ledger(url, clock=clock)
+
+
+class Ledger:
+    """Claims ledger on any SQLAlchemy URL (SQLite file or PostgreSQL)."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        clock: Callable[[], dt.datetime] = _utcnow,
+        migrate: bool = True,
+    ) -> None:
+        self.engine: Engine = make_engine(url)
+        self.clock = clock
+        if migrate:
+            try:
+                upgrade(self.engine)
+            except OperationalError as exc:
+                self.engine.dispose()
+                where = self.engine.url.render_as_string(hide_password=True)
+                raise LedgerUnavailable(f"ledger {where}: cannot open: {_first_line(exc)}") from exc
+        self.control_numbers = LedgerControlNumbers(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[Session]:
+        try:
+            with Session(self.engine, expire_on_commit=False) as session, session.begin():
+                yield session
+        except OperationalError as exc:
+            raise LedgerUnavailable(f"ledger: database unavailable: {_first_line(exc)}") from exc
+
+    def _write(self, what: str, work: Callable[[Session], T]) -> T:
+        """Run ``work`` in one transaction; losing a unique-key race to another process is
+        retried once (the retry then finds the other process's row)."""
+        for attempt in (1, 2):
+            try:
+                with self._tx() as s:
+                    return work(s)
+            except IntegrityError as exc:
+                if attempt == 2:
+                    raise LedgerError(
+                        f"{what}: conflicts with stored data: {_first_line(exc)}"
+                    ) from exc
+        raise AssertionError("unreachable")
+
+    def _now(self) -> dt.datetime:
+        now = self.clock()
+        if now.tzinfo is None:
+            raise LedgerError("ledger clock returned a naive datetime")
+        return now.astimezone(dt.UTC)
+
+    # -- file registry ------------------------------------------------------------------------
+
+    def register_received(
+        self,
+        path: str | Path,
+        remote_name: str,
+        *,
+        transaction_type: str | None = None,
+        controls: Sequence[Controls] | None = None,
+        strict: bool = False,
+    ) -> FileRecord:
+        """Register a downloaded file by content; ``.is_duplicate`` when seen before.
+
+        Type and control numbers are read from the envelopes unless given. ``strict`` raises
+        ``DuplicateFileError`` for a duplicate (after recording that it was seen again).
+        """
+        local = Path(path)
+        sha256, size = _registry.hash_file(local)
+        if controls is None:
+            sniffed, found = _registry.sniff_controls(local)
+            transaction_type = transaction_type or sniffed
+            controls = found
+        record = self._register(sha256, size, local, remote_name, transaction_type, controls)
+        if record.is_duplicate:
+            log.info("received file %s is a duplicate of ledger file %d", remote_name, record.id)
+            if strict:
+                raise DuplicateFileError(
+                    f"{remote_name}: same bytes as ledger file {record.id} ({record.names[0]})"
+                )
+        return record
+
+    def _register(
+        self,
+        sha256: str,
+        size: int,
+        local: Path,
+        name: str,
+        transaction_type: str | None,
+        controls: Sequence[Controls],
+    ) -> FileRecord:
+
+        def work(s: Session) -> FileRecord:
+            now = self._now()
+            row = _registry.find_file(s, sha256, Direction.RECEIVED)
+            if row is not None:
+                _registry.see_again(s, row, name, now)
+                return _registry.file_record(row, is_duplicate=True)
+            row = _registry.add_file(
+                s,
+                sha256=sha256,
+                size=size,
+                direction=Direction.RECEIVED,
+                state=FileState.RECEIVED,
+                name=name,
+                now=now,
+                transaction_type=transaction_type,
+                local_path=str(local),
+                controls=controls,
+            )
+            return _registry.file_record(row)
+
+        return self._write(f"registering {name}", work)
+
+    def mark_parsed(
+        self,
+        file_id: int,
+        *,
+        transaction_type: str | None = None,
+        controls: Sequence[Controls] = (),
+    ) -> FileRecord:
+        with self._tx() as s:
+            row = _registry.set_file_state(s, file_id, FileState.PARSED, self._now())
+            _registry.set_controls(s, row, transaction_type, controls)
+            s.flush()
+            s.refresh(row)
+            return _registry.file_record(row)
+
+    def mark_posted(self, file_id: int) -> FileRecord:
+        return self._file_state(file_id, FileState.POSTED)
+
+    def quarantine(self, file_id: int, reason: str) -> FileRecord:
+        """Set a file aside with a one-line reason (shown to the ops engineer)."""
+        log.warning("file %d quarantined", file_id)
+        return self._file_state(file_id, FileState.QUARANTINED, reason)
+
+    def release(self, file_id: int, note: str) -> FileRecord:
+        """Back from quarantine to ``received``: the next run processes it again."""
+        return self._file_state(file_id, FileState.RECEIVED, note)
+
+    def _file_state(self, file_id: int, state: FileState, note: str | None = None) -> FileRecord:
+        with self._tx() as s:
+            row = _registry.set_file_state(s, file_id, state, self._now(), note)
+            return _registry.file_record(row)
+
+    def file(self, file_id: int) -> FileRecord:
+        with self._tx() as s:
+            return _registry.file_record(_registry.get_file(s, file_id))
+
+    def file_by_sha256(
+        self, sha256: str, direction: Direction = Direction.RECEIVED
+    ) -> FileRecord | None:
+        with self._tx() as s:
+            row = _registry.find_file(s, sha256, direction)
+            return _registry.file_record(row) if row is not None else None
+
+    def files_by_state(
+        self, *states: FileState, direction: Direction | None = None
+    ) -> list[FileRecord]:
+        query = (
+            select(FileRow)
+            .where(FileRow.state.in_([s.value for s in states]))
+            .options(selectinload(FileRow.names), selectinload(FileRow.transactions))
+            .order_by(FileRow.id)
+        )
+        if direction is not None:
+            query = query.where(FileRow.direction == direction.value)
+        with self._tx() as s:
+            return [_registry.file_record(row) for row in s.scalars(query)]
+
+    # -- outbox -------------------------------------------------------------------------------
+
+    def stage_submission(
+        self,
+        content: bytes,
+        name: str,
+        claims: Sequence[int] | Mapping[int, Controls],
+        controls: Sequence[Controls],
+        *,
+        transaction_type: str = "837",
+        local_path: str | Path | None = None,
+        eligibility: Sequence[EligibilityRequest] = (),
+    ) -> FileRecord:
+        """Commit an outbound file and its claims' ``submitted`` state in one transaction.
+
+        ``claims`` are claim ids (all in the one transaction set of ``controls``) or a mapping
+        claim id -> the set that carries it. ``name`` is the remote name the upload will use.
+        Staging the same bytes again returns the first record (``is_duplicate``); a claim
+        already submitted raises ``IllegalTransition`` and nothing is staged.
+        """
+        carriers = self._carriers(name, claims, controls)
+        sha256 = hashlib.sha256(content).hexdigest()
+
+        def work(s: Session) -> FileRecord:
+            now = self._now()
+            existing = _registry.find_file(s, sha256, Direction.SENT)
+            if existing is not None:
+                return _registry.file_record(existing, is_duplicate=True)
+            clash = _registry.outbound_by_name(s, name)
+            if clash is not None:
+                raise LedgerError(f"{name}: outbound name already used by ledger file {clash.id}")
+            row = _registry.add_file(
+                s,
+                sha256=sha256,
+                size=len(content),
+                direction=Direction.SENT,
+                state=FileState.STAGED,
+                name=name,
+                now=now,
+                transaction_type=transaction_type,
+                local_path=str(local_path) if local_path is not None else None,
+                controls=controls,
+            )
+            s.add(OutboxEntry(file_id=row.id, name=name, content=content, staged_at=now))
+            for claim_id, ctl in sorted(carriers.items()):
+                claim = _claims.get_claim(s, claim_id, lock=True)
+                cause = Cause(file_id=row.id, code="staged", note=f"ISA13 {ctl.isa13}")
+                _claims.apply_transition(s, claim, ClaimState.SUBMITTED, cause, now)
+                _claims.add_submission(s, claim, row.id, ctl.isa13, ctl.gs06, ctl.st02, now)
+            for request in eligibility:
+                _eligibility.record_request(s, request, row.id, now)
+            s.flush()
+            return _registry.file_record(row)
+
+        record = self._write(f"staging {name}", work)
+        if record.is_duplicate:
+            return record
+        log.info(
+            "staged file %d (%d claims, %d inquiries)", record.id, len(carriers), len(eligibility)
+        )
+        return record
+
+    @staticmethod
+    def _carriers(
+        name: str, claims: Sequence[int] | Mapping[int, Controls], controls: Sequence[Controls]
+    ) -> dict[int, Controls]:
+        if isinstance(claims, Mapping):
+            return {claim_id: ctl.normalized() for claim_id, ctl in claims.items()}
+        if not claims:
+            return {}
+        if len(controls) != 1:
+            raise LedgerError(
+                f"{name}: {len(controls)} transaction sets; map each claim to its ST02"
+            )
+        return {claim_id: controls[0].normalized() for claim_id in claims}
+
+    def pending_uploads(self) -> list[PendingUpload]:
+        """Staged outbound files whose remote rename is not confirmed yet, oldest first."""
+        with self._tx() as s:
+            return _registry.pending_uploads(s)
+
+    def mark_uploaded(self, file_id: int, remote_name: str | None = None) -> FileRecord:
+        """Call only after the remote rename succeeded; again is a no-op."""
+        with self._tx() as s:
+            now = self._now()
+            row = _registry.get_file(s, file_id, lock=True)
+            entry = s.get(OutboxEntry, file_id)
+            if entry is None:
+                raise LedgerError(f"file {file_id}: not an outbound file")
+            if row.state != FileState.UPLOADED.value:
+                remote = remote_name or entry.name
+                _registry.set_file_state(s, file_id, FileState.UPLOADED, now, remote)
+                entry.uploaded_at = now
+                entry.remote_name = remote
+            return _registry.file_record(row)
+
+    # -- claims -------------------------------------------------------------------------------
+
+    def record_claim(self, draft: ClaimDraft) -> ClaimRecord:
+        """Create a claim, or update its unsent latest version; reruns change nothing.
+
+        - no claim with this PCN: version 1 in ``draft.state`` (``ready``/``scrub_failed``);
+        - latest version not sent yet: its fields and lines are replaced, state follows draft;
+        - latest version sent: returned unchanged, unless ``draft.new_version`` — then a new
+          version linked to it is created and the old one moves to ``resubmitted``.
+        """
+
+        def work(s: Session) -> ClaimRecord:
+            row = _claims.record_claim(s, draft, self._now())
+            s.flush()
+            s.refresh(row)
+            return _claims.claim_record(row)
+
+        return self._write(f"claim {draft.patient_control_number}", work)
+
+    def transition(
+        self,
+        claim_id: int,
+        target: ClaimState,
+        cause: Cause | None = None,
+        *,
+        payer_claim_control_number: str | None = None,
+    ) -> TransitionRecord:
+        """Move a claim along the lifecycle, recording why; a replayed event is a no-op.
+
+        Raises ``IllegalTransition`` for a move the table forbids. The payer's claim control
+        number (277CA REF*1K / 835 CLP07) can be stored in the same transaction.
+        """
+        with self._tx() as s:
+            claim = _claims.get_claim(s, claim_id, lock=True)
+            event = _claims.apply_transition(s, claim, target, cause or Cause(), self._now())
+            if payer_claim_control_number and not event.replayed:
+                claim.payer_claim_control_number = payer_claim_control_number
+            return event
+
+    def set_payer_claim_control_number(self, claim_id: int, number: str) -> ClaimRecord:
+        with self._tx() as s:
+            claim = _claims.get_claim(s, claim_id, lock=True)
+            claim.payer_claim_control_number = number
+            claim.updated_at = self._now()
+            return _claims.claim_record(claim)
+
+    def claim(self, patient_control_number: str, version: int | None = None) -> ClaimRecord | None:
+        """The latest version of a PCN (or the given one); None when unknown."""
+        with self._tx() as s:
+            if version is None:
+                row = _claims.latest_claim(s, patient_control_number)
+            else:
+                row = s.scalars(
+                    select(Claim)
+                    .where(
+                        Claim.patient_control_number == patient_control_number,
+                        Claim.version == version,
+                    )
+                    .options(selectinload(Claim.lines))
+                ).one_or_none()
+            return _claims.claim_record(row) if row is not None else None
+
+    def claim_by_id(self, claim_id: int) -> ClaimRecord:
+        with self._tx() as s:
+            return _claims.claim_record(_claims.get_claim(s, claim_id))
+
+    def claim_versions(self, patient_control_number: str) -> list[ClaimRecord]:
+        query = (
+            select(Claim)
+            .where(Claim.patient_control_number == patient_control_number)
+            .order_by(Claim.version)
+        )
+        return self._claims(query)
+
+    def claims_by_state(
+        self, *states: ClaimState, payer_id: str | None = None
+    ) -> list[ClaimRecord]:
+        query = select(Claim).where(Claim.state.in_([s.value for s in states])).order_by(Claim.id)
+        if payer_id is not None:
+            query = query.where(Claim.payer_id == payer_id)
+        return self._claims(query)
+
+    def claims_in_submission(
+        self, isa13: str, gs06: str | None = None, st02: str | None = None
+    ) -> list[ClaimRecord]:
+        """Claims sent in an interchange (TA1), a group (999 AK1) or a set (999 AK2)."""
+        key = Controls(isa13, gs06 or "", st02 or "").normalized()
+        sub = select(ClaimSubmission.claim_id).where(ClaimSubmission.isa13 == key.isa13)
+        if gs06 is not None:
+            sub = sub.where(ClaimSubmission.gs06 == key.gs06)
+        if st02 is not None:
+            sub = sub.where(ClaimSubmission.st02 == key.st02)
+        return self._claims(select(Claim).where(Claim.id.in_(sub)).order_by(Claim.id))
+
+    def _claims(self, query: Any) -> list[ClaimRecord]:
+        with self._tx() as s:
+            rows = s.scalars(query.options(selectinload(Claim.lines)))
+            return [_claims.claim_record(row) for row in rows]
+
+    def claim_lines(self, claim_id: int) -> list[LineRecord]:
+        query = (
+            select(ClaimLine).where(ClaimLine.claim_id == claim_id).order_by(ClaimLine.line_number)
+        )
+        with self._tx() as s:
+            return [_claims.line_record(row) for row in s.scalars(query)]
+
+    def transitions(self, claim_id: int) -> list[TransitionRecord]:
+        query = select(ClaimEvent).where(ClaimEvent.claim_id == claim_id).order_by(ClaimEvent.id)
+        with self._tx() as s:
+            return [_claims.transition_record(row) for row in s.scalars(query)]
+
+    def submissions(self, claim_id: int) -> list[SubmissionRecord]:
+        """Every sending of this claim version, oldest first (timely-filing proof)."""
+        query = (
+            select(ClaimSubmission, FileRow, OutboxEntry)
+            .join(FileRow, FileRow.id == ClaimSubmission.file_id)
+            .outerjoin(OutboxEntry, OutboxEntry.file_id == FileRow.id)
+            .where(ClaimSubmission.claim_id == claim_id)
+            .order_by(ClaimSubmission.id)
+        )
+        with self._tx() as s:
+            return [
+                SubmissionRecord(
+                    claim_id=sub.claim_id,
+                    file_id=sub.file_id,
+                    file_name=entry.name if entry is not None else "",
+                    sha256=file.sha256,
+                    controls=Controls(sub.isa13, sub.gs06, sub.st02, file.transaction_type or ""),
+                    submitted_at=sub.submitted_at,
+                    uploaded_at=entry.uploaded_at if entry is not None else None,
+                    remote_name=entry.remote_name if entry is not None else None,
+                )
+                for sub, file, entry in s.execute(query)
+            ]
+
+    # -- eligibility --------------------------------------------------------------------------
+
+    def record_eligibility_request(
+        self, request: EligibilityRequest, *, file_id: int | None = None
+    ) -> EligibilityRecord:
+
+        def work(s: Session) -> EligibilityRecord:
+            row = _eligibility.record_request(s, request, file_id, self._now())
+            return _eligibility.eligibility_record(row)
+
+        return self._write(f"eligibility {request.trace_number}", work)
+
+    def record_eligibility_response(
+        self, trace_number: str, summary: Mapping[str, Any], *, file_id: int | None = None
+    ) -> EligibilityRecord:
+        """Store the 271 ``eligibility_summary`` row for a trace (JSON; amounts as strings)."""
+
+        def work(s: Session) -> EligibilityRecord:
+            row = _eligibility.record_response(s, trace_number, summary, file_id, self._now())
+            return _eligibility.eligibility_record(row)
+
+        return self._write(f"eligibility {trace_number}", work)
+
+    def eligibility(self, trace_number: str) -> EligibilityRecord | None:
+        query = select(EligibilityCheck).where(EligibilityCheck.trace_number == trace_number)
+        with self._tx() as s:
+            row = s.scalars(query).one_or_none()
+            return _eligibility.eligibility_record(row) if row is not None else None
+
+    def eligibility_checks(
+        self, *, patient_id: str | None = None, awaiting_response: bool = False
+    ) -> list[EligibilityRecord]:
+        query = select(EligibilityCheck).order_by(EligibilityCheck.id)
+        if patient_id is not None:
+            query = query.where(EligibilityCheck.patient_id == patient_id)
+        if awaiting_response:
+            query = query.where(EligibilityCheck.responded_at.is_(None))
+        with self._tx() as s:
+            return [_eligibility.eligibility_record(row) for row in s.scalars(query)]
+
+
+def _first_line(exc: Exception) -> str:
+    """The driver's message without SQL, parameters or PostgreSQL's DETAIL (may hold PHI)."""
+    orig = getattr(exc, "orig", None) or exc
+    return (str(orig).strip().splitlines() or ["unknown error"])[0]
