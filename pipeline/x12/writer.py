@@ -26,6 +26,7 @@ __all__ = [
     "Element",
     "GroupWriter",
     "InterchangeWriter",
+    "Repeated",
     "TransactionWriter",
     "X12Writer",
     "format_segment",
@@ -33,8 +34,16 @@ __all__ = [
 
 _NO_ST03 = frozenset({"835"})
 
-# An element is a plain value, a composite (sequence of components) or None (empty).
-Element = str | Sequence[str | None] | None
+
+class Repeated(tuple[str, ...]):
+    """A repeating element (EB03 ``30^1^33``): joined with the repetition separator."""
+
+    __slots__ = ()
+
+
+# An element is a plain value, a repeated value, a composite (sequence of components)
+# or None (empty).
+Element = str | Repeated | Sequence[str | None] | None
 
 
 class ControlNumbers(Protocol):
@@ -54,6 +63,10 @@ def format_segment(tag: str, elements: Sequence[Element], delimiters: Delimiters
     for position, element in enumerate(elements, start=1):
         if element is None or isinstance(element, str):
             values.append(_check(element or "", tag, position, None, active))
+            continue
+        if isinstance(element, Repeated):
+            checked = [_check(value, tag, position, None, active) for value in element]
+            values.append(delimiters.repetition.join(checked))
             continue
         components = [
             _check(component or "", tag, position, sub, active)

@@ -82,3 +82,26 @@ def test_written_text_reads_back_identically(tmp_path: Path) -> None:
     text = _write(tmp_path)
     rebuilt = "".join(D.element.join(s.elements) + "~\n" for s in read_segments(text.encode()))
     assert rebuilt == text
+
+
+def test_repeated_elements_join_with_the_repetition_separator() -> None:
+    from pipeline.x12 import Repeated
+
+    assert format_segment("EB", ["1", "IND", Repeated(("30", "1", "33"))], D) == "EB*1*IND*30^1^33"
+    with pytest.raises(X12WriteError, match="EB03 value contains the delimiter"):
+        format_segment("EB", ["1", "IND", Repeated(("30", "A^B"))], D)
+
+
+def test_835_has_no_st03_other_sets_repeat_gs08(tmp_path: Path) -> None:
+    out = io.StringIO()
+    w = X12Writer(out, control_numbers=FileControlNumbers(tmp_path / "cn.json"))
+    with w.interchange(sender=("ZZ", "P"), receiver=("ZZ", "R")) as ic:
+        with ic.group("HP", "P", "R", "005010X221A1") as group, group.transaction("835") as ts:
+            ts.segment("BPR", "I", "0", "C", "NON")
+        with ic.group("FA", "P", "R", "005010X231A1") as group, group.transaction("999") as ts:
+            ts.segment("AK1", "HC", "1", "005010X222A1")
+    sts = [s for s in read_segments(out.getvalue().encode()) if s.id == "ST"]
+    assert [s.elements for s in sts] == [
+        ["ST", "835", "0001"],
+        ["ST", "999", "0002", "005010X231A1"],
+    ]

@@ -1,0 +1,160 @@
+"""The embedded clearinghouse: the SFTP server (:mod:`.sftpd`) wired to the :class:`Responder`.
+
+    with Clearinghouse(root, seed=7, practice="sample_edi/practice") as ch:
+        ch.port, ch.client_key_path, ch.known_hosts_path     # what the client needs
+        ...upload 837P/270 into /outbound, download responses from /inbound...
+        ch.wait_idle()
+
+Under ``root``: ``keys/`` (host key, client key, known_hosts, authorized_keys), ``sftp/`` (the
+SFTP root: upload and response folders per ``mappings/clearinghouses/embedded.yaml``),
+``state/``, ``held/`` (late deliveries) and ``ground_truth/`` (never reachable over SFTP).
+Responses are written on the server thread before the upload is acknowledged, so when a
+client's upload returns, the answers are already there (unless held by the ``late`` fault).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+from pipeline.clearinghouse.responder import Faults, Responder
+
+__all__ = ["Clearinghouse"]
+
+log = logging.getLogger(__name__)
+
+
+class Clearinghouse:
+    """A payer world on loopback: ``start()``, ``stop()``, ``.port``, key paths, ``wait_idle()``.
+
+    Fault switches: ``faults`` (:class:`Faults`: duplicate, late, malformed deliveries),
+    ``drop_after_bytes`` (drop the connection once, N bytes into a download),
+    ``late_seconds`` (held responses are released that long after the upload, besides at the
+    next upload or :meth:`release_held`); ``server`` has the finer SFTP switches.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        seed: int = 7,
+        *,
+        practice: Path | Any | None = None,
+        port: int = 0,
+        mappings_dir: Path | None = None,
+        faults: Faults | None = None,
+        drop_after_bytes: int | None = None,
+        late_seconds: float | None = None,
+        username: str | None = None,
+    ) -> None:
+        from pipeline.clearinghouse.sftpd import SftpServer, ensure_keys
+
+        self.root = Path(root)
+        self.responder = Responder(
+            self.root, seed, practice=practice, mappings_dir=mappings_dir, faults=faults
+        )
+        self.layout = self.responder.layout
+        self.keys = ensure_keys(self.root / "keys")
+        self.drop_after_bytes = drop_after_bytes
+        self.late_seconds = late_seconds
+        self._timers: list[threading.Timer] = []
+        self.server = SftpServer(
+            self.root / "sftp",
+            self.keys.host_key,
+            self.keys.authorized_keys,
+            port,
+            username=username,
+            on_upload_complete=self._on_upload,
+        )
+        self.responses: list[Path] = []
+        self._busy = 0
+        self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._respond_lock = threading.Lock()
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def start(self) -> Clearinghouse:
+        from pipeline.clearinghouse.sftpd import ensure_keys
+
+        self.server.start()
+        ensure_keys(self.root / "keys", port=self.server.port)  # pin [127.0.0.1]:port
+        if self.drop_after_bytes:
+            self.server.drop_after(self.drop_after_bytes, direction="download")
+        log.info("clearinghouse on 127.0.0.1:%d (root %s)", self.port, self.root)
+        return self
+
+    def stop(self) -> None:
+        for timer in self._timers:
+            timer.cancel()
+        self.server.stop()
+
+    def __enter__(self) -> Clearinghouse:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    # -- what a client needs ------------------------------------------------------------------
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    @property
+    def client_key_path(self) -> Path:
+        return self.keys.client_key
+
+    @property
+    def known_hosts_path(self) -> Path:
+        return self.keys.known_hosts
+
+    @property
+    def ground_truth_path(self) -> Path:
+        return self.responder.truth.path
+
+    @property
+    def host_key_fingerprint(self) -> str:
+        import asyncssh
+
+        key = asyncssh.read_private_key(self.keys.host_key)
+        return str(key.get_fingerprint("sha256"))
+
+    # -- responding ---------------------------------------------------------------------------
+    def _on_upload(self, path: Path) -> None:
+        if path.resolve().parent != self.layout.uploads.resolve():
+            return  # only files dropped into the upload folder are for the payers
+        with self._lock:
+            self._busy += 1
+        try:
+            with self._respond_lock:  # one inbound file at a time: state and counters
+                self.responses.extend(self.responder.respond(path))
+            if self.late_seconds is not None and self.responder.faults.late:
+                timer = threading.Timer(self.late_seconds, self.release_held)
+                timer.daemon = True
+                timer.start()
+                self._timers.append(timer)
+        except Exception:
+            log.exception("no response for %s", path.name)
+            raise
+        finally:
+            with self._lock:
+                self._busy -= 1
+                self._idle.notify_all()
+
+    def respond(self, path: Path) -> list[Path]:
+        """Answer a file placed in the upload folder without SFTP (same as an upload)."""
+        before = len(self.responses)
+        self._on_upload(Path(path))
+        return self.responses[before:]
+
+    def release_held(self) -> list[Path]:
+        """Deliver responses held back by the ``late`` fault now."""
+        with self._respond_lock:
+            released = self.responder.release_held()
+        self.responses.extend(released)
+        return released
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Block until no upload is being answered; False on timeout."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._busy == 0, timeout)
