@@ -1,0 +1,404 @@
+"""271 Eligibility Benefit Response (005010X279A1) -> benefits and one summary per member.
+
+* :class:`EligibilityBenefit`: one row per EB (loop 2110C/D). Repeated EB03 service
+  types are kept together, comma-separated (``"1,33,35"``); MSG texts that follow the
+  EB are joined with `` | ``. ``in_network`` and ``authorization_required`` keep the raw
+  EB12/EB11 codes (``Y``/``N``/``W``/``U``) -- ``W`` (both networks) is not a boolean.
+* :class:`EligibilitySummary`: one row per subscriber (2000C) or dependent (2000D)
+  answered, following DOMAIN.md §3.3: a value for service type ``98`` (office visit)
+  beats one for ``30`` (plan coverage), which beats an EB without EB03; an exact
+  network (``Y``/``N``) beats ``W``, which beats a missing/``U`` one; individual values
+  come from IND (or EMP/blank) rows, and the remaining amount is the smaller of the
+  individual and family remaining (embedded family deductible). Totals come from
+  periods 23/22/25 (or none), remaining from 29; without a 29 row, remaining is total
+  minus the year-to-date (24) amount when both exist.
+* ``prior_auth_required``: any EB11 ``Y`` (else ``N`` -> False) among EBs for
+  service type 98, 30 or none; ``None`` when no such EB says.
+* ``coverage_status``: ``rejected`` when an AAA applies to the member (its own 2100C/D,
+  or the payer's 2100A / provider's 2100B above it), or when only 2110 AAAs and no
+  EB01 1-8 came back; else ``active`` for any EB01 1-5, ``inactive`` for 6-8; a member
+  with other EBs only is ``active``, one with no EB at all ``inactive``.
+* ``trace_number`` is the echoed ``TRN*2`` TRN02 (a dependent without its own uses the
+  subscriber's); a dependent without an NM109 takes the subscriber's member id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from pipeline.parse.codes import describe
+from pipeline.parse.common import FeedAll, Money
+from pipeline.x12.segments import Segment
+
+__all__ = ["Eligibility271Parser", "EligibilityBenefit", "EligibilitySummary", "summarize"]
+
+_ACTIVE = frozenset({"1", "2", "3", "4", "5"})
+_INACTIVE = frozenset({"6", "7", "8"})
+_INDIVIDUAL = frozenset({"IND", "EMP", ""})
+_FAMILY = frozenset({"FAM", "ESP", "ECH", "SPC", "SPO", "CHD", "DEP"})
+_TOTAL_PERIODS = {"23": 0, "22": 0, "25": 0, "": 1}
+_REMAINING_PERIODS = {"29": 0}
+_MET_PERIODS = {"24": 0}
+_ANY_PERIOD: dict[str, int] = {}
+_OFFICE_VISIT = "98"
+_PLAN = "30"
+_ZERO = Decimal(0)
+
+
+@dataclass(slots=True)
+class EligibilityBenefit:
+    """One EB segment for one member, with its MSG texts."""
+
+    source_file: str
+    transaction_control_number: str
+    trace_number: str
+    member_id: str
+    last_name: str
+    first_name: str
+    member_level: str  # subscriber | dependent
+    benefit_code: str
+    benefit_text: str
+    coverage_level: str
+    service_types: str  # EB03 repetitions, comma-separated
+    insurance_type: str
+    plan_description: str
+    time_period: str
+    amount: Decimal | None
+    percent: Decimal | None
+    quantity_qualifier: str
+    quantity: Decimal | None
+    authorization_required: str  # EB11 as sent
+    in_network: str  # EB12 as sent: Y in, N out, W both, U unknown
+    procedure_code: str = ""  # EB13-2
+    messages: str = ""
+    segment_number: int = 0
+
+
+@dataclass(slots=True)
+class EligibilitySummary:
+    """What a billing office needs per member before the visit."""
+
+    source_file: str
+    transaction_control_number: str
+    trace_number: str
+    member_id: str
+    last_name: str
+    first_name: str
+    member_level: str
+    payer_name: str = ""
+    payer_id: str = ""
+    coverage_status: str = ""
+    reject_reason_code: str = ""
+    reject_reason: str = ""
+    follow_up_action_code: str = ""
+    follow_up_action: str = ""
+    plan_description: str = ""
+    insurance_type: str = ""
+    in_network_deductible: Decimal | None = None
+    in_network_deductible_remaining: Decimal | None = None
+    out_of_network_deductible: Decimal | None = None
+    out_of_network_deductible_remaining: Decimal | None = None
+    in_network_oop_max: Decimal | None = None
+    in_network_oop_remaining: Decimal | None = None
+    out_of_network_oop_max: Decimal | None = None
+    out_of_network_oop_remaining: Decimal | None = None
+    in_network_coinsurance: Decimal | None = None
+    out_of_network_coinsurance: Decimal | None = None
+    office_visit_copay: Decimal | None = None  # in-network (EB12 Y > W > missing)
+    out_of_network_office_visit_copay: Decimal | None = None
+    prior_auth_required: bool | None = None
+    benefit_count: int = 0
+
+
+@dataclass(slots=True)
+class _Member:
+    level: str  # subscriber | dependent
+    has_children: bool
+    trace: str = ""
+    inherited: bool = False  # trace copied from the subscriber until the dependent's own TRN
+    member_id: str = ""
+    last: str = ""
+    first: str = ""
+    rejects: list[tuple[str, str, bool]] = field(default_factory=list)  # code, follow-up, 2110?
+    upstream: list[tuple[str, str, bool]] = field(default_factory=list)
+    benefits: list[EligibilityBenefit] = field(default_factory=list)
+
+
+class Eligibility271Parser:
+    """Feeds on 271 segments; a member's rows are released when its HL loop ends."""
+
+    def __init__(self, out: list[object]) -> None:
+        self.out = out
+        self.dispatch = FeedAll(self.feed)
+        self.money = Money(out)
+        self._reset()
+
+    def _reset(self) -> None:
+        self.level = ""
+        self.member: _Member | None = None
+        self.subscriber: _Member | None = None
+        self.payer = ("", "")
+        self.source_rejects: list[tuple[str, str, bool]] = []
+        self.receiver_rejects: list[tuple[str, str, bool]] = []
+        self.benefit: EligibilityBenefit | None = None
+        self.in_ls = False
+        self.members = 0
+        self.segment: Segment | None = None
+
+    def start(self, seg: Segment) -> None:
+        self._reset()
+        self.segment = seg
+
+    def finish(self) -> None:
+        pass
+
+    def end(self, seg: Segment) -> None:
+        self._close_member()
+        upstream = self.source_rejects + self.receiver_rejects
+        if self.members == 0 and upstream and self.segment is not None:
+            # Rejected above any member (payer or provider AAA): one row says so.
+            orphan = _Member("", False, upstream=upstream)
+            self._emit_summary(orphan, self.segment)
+
+    def feed(self, seg: Segment) -> None:
+        handler = _HANDLERS.get(seg.elements[0])
+        if handler is not None:
+            handler(self, seg)
+
+    def _hl(self, seg: Segment) -> None:
+        self._close_member()
+        self.level, self.benefit, self.in_ls = seg[3], None, False
+        if self.level in ("22", "23"):
+            member = _Member(
+                "subscriber" if self.level == "22" else "dependent", seg[4] == "1",
+                upstream=self.source_rejects + self.receiver_rejects,
+            )  # fmt: skip
+            parent = self.subscriber
+            if member.level == "dependent" and parent is not None:
+                member.trace, member.member_id = parent.trace, parent.member_id
+                member.inherited = True
+                member.upstream = member.upstream + [r for r in parent.rejects if not r[2]]
+            else:
+                self.subscriber = member
+            self.member = member
+            self.members += 1
+        else:
+            self.member = None
+
+    def _nm1(self, seg: Segment) -> None:
+        if self.in_ls:
+            return
+        if self.level == "20" and self.member is None:
+            self.payer = (seg[3], seg[9])
+        elif self.member is not None and self.benefit is None:
+            self.member.last, self.member.first = seg[3], seg[4]
+            if seg[9]:
+                self.member.member_id = seg[9]
+
+    def _trn(self, seg: Segment) -> None:
+        member = self.member
+        if member is not None and seg[1] == "2" and (member.inherited or not member.trace):
+            member.trace, member.inherited = seg[2], False
+
+    def _aaa(self, seg: Segment) -> None:
+        entry = (seg[3], seg[4], self.benefit is not None)
+        if self.member is not None:
+            self.member.rejects.append(entry)
+        elif self.level == "20":
+            self.source_rejects.append(entry)
+        elif self.level == "21":
+            self.receiver_rejects.append(entry)
+
+    def _eb(self, seg: Segment) -> None:
+        member = self.member
+        if member is None:
+            return
+        env, money = seg.envelope, self.money
+        procedure = seg.composite(13)
+        benefit = EligibilityBenefit(
+            env.source, env.transaction_control_number, member.trace, member.member_id,
+            member.last, member.first, member.level, seg[1],
+            describe("eligibility_benefit", seg[1]),
+            seg[2], _service_types(seg), seg[4], seg[5], seg[6], money(seg[7], seg, "EB07"),
+            money(seg[8], seg, "EB08"), seg[9], money(seg[10], seg, "EB10"), seg[11], seg[12],
+            procedure[1] if len(procedure) > 1 else "", "", seg.number,
+        )  # fmt: skip
+        member.benefits.append(benefit)
+        self.benefit, self.in_ls = benefit, False
+
+    def _msg(self, seg: Segment) -> None:
+        if self.benefit is not None and seg[1]:
+            b = self.benefit
+            b.messages = f"{b.messages} | {seg[1]}" if b.messages else seg[1]
+
+    def _ls(self, seg: Segment) -> None:
+        self.in_ls = True
+
+    def _le(self, seg: Segment) -> None:
+        self.in_ls = False
+
+    def _close_member(self) -> None:
+        member = self.member
+        if member is None:
+            return
+        self.member = None
+        self.out.extend(member.benefits)
+        answered = member.benefits or member.rejects or member.upstream or not member.has_children
+        if answered and self.segment is not None:
+            self._emit_summary(member, self.segment)
+
+    def _emit_summary(self, member: _Member, st: Segment) -> None:
+        env = st.envelope
+        summary = summarize(member.benefits, member.rejects, member.upstream)
+        summary.source_file, summary.transaction_control_number = (
+            env.source,
+            env.transaction_control_number,
+        )
+        summary.trace_number, summary.member_id = member.trace, member.member_id
+        summary.last_name, summary.first_name, summary.member_level = (
+            member.last,
+            member.first,
+            member.level,
+        )
+        summary.payer_name, summary.payer_id = self.payer
+        self.out.append(summary)
+
+
+_HANDLERS: dict[str, Callable[[Eligibility271Parser, Segment], None]] = {
+    "HL": Eligibility271Parser._hl,
+    "NM1": Eligibility271Parser._nm1,
+    "TRN": Eligibility271Parser._trn,
+    "AAA": Eligibility271Parser._aaa,
+    "EB": Eligibility271Parser._eb,
+    "MSG": Eligibility271Parser._msg,
+    "LS": Eligibility271Parser._ls,
+    "LE": Eligibility271Parser._le,
+}
+
+
+def summarize(
+    benefits: list[EligibilityBenefit],
+    rejects: list[tuple[str, str, bool]],
+    upstream: list[tuple[str, str, bool]] | None = None,
+) -> EligibilitySummary:
+    """The §3.3 summary of one member's EB rows and AAA rejections (identity left blank)."""
+    s = EligibilitySummary("", "", "", "", "", "", "", benefit_count=len(benefits))
+    codes = {b.benefit_code for b in benefits}
+    status_known = bool(codes & (_ACTIVE | _INACTIVE))
+    loop_rejects = (upstream or []) + [r for r in rejects if not r[2]]
+    item_rejects = [r for r in rejects if r[2]]
+    reject = (
+        loop_rejects[0]
+        if loop_rejects
+        else (item_rejects[0] if item_rejects and not status_known else None)
+    )
+    if reject is not None:
+        s.coverage_status = "rejected"
+        s.reject_reason_code, s.follow_up_action_code = reject[0], reject[1]
+        s.reject_reason = describe("aaa_reject_reason", reject[0])
+        s.follow_up_action = describe("aaa_follow_up", reject[1])
+    elif codes & _ACTIVE:
+        s.coverage_status = "active"
+    elif codes & _INACTIVE:
+        s.coverage_status = "inactive"
+    else:
+        s.coverage_status = "active" if benefits else "inactive"
+    plan = [b for b in benefits if b.benefit_code in _ACTIVE and b.plan_description]
+    plan = plan or [b for b in benefits if b.plan_description]
+    if plan:
+        s.plan_description, s.insurance_type = plan[0].plan_description, plan[0].insurance_type
+    else:
+        s.insurance_type = next((b.insurance_type for b in benefits if b.insurance_type), "")
+    for network, prefix in (("Y", "in_network"), ("N", "out_of_network")):
+        deductible, remaining = _accumulator(benefits, "C", network)
+        setattr(s, f"{prefix}_deductible", deductible)
+        setattr(s, f"{prefix}_deductible_remaining", remaining)
+        oop, oop_remaining = _accumulator(benefits, "G", network)
+        setattr(s, f"{prefix}_oop_max", oop)
+        setattr(s, f"{prefix}_oop_remaining", oop_remaining)
+        coinsurance = _pick(benefits, "A", _OFFICE_VISIT, network, None, _ANY_PERIOD)
+        setattr(s, f"{prefix}_coinsurance", coinsurance.percent if coinsurance else None)
+    copay = _pick(benefits, "B", _OFFICE_VISIT, "Y", None, _ANY_PERIOD)
+    s.office_visit_copay = copay.amount if copay else None
+    copay = _pick(benefits, "B", _OFFICE_VISIT, "N", None, _ANY_PERIOD)
+    s.out_of_network_office_visit_copay = copay.amount if copay else None
+    auth = {b.authorization_required for b in benefits if _general(b.service_types)}
+    s.prior_auth_required = True if "Y" in auth else (False if "N" in auth else None)
+    return s
+
+
+def _service_types(seg: Segment) -> str:
+    """EB03 repetitions, comma-separated (no repetition separator before 5010: one value)."""
+    value, repetition = seg[3], seg.envelope.delimiters.repetition
+    return ",".join(value.split(repetition)) if repetition and value else value
+
+
+def _general(service_types: str) -> bool:
+    """An EB about office visits, the plan in general, or no service type in particular."""
+    stcs = service_types.split(",") if service_types else []
+    return not stcs or _OFFICE_VISIT in stcs or _PLAN in stcs
+
+
+def _accumulator(
+    benefits: list[EligibilityBenefit], code: str, network: str
+) -> tuple[Decimal | None, Decimal | None]:
+    """(total, remaining) for the individual, embedded in the family where both exist."""
+    total = _amount(_pick(benefits, code, _PLAN, network, _INDIVIDUAL, _TOTAL_PERIODS))
+    if total is None:
+        total = _amount(_pick(benefits, code, _PLAN, network, _FAMILY, _TOTAL_PERIODS))
+    left = [
+        _amount(_pick(benefits, code, _PLAN, network, levels, _REMAINING_PERIODS))
+        for levels in (_INDIVIDUAL, _FAMILY)
+    ]
+    known = [v for v in left if v is not None]
+    if known:
+        return total, min(known)
+    met = _amount(_pick(benefits, code, _PLAN, network, _INDIVIDUAL, _MET_PERIODS))
+    if total is not None and met is not None:
+        return total, max(total - met, _ZERO)
+    return total, None
+
+
+def _amount(benefit: EligibilityBenefit | None) -> Decimal | None:
+    return benefit.amount if benefit is not None else None
+
+
+def _pick(
+    benefits: list[EligibilityBenefit],
+    code: str,
+    service_type: str,
+    network: str,
+    levels: frozenset[str] | None,
+    periods: dict[str, int],
+) -> EligibilityBenefit | None:
+    """The best EB by (service type, network, period) rank; ``None`` when none applies."""
+    best: tuple[int, int, int, int] | None = None
+    chosen = None
+    for order, b in enumerate(benefits):
+        if b.benefit_code != code or (levels is not None and b.coverage_level not in levels):
+            continue
+        if periods and b.time_period not in periods:
+            continue
+        stcs = b.service_types.split(",") if b.service_types else []
+        if service_type in stcs:
+            stc_rank = 0
+        elif _PLAN in stcs:
+            stc_rank = 1
+        elif not stcs:
+            stc_rank = 2
+        else:
+            continue
+        net = b.in_network
+        net_rank = 0 if net == network else 1 if net == "W" else 2 if net in ("", "U") else -1
+        if net_rank < 0:
+            continue
+        if code in ("A", "B") and b.amount is None and b.percent is None:
+            continue
+        if code not in ("A",) and b.amount is None:
+            continue
+        rank = (stc_rank, net_rank, periods.get(b.time_period, 0), order)
+        if best is None or rank < best:
+            best, chosen = rank, b
+    return chosen
