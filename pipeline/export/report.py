@@ -1,0 +1,139 @@
+"""``report.html``: one self-contained page for finance (inline CSS and SVG, no scripts, no CDN).
+
+Totals, paid vs expected by payer, denials by CARC, A/R aging by payer, NSA deadlines coming up,
+the top of the appeal worklist and the per-trace payment check. Template:
+``mappings/templates/report.html.j2``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pipeline.export.charts import PALETTE, Series, grouped_bars, stacked_bars
+from pipeline.export.templating import environment
+from pipeline.reconcile.aging import AGING_BUCKETS
+from pipeline.reconcile.inputs import records
+
+__all__ = ["render_report", "report_context"]
+
+ZERO = Decimal(0)
+_BUCKET_LABELS = {
+    "0_30": "0–30 days",
+    "31_60": "31–60",
+    "61_90": "61–90",
+    "91_120": "91–120",
+    "120_plus": "over 120",
+}
+
+
+def _by_carc(denials: pd.DataFrame) -> list[dict[str, Any]]:
+    groups: dict[str, dict[str, Any]] = {}
+    for row in records(denials):
+        key = f"{row['group_code']}-{row['carc']}"
+        g = groups.setdefault(
+            key,
+            {
+                "code": key,
+                "words": str(row["reason"]).split(";")[0],
+                "count": 0,
+                "amount": ZERO,
+                "flag": row["flag"],
+            },
+        )
+        g["count"] += 1
+        g["amount"] += row["amount_at_stake"] or ZERO
+    return sorted(groups.values(), key=lambda g: (-g["amount"], g["code"]))
+
+
+def report_context(result: Any) -> dict[str, Any]:
+    tables: Mapping[str, pd.DataFrame] = result.tables
+    summary: dict[str, Any] = result.summary
+    by_payer = summary.get("by_payer", [])
+    payer_names = [p["payer"] for p in by_payer]
+    paid_vs_expected = grouped_bars(
+        "Paid vs expected by payer",
+        payer_names,
+        [
+            Series("Expected payment", [p["expected"] for p in by_payer], PALETTE[0]),
+            Series("Paid", [p["paid"] for p in by_payer], PALETTE[1]),
+        ],
+    )
+    carcs = _by_carc(tables["denials"])
+    denials_chart = grouped_bars(
+        "Denials by CARC (amount at stake)",
+        [f"{c['code']} ({c['count']})" for c in carcs],
+        [Series("Amount at stake", [c["amount"] for c in carcs], PALETTE[3])],
+    )
+    aging = [r for r in records(tables["ar_aging"]) if r["payer_id"] != "TOTAL"]
+    aging_chart = stacked_bars(
+        "A/R aging by payer",
+        [r["payer_id"] for r in aging],
+        [
+            Series(_BUCKET_LABELS[b], [r[b] for r in aging], PALETTE[i % len(PALETTE)])
+            for i, b in enumerate(AGING_BUCKETS)
+        ],
+    )
+    flags = tables["flags"]
+    nsa = sorted(
+        (r for r in records(flags) if r["flag"] == "nsa_violation"),
+        key=lambda r: (r["deadline"], r["patient_control_number"]),
+    )
+    for r in nsa:
+        r["days_left"] = (r["deadline"] - result.as_of).days
+    flag_rows = []
+    for name in (
+        "underpaid",
+        "nsa_violation",
+        "denied_appealable",
+        "denied_correctable",
+        "paid_to_patient",
+        "patient_responsibility",
+        "no_response",
+    ):
+        subset = [r for r in records(flags) if r["flag"] == name]
+        flag_rows.append(
+            {
+                "flag": name,
+                "count": len(subset),
+                "amount": sum((r["amount_at_stake"] or ZERO for r in subset), ZERO),
+            }
+        )
+    expected_total = sum((p["expected"] for p in by_payer), ZERO)
+    return {
+        "as_of": result.as_of,
+        "practice": result.practice,
+        "summary": summary,
+        "expected_total": expected_total,
+        "charts": {
+            "paid_vs_expected": paid_vs_expected,
+            "denials": denials_chart,
+            "aging": aging_chart,
+        },
+        "carcs": carcs,
+        "aging": records(tables["ar_aging"]),
+        "buckets": [(b, _BUCKET_LABELS[b]) for b in AGING_BUCKETS],
+        "nsa": nsa,
+        "worklist": records(tables["appeal_worklist"])[:12],
+        "worklist_count": len(tables["appeal_worklist"]),
+        "balance": records(tables["payment_balance"]),
+        "flag_rows": flag_rows,
+        "unmatched": records(tables["unmatched"]),
+        "by_payer": by_payer,
+    }
+
+
+def render_report(result: Any, out_path: Path, templates: Path | None = None) -> Path:
+    """Write ``report.html`` for a ReconcileResult."""
+    from markupsafe import Markup
+
+    context = report_context(result)
+    context["charts"] = {k: Markup(v) for k, v in context["charts"].items()}
+    html = environment(templates).get_template("report.html.j2").render(**context)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_text(html, encoding="utf-8")
+    return out_path

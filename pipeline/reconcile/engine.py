@@ -1,0 +1,353 @@
+"""The one entry point the flows call: :func:`reconcile` → :class:`ReconcileResult`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pipeline.reconcile.aging import ar_aging, ar_claims
+from pipeline.reconcile.appeals import APPEAL_WORKLIST_COLUMNS, appeal_worklist
+from pipeline.reconcile.calendar import nsa_clock
+from pipeline.reconcile.estimates import PATIENT_ESTIMATE_COLUMNS, patient_estimates
+from pipeline.reconcile.inputs import (
+    ELIGIBILITY_SUMMARY,
+    Submitted,
+    as_text,
+    check_columns,
+    empty_frame,
+    records,
+    remit_tables,
+)
+from pipeline.reconcile.matching import MatchResult, SubClaim, SubLine, match_remittance
+from pipeline.reconcile.reference import (
+    CodeBook,
+    FeeSchedule,
+    PayerProfile,
+    load_code_book,
+    load_fee_schedule,
+    load_payers,
+)
+from pipeline.reconcile.rules import FLAG_COLUMNS, RECONCILIATION_COLUMNS, Thresholds, evaluate
+
+__all__ = ["TABLES", "ReconcileResult", "reconcile"]
+
+ZERO = Decimal(0)
+# Export order (one CSV/Parquet each, one workbook sheet each).
+TABLES = (
+    "payment_posting",
+    "payment_balance",
+    "reconciliation",
+    "flags",
+    "underpayments",
+    "denials",
+    "denial_trends",
+    "appeal_worklist",
+    "ar_aging",
+    "ar_claims",
+    "unmatched",
+    "eligibility_summary",
+    "patient_estimates",
+)
+
+
+@dataclass
+class ReconcileResult:
+    """``tables`` by name (see :data:`TABLES`); ``letters`` = one template context per
+    worklist item; ``summary`` = totals for the report."""
+
+    as_of: date
+    tables: dict[str, pd.DataFrame]
+    letters: list[dict[str, Any]] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)
+    practice: dict[str, str] = field(default_factory=dict)
+
+
+def _mappings_dir() -> Path:
+    from pipeline.settings import get_settings
+
+    return get_settings().mappings_dir
+
+
+def reconcile(
+    remit: Mapping[str, pd.DataFrame],
+    submitted: Submitted,
+    fee_schedule: FeeSchedule | Path | None = None,
+    payers: Mapping[str, PayerProfile] | Path | None = None,
+    as_of: date | None = None,
+    eligibility: pd.DataFrame | None = None,
+    appointments: pd.DataFrame | None = None,
+    *,
+    codes: CodeBook | Path | None = None,
+    thresholds: Thresholds | None = None,
+    practice: Mapping[str, str] | None = None,
+) -> ReconcileResult:
+    """Match, post, compute expected amounts, flag, build the worklist and the exports' tables.
+
+    ``remit``: the five remittance tables (DESIGN names). ``submitted``: claims and lines as
+    sent (:mod:`pipeline.reconcile.inputs`). Reference data defaults to ``mappings/``;
+    thresholds to the settings. ``practice``: billing provider facts for the letters (name,
+    npi, tax_id, address, phone).
+    """
+    as_of = as_of or date.today()
+    fees = (
+        fee_schedule
+        if isinstance(fee_schedule, FeeSchedule)
+        else load_fee_schedule(fee_schedule or _mappings_dir() / "fee_schedules")
+    )
+    profiles = (
+        payers if isinstance(payers, Mapping) else load_payers(payers or _mappings_dir() / "payers")
+    )
+    book = (
+        codes if isinstance(codes, CodeBook) else load_code_book(codes or _mappings_dir() / "codes")
+    )
+    if thresholds is None:
+        from pipeline.settings import get_settings
+
+        s = get_settings()
+        thresholds = Thresholds(s.underpaid_threshold_amount, s.underpaid_threshold_percent)
+    elig = (
+        check_columns(eligibility, "eligibility_summary", ("member_id",), ELIGIBILITY_SUMMARY)
+        if eligibility is not None
+        else empty_frame(ELIGIBILITY_SUMMARY)
+    )
+    match = match_remittance(remit_tables(remit), submitted)
+    elig_by_member = {as_text(r.get("member_id")): r for r in records(elig)}
+    flags, recon = evaluate(match, profiles, fees, book, thresholds, as_of, elig_by_member)
+    states = {pcn: c.extras.get("ledger_state", "") for pcn, c in match.claims.items()}
+    worklist = appeal_worklist(flags, states, as_of)
+    flag_frame = pd.DataFrame(flags, columns=[*FLAG_COLUMNS, "appeal_id"])
+    recon_frame = pd.DataFrame(recon, columns=list(RECONCILIATION_COLUMNS))
+    claims_ar = ar_claims(match, as_of)
+    tables = {
+        "payment_posting": match.posting,
+        "payment_balance": match.payment_balance,
+        "reconciliation": recon_frame,
+        "flags": flag_frame,
+        "underpayments": _underpayments(flag_frame, recon_frame),
+        "denials": _denials(flag_frame),
+        "denial_trends": _denial_trends(flag_frame),
+        "appeal_worklist": pd.DataFrame(worklist, columns=list(APPEAL_WORKLIST_COLUMNS)),
+        "ar_aging": ar_aging(claims_ar),
+        "ar_claims": claims_ar,
+        "unmatched": match.unmatched,
+        "eligibility_summary": elig,
+        "patient_estimates": patient_estimates(appointments, elig, fees, profiles)
+        if appointments is not None
+        else empty_frame(PATIENT_ESTIMATE_COLUMNS),
+    }
+    result = ReconcileResult(as_of=as_of, tables=tables, practice=dict(practice or {}))
+    by_line = {(r["claim_key"], r["line_control_number"]): r for r in recon}
+    result.letters = _letter_contexts(worklist, flags, by_line, match, profiles, fees, book, result)
+    result.summary = _summary(tables, match)
+    return result
+
+
+def _underpayments(flags: pd.DataFrame, recon: pd.DataFrame) -> pd.DataFrame:
+    picked = flags[flags["flag"].isin(["underpaid", "nsa_violation"])]
+    detail = recon[
+        [
+            "patient_control_number",
+            "line_control_number",
+            "claim_key",
+            "modifiers",
+            "units",
+            "service_date",
+            "charge_amount",
+            "rate",
+            "mppr_percent",
+            "expected_allowed",
+            "allowed_amount",
+            "cost_share",
+        ]
+    ]
+    return picked.merge(
+        detail, on=["patient_control_number", "line_control_number", "claim_key"], how="left"
+    )
+
+
+def _denials(flags: pd.DataFrame) -> pd.DataFrame:
+    out = flags[flags["flag"].isin(["denied_appealable", "denied_correctable"])].copy()
+    out["month"] = [d.strftime("%Y-%m") if d else "" for d in out["payment_date"]]
+    return out.reset_index(drop=True)
+
+
+def _denial_trends(flags: pd.DataFrame) -> pd.DataFrame:
+    rows: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+    for f in records(_denials(flags)):
+        key = (f["payer"], f["month"], f["group_code"] or "", f["carc"] or "")
+        entry = rows.setdefault(
+            key,
+            {
+                "payer": key[0],
+                "month": key[1],
+                "group_code": key[2],
+                "carc": key[3],
+                "description": str(f["reason"]).split(";")[0],
+                "denials": 0,
+                "amount_at_stake": ZERO,
+            },
+        )
+        entry["denials"] += 1
+        entry["amount_at_stake"] += f["amount_at_stake"] or ZERO
+    columns = ["payer", "month", "group_code", "carc", "description", "denials", "amount_at_stake"]
+    return pd.DataFrame([rows[k] for k in sorted(rows)], columns=columns)
+
+
+def _letter_line(
+    f: Mapping[str, Any],
+    sub: SubLine | None,
+    claim: SubClaim,
+    recon: Mapping[tuple[str, str], Mapping[str, Any]],
+    fees: FeeSchedule,
+    codes: CodeBook,
+) -> dict[str, Any]:
+    code = sub.procedure_code if sub else f["procedure_code"]
+    numbers: Mapping[str, Any] = f
+    if not f["line_control_number"] and sub is not None:
+        row = recon.get((f["claim_key"], sub.line_control_number), {})
+        expected, paid = row.get("expected_payment"), row.get("paid_amount")
+        numbers = {
+            "expected_amount": expected,
+            "paid_amount": paid,
+            "amount_at_stake": None if expected is None else max(expected - (paid or ZERO), ZERO),
+        }
+    return {
+        "line_control_number": sub.line_control_number if sub else f["line_control_number"],
+        "procedure_code": code,
+        "description": fees.descriptions.get(code or "", ""),
+        "modifiers": " ".join(sub.modifiers) if sub else "",
+        "units": sub.units if sub else "",
+        "service_date": sub.service_date if sub else claim.service_date_start,
+        "charge_amount": sub.charge_amount if sub else claim.charge_amount,
+        "flag": f["flag"],
+        "reason": f["reason"],
+        "basis": f["basis"],
+        "expected_amount": numbers["expected_amount"],
+        "paid_amount": numbers["paid_amount"],
+        "amount_at_stake": numbers["amount_at_stake"],
+        "carc": f["carc"],
+        "group_code": f["group_code"],
+        "carc_words": codes.carc_words(f["group_code"], f["carc"])
+        if f["carc"] and f["group_code"]
+        else "",
+        "rarc_words": [codes.rarc_words(r) for r in str(f["rarc"] or "").split()],
+    }
+
+
+def _letter_contexts(
+    worklist: list[dict[str, Any]],
+    flags: list[dict[str, Any]],
+    recon: Mapping[tuple[str, str], Mapping[str, Any]],
+    match: MatchResult,
+    payers: Mapping[str, PayerProfile],
+    fees: FeeSchedule,
+    codes: CodeBook,
+    result: ReconcileResult,
+) -> list[dict[str, Any]]:
+    contexts = []
+    for item in worklist:
+        claim = match.claims[item["patient_control_number"]]
+        members = [f for f in flags if f.get("appeal_id") == item["appeal_id"]]
+        remit = next((r for r in match.remits if r.claim_key == members[0]["claim_key"]), None)
+        payer = payers.get(claim.payer_id)
+        lines = []
+        for f in members:
+            # A claim-level finding lists every service of the claim, each with its numbers.
+            subs: list[SubLine | None] = (
+                [ln for ln in claim.lines if ln.line_control_number == f["line_control_number"]]
+                if f["line_control_number"]
+                else list(claim.lines)
+            )
+            for sub in subs or [None]:
+                lines.append(_letter_line(f, sub, claim, recon, fees, codes))
+        clock = nsa_clock(item["payment_date"]) if item["payment_date"] else None
+        contexts.append(
+            {
+                "item": item,
+                "family": item["family"],
+                "claim": _claim_facts(claim),
+                "payer": {
+                    "payer_id": claim.payer_id,
+                    "name": payer.name if payer else claim.payer_id,
+                    "network_status": payer.network_status if payer else claim.network_status,
+                    "appeal_window_days": payer.appeal_window_days if payer else None,
+                },
+                "remit": {
+                    "payer_claim_control_number": remit.payer_claim_control_number if remit else "",
+                    "payment_date": remit.payment_date if remit else None,
+                    "trace_number": remit.trace_number if remit else "",
+                    "claim_status_code": remit.claim_status_code if remit else "",
+                },
+                "lines": lines,
+                "nsa": clock,
+                "practice": result.practice,
+                "as_of": result.as_of,
+            }
+        )
+    return contexts
+
+
+def _claim_facts(claim: SubClaim) -> dict[str, Any]:
+    return {
+        "patient_control_number": claim.patient_control_number,
+        "patient_name": claim.extras.get("patient_name", ""),
+        "member_id": claim.extras.get("member_id", ""),
+        "service_date_start": claim.service_date_start,
+        "service_date_end": claim.service_date_end,
+        "place_of_service": claim.place_of_service,
+        "emergency": claim.emergency,
+        "charge_amount": claim.charge_amount,
+        "aob": claim.aob,
+        "diagnosis_codes": claim.extras.get("diagnosis_codes", ""),
+        "prior_auth_number": claim.extras.get("prior_auth_number", ""),
+        "clinical_notes": claim.extras.get("clinical_notes", ""),
+        "rendering_provider": claim.extras.get("rendering_provider", ""),
+        "submitted_date": claim.submitted_date,
+    }
+
+
+def _dsum(frame: pd.DataFrame, column: str) -> Decimal:
+    return sum((v for v in frame[column] if v is not None and v == v), ZERO)
+
+
+def _summary(tables: Mapping[str, pd.DataFrame], match: MatchResult) -> dict[str, Any]:
+    flags = tables["flags"]
+    recon = tables["reconciliation"]
+    aging = tables["ar_aging"]
+
+    def at_stake(*names: str) -> Decimal:
+        return _dsum(flags[flags["flag"].isin(names)], "amount_at_stake")
+
+    by_payer: dict[str, dict[str, Any]] = {}
+    for r in records(recon):
+        entry = by_payer.setdefault(
+            r["payer_id"], {"payer": r["payer_id"], "expected": ZERO, "paid": ZERO, "lines": 0}
+        )
+        entry["lines"] += 1
+        entry["paid"] += r["paid_amount"] or ZERO
+        entry["expected"] += r["expected_payment"] or ZERO
+    balance = tables["payment_balance"]
+    return {
+        "claims": len(match.claims),
+        "remittance_claims": len(match.remits),
+        "payments": len(match.payments),
+        "charges": sum((c.charge_amount for c in match.claims.values()), ZERO),
+        "paid": sum((r.paid_amount for r in match.remits), ZERO),
+        "payments_total": _dsum(balance, "payment_amount"),
+        "unbalanced_traces": int((~balance["balanced"].astype(bool)).sum()),
+        "unmatched": len(tables["unmatched"]),
+        "underpaid": at_stake("underpaid"),
+        "denied": at_stake("denied_appealable", "denied_correctable"),
+        "nsa": at_stake("nsa_violation"),
+        "patient_responsibility": at_stake("patient_responsibility"),
+        "paid_to_patient": at_stake("paid_to_patient"),
+        "ar_total": aging.iloc[-1]["total"] if len(aging) else ZERO,
+        "flag_counts": flags["flag"].value_counts().to_dict(),
+        "by_payer": [by_payer[k] for k in sorted(by_payer)],
+    }

@@ -1,0 +1,494 @@
+"""What reconciliation reads: documented column sets and the builders that make them.
+
+Four inputs, all pandas DataFrames (money as :class:`~decimal.Decimal` objects, dates as
+:class:`datetime.date`, ISO strings or ``CCYYMMDD``; a table may carry more columns):
+
+(a) **Remittance** — the five 835 tables exactly as DESIGN.md § Tables names them
+    (``pipeline.parse.parse_file(path).tables``): :data:`REMIT_PAYMENTS`, :data:`REMIT_CLAIMS`,
+    :data:`REMIT_SERVICE_LINES`, :data:`REMIT_ADJUSTMENTS`, :data:`REMIT_PROVIDER_ADJUSTMENTS`.
+(b) **Claims as submitted** — :data:`SUBMITTED_CLAIMS` (one row per CLM) and
+    :data:`SUBMITTED_LINES` (one row per SV1), built by :func:`submitted_from_records` or
+    :func:`submitted_from_practice`. Optional columns (:data:`SUBMITTED_CLAIM_EXTRAS`) feed the
+    appeal letters and the worklist status.
+(c) **Eligibility** — ``eligibility_summary`` (:data:`ELIGIBILITY_SUMMARY`, DESIGN columns).
+(d) **Appointments** — :data:`APPOINTMENTS`, for patient estimates.
+
+:func:`remit_tables` checks (a) and fills absent optional tables with empty frames, so a
+remittance without PLB still reconciles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import pandas as pd
+
+from pipeline.errors import ReconcileInputError
+
+__all__ = [
+    "APPOINTMENTS",
+    "ELIGIBILITY_SUMMARY",
+    "REMIT_ADJUSTMENTS",
+    "REMIT_CLAIMS",
+    "REMIT_PAYMENTS",
+    "REMIT_PROVIDER_ADJUSTMENTS",
+    "REMIT_SERVICE_LINES",
+    "REMIT_TABLES",
+    "SUBMITTED_CLAIMS",
+    "SUBMITTED_CLAIM_EXTRAS",
+    "SUBMITTED_LINES",
+    "SUBMITTED_LINE_EXTRAS",
+    "Submitted",
+    "appointments_from_practice",
+    "as_bool",
+    "as_date",
+    "as_decimal",
+    "as_text",
+    "check_columns",
+    "empty_frame",
+    "modifiers_of",
+    "practice_facts",
+    "records",
+    "remit_tables",
+    "submitted_from_claim_records",
+    "submitted_from_practice",
+    "submitted_from_records",
+]
+
+# (a) remittance — DESIGN.md § Tables; the parser helper produces these.
+REMIT_PAYMENTS = (
+    "source_file",
+    "interchange_control_number",
+    "transaction_control_number",
+    "payer_name",
+    "payer_id",
+    "payee_name",
+    "payee_npi",
+    "payment_method",
+    "credit_debit",
+    "payment_amount",
+    "payment_date",
+    "trace_number",
+)
+REMIT_CLAIMS = (
+    "claim_key",
+    "trace_number",
+    "patient_control_number",
+    "claim_status_code",
+    "charge_amount",
+    "paid_amount",
+    "patient_responsibility",
+    "claim_filing_indicator",
+    "payer_claim_control_number",
+    "place_of_service",
+    "frequency_code",
+    "patient_last_name",
+    "patient_first_name",
+    "patient_member_id",
+    "service_date_start",
+    "service_date_end",
+    "reversal_of_claim_key",
+    "corrected_by_claim_key",
+)
+REMIT_SERVICE_LINES = (
+    "claim_key",
+    "line_number",
+    "line_control_number",
+    "procedure_code",
+    "modifiers",
+    "charge_amount",
+    "paid_amount",
+    "allowed_amount",
+    "units",
+    "service_date",
+    "original_procedure_code",
+    "remark_codes",
+)
+REMIT_ADJUSTMENTS = (
+    "claim_key",
+    "line_control_number",
+    "level",
+    "group_code",
+    "reason_code",
+    "amount",
+    "quantity",
+)
+REMIT_PROVIDER_ADJUSTMENTS = (
+    "trace_number",
+    "provider_id",
+    "fiscal_period_date",
+    "reason_code",
+    "reference_id",
+    "amount",
+)
+REMIT_TABLES: dict[str, tuple[str, ...]] = {
+    "remit_payments": REMIT_PAYMENTS,
+    "remit_claims": REMIT_CLAIMS,
+    "remit_service_lines": REMIT_SERVICE_LINES,
+    "remit_adjustments": REMIT_ADJUSTMENTS,
+    "remit_provider_adjustments": REMIT_PROVIDER_ADJUSTMENTS,
+}
+# Columns a producer may leave out (filled with empty values): the parser sets them only
+# when it knows them.
+_REMIT_OPTIONAL = {
+    "reversal_of_claim_key",
+    "corrected_by_claim_key",
+    "original_procedure_code",
+    "remark_codes",
+    "line_number",
+    "quantity",
+}
+
+# (b) claims as submitted (837P CLM / SV1).
+SUBMITTED_CLAIMS = (
+    "patient_control_number",  # CLM01
+    "payer_id",  # 2010BB NM109; names mappings/payers/<payer_id>.yaml
+    "network_status",  # in_network | out_of_network (the payer profile's, for this practice)
+    "place_of_service",  # CLM05-1
+    "emergency",  # any SV109 = Y, or the encounter's emergency flag
+    "frequency_code",  # CLM05-3
+    "service_date_start",
+    "service_date_end",
+    "charge_amount",  # CLM02
+    "aob",  # CLM08 = Y (benefits assigned to the practice)
+    "submitted_date",  # when the 837P went out (no_response clock)
+)
+SUBMITTED_CLAIM_EXTRAS = (
+    "patient_name",  # letters only
+    "member_id",
+    "diagnosis_codes",  # "M1711 M25561" or a list
+    "prior_auth_number",  # REF*G1
+    "clinical_notes",  # the encounter notes: clinical justification in letters
+    "rendering_provider",
+    "ledger_state",  # claim state from the ledger (worklist status; rejected → no no_response)
+    "payer_claim_control_number",
+)
+SUBMITTED_LINES = (
+    "patient_control_number",
+    "line_control_number",  # REF*6R
+    "line_number",  # LX
+    "procedure_code",  # SV101-2
+    "modifiers",  # SV101-3..6: "25:59", "25 59", a list, or empty
+    "units",  # SV104
+    "charge_amount",  # SV102
+    "service_date",  # DTP*472 (empty = the claim's service_date_start)
+)
+SUBMITTED_LINE_EXTRAS = ("place_of_service", "emergency")  # SV105 / SV109 when they differ
+
+# (c) eligibility — DESIGN.md § Tables ``eligibility_summary``.
+ELIGIBILITY_SUMMARY = (
+    "trace_number",
+    "member_id",
+    "last_name",
+    "first_name",
+    "coverage_status",
+    "reject_reason_code",
+    "reject_reason",
+    "follow_up_action",
+    "plan_description",
+    "in_network_deductible",
+    "in_network_deductible_remaining",
+    "out_of_network_deductible",
+    "out_of_network_deductible_remaining",
+    "in_network_oop_max",
+    "in_network_oop_remaining",
+    "out_of_network_oop_max",
+    "out_of_network_oop_remaining",
+    "in_network_coinsurance",
+    "out_of_network_coinsurance",
+    "office_visit_copay",
+    "prior_auth_required",
+)
+
+# (d) appointments (from the practice model).
+APPOINTMENTS = (
+    "appointment_id",
+    "patient_id",
+    "member_id",  # matches eligibility_summary.member_id
+    "payer_id",
+    "appointment_date",
+    "place_of_service",  # empty = 11 (office)
+    "procedure_codes",  # expected procedures; empty = the default visit code
+    "emergency",
+)
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """Claims as submitted: ``claims`` (:data:`SUBMITTED_CLAIMS`) and ``lines``."""
+
+    claims: pd.DataFrame
+    lines: pd.DataFrame
+
+
+def empty_frame(columns: Iterable[str]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
+
+
+def check_columns(
+    frame: pd.DataFrame, name: str, required: Iterable[str], optional: Iterable[str] = ()
+) -> pd.DataFrame:
+    """Raise naming the table and the missing columns; add absent optional ones as empty."""
+    opt = set(optional)
+    missing = [c for c in required if c not in frame.columns and c not in opt]
+    if missing:
+        raise ReconcileInputError(f"{name}: missing column(s) {', '.join(missing)}")
+    out = frame.copy()
+    for col in (*required, *opt):
+        if col not in out.columns:
+            out[col] = None
+    return out
+
+
+def remit_tables(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Check the five remittance tables; absent ones become empty frames."""
+    out: dict[str, pd.DataFrame] = {}
+    for name, columns in REMIT_TABLES.items():
+        frame = tables.get(name)
+        if frame is None:
+            out[name] = empty_frame(columns)
+        else:
+            out[name] = check_columns(frame, name, columns, _REMIT_OPTIONAL & set(columns))
+    return out
+
+
+def records(frame: pd.DataFrame | None) -> list[dict[str, Any]]:
+    """Rows as dicts with NaN/NaT/None all turned into None."""
+    if frame is None or frame.empty:
+        return []
+    rows: list[dict[str, Any]] = [
+        {str(k): v for k, v in row.items()} for row in frame.astype(object).to_dict("records")
+    ]
+    for row in rows:
+        for key, value in row.items():
+            if _is_missing(value):
+                row[key] = None
+    return rows
+
+
+def _is_missing(value: object) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and value != value:
+        return True
+    return value is pd.NaT
+
+
+def as_decimal(value: object, *, where: str = "") -> Decimal | None:
+    """Decimal from Decimal/int/str; floats go through ``str`` (never binary noise)."""
+    if _is_missing(value) or value == "":
+        return None
+    if isinstance(value, Decimal):
+        return value
+    try:
+        return Decimal(str(value).strip())
+    except InvalidOperation as exc:
+        raise ReconcileInputError(f"{where}: {value!r} is not an amount") from exc
+
+
+def as_date(value: object, *, where: str = "") -> date | None:
+    if _is_missing(value) or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = str(value).strip()
+    try:
+        if len(text) == 8 and text.isdigit():
+            return date(int(text[:4]), int(text[4:6]), int(text[6:]))
+        return date.fromisoformat(text[:10])
+    except ValueError as exc:
+        raise ReconcileInputError(f"{where}: {value!r} is not a date") from exc
+
+
+def as_text(value: object) -> str:
+    if _is_missing(value):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def as_bool(value: object) -> bool:
+    if _is_missing(value):
+        return False
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().upper() in {"Y", "YES", "TRUE", "1", "T"}
+
+
+def modifiers_of(value: object) -> tuple[str, ...]:
+    """``"25:59"``, ``"25 59"``, ``"25,59"`` or a list → ``("25", "59")``."""
+    if _is_missing(value):
+        return ()
+    if isinstance(value, (list, tuple)):
+        items = [as_text(v) for v in value]
+    else:
+        items = str(value).replace(",", " ").replace(":", " ").replace("^", " ").split()
+    return tuple(m.upper() for m in items if m)
+
+
+def submitted_from_records(
+    claims: Iterable[Mapping[str, Any]], lines: Iterable[Mapping[str, Any]]
+) -> Submitted:
+    """Build :class:`Submitted` from plain dicts (tests, the ledger, any exporter)."""
+    claim_frame = pd.DataFrame(list(claims))
+    line_frame = pd.DataFrame(list(lines))
+    if claim_frame.empty:
+        claim_frame = empty_frame(SUBMITTED_CLAIMS)
+    if line_frame.empty:
+        line_frame = empty_frame(SUBMITTED_LINES)
+    claim_frame = check_columns(
+        claim_frame,
+        "submitted claims",
+        ("patient_control_number", "payer_id", "service_date_start", "charge_amount"),
+        (*SUBMITTED_CLAIMS, *SUBMITTED_CLAIM_EXTRAS),
+    )
+    line_frame = check_columns(
+        line_frame,
+        "submitted lines",
+        ("patient_control_number", "procedure_code", "charge_amount"),
+        (*SUBMITTED_LINES, *SUBMITTED_LINE_EXTRAS),
+    )
+    return Submitted(claims=claim_frame, lines=line_frame)
+
+
+def submitted_from_claim_records(
+    claims: Iterable[Any],
+    network_status: Mapping[str, str],
+    *,
+    submitted_dates: Mapping[str, date] | None = None,
+    default_submitted: date | None = None,
+    notes: Mapping[str, str] | None = None,
+    ledger_states: Mapping[str, str] | None = None,
+) -> Submitted:
+    """Claims as submitted from 837P claim records (``pipeline.practice.records.ClaimRecord``:
+    what the builder wrote, or ``pipeline.parse.t837p.read_837p`` of the files sent).
+
+    ``network_status``: payer_id → in_network / out_of_network; ``submitted_dates``: PCN → the
+    day the 837P went out (else ``default_submitted``); ``notes``: PCN → encounter notes.
+    """
+    claim_rows: list[dict[str, Any]] = []
+    line_rows: list[dict[str, Any]] = []
+    for rec in claims:
+        pcn = rec.patient_control_number
+        lines = list(rec.lines)
+        dates = [ln.service_date for ln in lines if ln.service_date]
+        patient = rec.patient
+        claim_rows.append(
+            {
+                "patient_control_number": pcn,
+                "payer_id": rec.payer_id,
+                "network_status": network_status.get(rec.payer_id, ""),
+                "place_of_service": rec.place_of_service,
+                "emergency": any(ln.emergency for ln in lines),
+                "frequency_code": rec.frequency,
+                "service_date_start": min(dates) if dates else None,
+                "service_date_end": max(dates) if dates else None,
+                "charge_amount": rec.total_charge,
+                "aob": rec.benefits_assignment == "Y",
+                "submitted_date": (submitted_dates or {}).get(pcn, default_submitted),
+                "patient_name": f"{patient.first_name} {patient.last_name}".strip().title(),
+                "member_id": rec.member_id,
+                "diagnosis_codes": " ".join(rec.diagnoses),
+                "prior_auth_number": rec.prior_auth,
+                "clinical_notes": (notes or {}).get(pcn, ""),
+                "rendering_provider": rec.rendering_npi,
+                "ledger_state": (ledger_states or {}).get(pcn, ""),
+                "payer_claim_control_number": rec.original_claim_number,
+            }
+        )
+        for ln in lines:
+            line_rows.append(
+                {
+                    "patient_control_number": pcn,
+                    "line_control_number": ln.line_control_number,
+                    "line_number": ln.line_number,
+                    "procedure_code": ln.procedure_code,
+                    "modifiers": " ".join(ln.modifiers),
+                    "units": ln.units,
+                    "charge_amount": ln.charge,
+                    "service_date": ln.service_date,
+                    "place_of_service": ln.place_of_service,
+                    "emergency": ln.emergency,
+                }
+            )
+    return submitted_from_records(claim_rows, line_rows)
+
+
+def submitted_from_practice(
+    practice: Any,
+    *,
+    submitted_dates: Mapping[str, date] | None = None,
+    default_submitted: date | None = None,
+    ledger_states: Mapping[str, str] | None = None,
+) -> Submitted:
+    """Claims as submitted, rebuilt from the canonical practice model
+    (``pipeline.practice.load_practice(folder).practice``) with the 837P builder's own
+    ``claim_record`` — so lines, REF*6R and CLM08 are exactly what was sent. Encounters the
+    builder cannot turn into a claim (no coverage) are skipped; pass ``submitted_dates`` /
+    ``ledger_states`` from the ledger to keep held or rejected claims out of no_response.
+    """
+    from pipeline.build.t837p import ClaimContext, claim_record
+
+    context = ClaimContext(practice)
+    records = []
+    notes: dict[str, str] = {}
+    for encounter in practice.encounters:
+        try:
+            records.append(claim_record(practice, encounter, context=context))
+        except (KeyError, ValueError):
+            continue  # no coverage / unknown payer: the scrubber holds these, nothing was sent
+        notes[encounter.patient_control_number] = encounter.clinical_notes or ""
+    network = {pid: str(p.network_status) for pid, p in practice.payers.items()}
+    return submitted_from_claim_records(
+        records,
+        network,
+        submitted_dates=submitted_dates,
+        default_submitted=default_submitted,
+        notes=notes,
+        ledger_states=ledger_states,
+    )
+
+
+def appointments_from_practice(practice: Any) -> pd.DataFrame:
+    """:data:`APPOINTMENTS` from the practice model (primary coverage; office visit)."""
+    rows = []
+    for appt in practice.appointments:
+        coverage = practice.coverage_for(appt.patient_id, "P")
+        rows.append(
+            {
+                "appointment_id": appt.appointment_id,
+                "patient_id": appt.patient_id,
+                "member_id": coverage.member_id if coverage else "",
+                "payer_id": coverage.payer_id if coverage else "",
+                "appointment_date": appt.date,
+                "place_of_service": "11",
+                "procedure_codes": "",
+                "emergency": False,
+            }
+        )
+    return pd.DataFrame(rows, columns=list(APPOINTMENTS)) if rows else empty_frame(APPOINTMENTS)
+
+
+def practice_facts(practice: Any) -> dict[str, str]:
+    """Billing provider facts for the letters' letterhead."""
+    bp = practice.billing_provider
+    a = bp.address
+    street = " ".join(x for x in (a.line1, getattr(a, "line2", None)) if x)
+    zip_code = f"{a.zip[:5]}-{a.zip[5:]}" if len(a.zip) == 9 else a.zip
+    phone = "".join(ch for ch in str(bp.phone) if ch.isdigit())
+    if len(phone) == 10:
+        phone = f"({phone[:3]}) {phone[3:6]}-{phone[6:]}"
+    return {
+        "name": bp.name,
+        "npi": bp.npi,
+        "tax_id": bp.ein,
+        "address": f"{street}, {a.city}, {a.state} {zip_code}",
+        "phone": phone or str(bp.phone),
+    }

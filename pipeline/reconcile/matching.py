@@ -1,0 +1,638 @@
+"""Match 835 claims and lines to the claims as submitted, post them, and check every trace.
+
+- Claims: CLP01 = CLM01 (upper-cased; payers may keep only the first 20 characters).
+- Lines: 2110 REF*6R = 2400 REF*6R; fallback: procedure (SVC06 original code when the payer
+  re-coded or bundled, else SVC01) + service date + modifiers (payer-dropped modifiers allowed).
+- Reversals (CLP02 = 22) cancel the adjudication they reverse (``reversal_of_claim_key`` or
+  the latest earlier adjudication of the same PCN with the opposite charge); both stay posted,
+  so the net of the pair is zero and only the correction remains *effective*.
+- Nothing is dropped: remittance claims or lines that match nothing go to ``unmatched``.
+- Per trace number: Σ posted (CLP04 of every claim, matched or not) − Σ PLB = BPR02.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+
+from pipeline.reconcile.inputs import (
+    Submitted,
+    as_bool,
+    as_date,
+    as_decimal,
+    as_text,
+    modifiers_of,
+    records,
+)
+
+__all__ = [
+    "Adjustment",
+    "MatchResult",
+    "RemitClaim",
+    "RemitLine",
+    "SubClaim",
+    "SubLine",
+    "load_remittance",
+    "match_remittance",
+    "normalize_submitted",
+]
+
+ZERO = Decimal(0)
+
+
+@dataclass
+class Adjustment:
+    group_code: str
+    reason_code: str
+    amount: Decimal
+    quantity: Decimal | None = None
+
+
+@dataclass
+class RemitLine:
+    line_number: int
+    line_control_number: str
+    procedure_code: str
+    modifiers: tuple[str, ...]
+    charge_amount: Decimal
+    paid_amount: Decimal
+    allowed_amount: Decimal | None
+    units: Decimal
+    service_date: date | None
+    original_procedure_code: str
+    remark_codes: tuple[str, ...]
+    adjustments: list[Adjustment] = field(default_factory=list)
+    matched_line: str = ""  # submitted line_control_number
+    match_method: str = ""
+
+
+@dataclass
+class RemitClaim:
+    claim_key: str
+    trace_number: str
+    patient_control_number: str
+    claim_status_code: str
+    charge_amount: Decimal
+    paid_amount: Decimal
+    patient_responsibility: Decimal
+    payer_claim_control_number: str
+    place_of_service: str
+    service_date_start: date | None
+    reversal_of_claim_key: str
+    payment_date: date | None
+    payer_id: str
+    payer_name: str
+    order: int
+    member_id: str = ""
+    lines: list[RemitLine] = field(default_factory=list)
+    adjustments: list[Adjustment] = field(default_factory=list)  # claim level
+    matched_claim: str = ""  # submitted PCN
+    reversed_by: str = ""  # claim_key of the reversal that cancels this one
+
+    @property
+    def is_reversal(self) -> bool:
+        return self.claim_status_code == "22"
+
+    @property
+    def effective(self) -> bool:
+        return bool(self.matched_claim) and not self.is_reversal and not self.reversed_by
+
+    def all_adjustments(self) -> list[Adjustment]:
+        return [*self.adjustments, *(a for ln in self.lines for a in ln.adjustments)]
+
+
+@dataclass
+class SubLine:
+    line_control_number: str
+    line_number: int
+    procedure_code: str
+    modifiers: tuple[str, ...]
+    units: Decimal
+    charge_amount: Decimal
+    service_date: date | None
+    place_of_service: str
+    emergency: bool
+
+
+@dataclass
+class SubClaim:
+    patient_control_number: str
+    payer_id: str
+    network_status: str
+    place_of_service: str
+    emergency: bool
+    frequency_code: str
+    service_date_start: date | None
+    service_date_end: date | None
+    charge_amount: Decimal
+    aob: bool
+    submitted_date: date | None
+    extras: dict[str, str]
+    lines: list[SubLine] = field(default_factory=list)
+
+    def as_mapping(self) -> dict[str, Any]:
+        return {
+            "payer_id": self.payer_id,
+            "network_status": self.network_status,
+            "place_of_service": self.place_of_service,
+            "emergency": self.emergency,
+            "service_date_start": self.service_date_start,
+        }
+
+
+@dataclass
+class MatchResult:
+    claims: dict[str, SubClaim]  # by PCN
+    remits: list[RemitClaim]
+    payments: dict[str, dict[str, Any]]  # by trace number
+    provider_adjustments: list[dict[str, Any]]
+    posting: pd.DataFrame
+    unmatched: pd.DataFrame
+    payment_balance: pd.DataFrame
+
+
+def _dec(value: object, where: str) -> Decimal:
+    return as_decimal(value, where=where) or ZERO
+
+
+def normalize_submitted(submitted: Submitted) -> dict[str, SubClaim]:
+    """Submitted claims by PCN with their lines (values normalized; extras kept as text)."""
+    from pipeline.reconcile.inputs import SUBMITTED_CLAIM_EXTRAS
+
+    claims: dict[str, SubClaim] = {}
+    for row in records(submitted.claims):
+        pcn = as_text(row["patient_control_number"])
+        where = f"submitted claim {pcn}"
+        start = as_date(row.get("service_date_start"), where=where)
+        claims[pcn] = SubClaim(
+            patient_control_number=pcn,
+            payer_id=as_text(row.get("payer_id")),
+            network_status=as_text(row.get("network_status")),
+            place_of_service=as_text(row.get("place_of_service")),
+            emergency=as_bool(row.get("emergency")),
+            frequency_code=as_text(row.get("frequency_code")) or "1",
+            service_date_start=start,
+            service_date_end=as_date(row.get("service_date_end"), where=where) or start,
+            charge_amount=_dec(row.get("charge_amount"), where),
+            aob=as_bool(row.get("aob")),
+            submitted_date=as_date(row.get("submitted_date"), where=where),
+            extras={k: _extra_text(row.get(k)) for k in SUBMITTED_CLAIM_EXTRAS},
+        )
+    counters: dict[str, int] = {}
+    for row in records(submitted.lines):
+        pcn = as_text(row["patient_control_number"])
+        claim = claims.get(pcn)
+        if claim is None:
+            continue  # a line without its claim cannot be reconciled; the claim table rules
+        counters[pcn] = counters.get(pcn, 0) + 1
+        n = int(row.get("line_number") or counters[pcn])
+        where = f"submitted line {pcn}/{n}"
+        claim.lines.append(
+            SubLine(
+                line_control_number=as_text(row.get("line_control_number")) or f"{pcn}-{n}",
+                line_number=n,
+                procedure_code=as_text(row.get("procedure_code")).upper(),
+                modifiers=modifiers_of(row.get("modifiers")),
+                units=as_decimal(row.get("units"), where=where) or Decimal(1),
+                charge_amount=_dec(row.get("charge_amount"), where),
+                service_date=as_date(row.get("service_date"), where=where)
+                or claim.service_date_start,
+                place_of_service=as_text(row.get("place_of_service")),
+                emergency=as_bool(row.get("emergency")),
+            )
+        )
+    return claims
+
+
+def _extra_text(value: object) -> str:
+    if isinstance(value, (list, tuple)):
+        return " ".join(as_text(v) for v in value)
+    return as_text(value)
+
+
+def load_remittance(
+    tables: Mapping[str, pd.DataFrame],
+) -> tuple[list[RemitClaim], dict[str, dict[str, Any]], list[dict[str, Any]]]:
+    """Remittance tables → claims with lines and adjustments attached, payments by trace."""
+    payments: dict[str, dict[str, Any]] = {}
+    for row in records(tables["remit_payments"]):
+        trace = as_text(row["trace_number"])
+        payments[trace] = {
+            "trace_number": trace,
+            "payer_id": as_text(row.get("payer_id")),
+            "payer_name": as_text(row.get("payer_name")),
+            "payment_amount": _dec(row.get("payment_amount"), f"payment {trace}"),
+            "payment_date": as_date(row.get("payment_date"), where=f"payment {trace}"),
+            "payment_method": as_text(row.get("payment_method")),
+            "source_file": as_text(row.get("source_file")),
+        }
+    claims: dict[str, RemitClaim] = {}
+    for order, row in enumerate(records(tables["remit_claims"])):
+        key = as_text(row["claim_key"])
+        where = f"remit claim {key}"
+        trace = as_text(row.get("trace_number"))
+        pay = payments.get(trace, {})
+        claims[key] = RemitClaim(
+            claim_key=key,
+            trace_number=trace,
+            patient_control_number=as_text(row.get("patient_control_number")),
+            claim_status_code=as_text(row.get("claim_status_code")),
+            charge_amount=_dec(row.get("charge_amount"), where),
+            paid_amount=_dec(row.get("paid_amount"), where),
+            patient_responsibility=_dec(row.get("patient_responsibility"), where),
+            payer_claim_control_number=as_text(row.get("payer_claim_control_number")),
+            place_of_service=as_text(row.get("place_of_service")),
+            service_date_start=as_date(row.get("service_date_start"), where=where),
+            reversal_of_claim_key=as_text(row.get("reversal_of_claim_key")),
+            payment_date=pay.get("payment_date"),
+            payer_id=pay.get("payer_id", ""),
+            payer_name=pay.get("payer_name", ""),
+            order=order,
+            member_id=as_text(row.get("patient_member_id")),
+        )
+    line_rows = records(tables["remit_service_lines"])
+    for n, row in enumerate(line_rows, start=1):
+        claim = claims.get(as_text(row.get("claim_key")))
+        if claim is None:
+            continue
+        where = f"remit line {claim.claim_key}/{row.get('line_number') or n}"
+        claim.lines.append(
+            RemitLine(
+                line_number=int(row.get("line_number") or len(claim.lines) + 1),
+                line_control_number=as_text(row.get("line_control_number")),
+                procedure_code=as_text(row.get("procedure_code")).upper(),
+                modifiers=modifiers_of(row.get("modifiers")),
+                charge_amount=_dec(row.get("charge_amount"), where),
+                paid_amount=_dec(row.get("paid_amount"), where),
+                allowed_amount=as_decimal(row.get("allowed_amount"), where=where),
+                units=as_decimal(row.get("units"), where=where) or Decimal(1),
+                service_date=as_date(row.get("service_date"), where=where),
+                original_procedure_code=as_text(row.get("original_procedure_code")).upper(),
+                remark_codes=modifiers_of(row.get("remark_codes")),
+            )
+        )
+    _attach_adjustments(claims, records(tables["remit_adjustments"]))
+    plb = [
+        {
+            "trace_number": as_text(r.get("trace_number")),
+            "provider_id": as_text(r.get("provider_id")),
+            "reason_code": as_text(r.get("reason_code")),
+            "reference_id": as_text(r.get("reference_id")),
+            "amount": _dec(r.get("amount"), "provider adjustment"),
+        }
+        for r in records(tables["remit_provider_adjustments"])
+    ]
+    return list(claims.values()), payments, plb
+
+
+def _attach_adjustments(claims: Mapping[str, RemitClaim], rows: Iterable[dict[str, Any]]) -> None:
+    for row in rows:
+        claim = claims.get(as_text(row.get("claim_key")))
+        if claim is None:
+            continue
+        adj = Adjustment(
+            group_code=as_text(row.get("group_code")).upper(),
+            reason_code=as_text(row.get("reason_code")).upper(),
+            amount=_dec(row.get("amount"), f"adjustment {claim.claim_key}"),
+            quantity=as_decimal(row.get("quantity")),
+        )
+        if as_text(row.get("level")) != "line":
+            claim.adjustments.append(adj)
+            continue
+        line = _line_for(claim, row)
+        (line.adjustments if line is not None else claim.adjustments).append(adj)
+
+
+def _line_for(claim: RemitClaim, row: Mapping[str, Any]) -> RemitLine | None:
+    # The parser may add line_number (a line without REF*6R has no other key).
+    number = row.get("line_number")
+    if number is not None:
+        for line in claim.lines:
+            if line.line_number == int(number):
+                return line
+    lcn = as_text(row.get("line_control_number"))
+    for line in claim.lines:
+        if lcn and line.line_control_number == lcn:
+            return line
+    without = [ln for ln in claim.lines if not ln.line_control_number]
+    return without[0] if len(without) == 1 and not lcn else None
+
+
+def _pcn_index(claims: Mapping[str, SubClaim]) -> dict[str, str]:
+    index: dict[str, str] = {}
+    for pcn in claims:
+        index.setdefault(pcn.upper(), pcn)
+        index.setdefault(pcn.upper()[:20], pcn)
+    return index
+
+
+def match_remittance(tables: Mapping[str, pd.DataFrame], submitted: Submitted) -> MatchResult:
+    claims = normalize_submitted(submitted)
+    remits, payments, plb = load_remittance(tables)
+    index = _pcn_index(claims)
+    unmatched: list[dict[str, Any]] = []
+    for remit in remits:
+        pcn = remit.patient_control_number.upper()
+        found = index.get(pcn) or index.get(pcn[:20])
+        if found is None:
+            unmatched.append(_unmatched_row(remit, None, "no submitted claim with this PCN"))
+            continue
+        remit.matched_claim = found
+        _match_lines(remit, claims[found], unmatched)
+    _apply_reversals(remits)
+    posting = _posting(remits, payments, plb)
+    return MatchResult(
+        claims=claims,
+        remits=remits,
+        payments=payments,
+        provider_adjustments=plb,
+        posting=posting,
+        unmatched=pd.DataFrame(unmatched, columns=list(UNMATCHED_COLUMNS)),
+        payment_balance=_payment_balance(remits, payments, plb, posting),
+    )
+
+
+UNMATCHED_COLUMNS = (
+    "trace_number",
+    "payment_date",
+    "payer_id",
+    "claim_key",
+    "patient_control_number",
+    "level",
+    "line_control_number",
+    "procedure_code",
+    "service_date",
+    "charge_amount",
+    "paid_amount",
+    "reason",
+)
+
+
+def _unmatched_row(remit: RemitClaim, line: RemitLine | None, reason: str) -> dict[str, Any]:
+    return {
+        "trace_number": remit.trace_number,
+        "payment_date": remit.payment_date,
+        "payer_id": remit.payer_id,
+        "claim_key": remit.claim_key,
+        "patient_control_number": remit.patient_control_number,
+        "level": "line" if line else "claim",
+        "line_control_number": line.line_control_number if line else "",
+        "procedure_code": line.procedure_code if line else "",
+        "service_date": (line.service_date if line else remit.service_date_start),
+        "charge_amount": line.charge_amount if line else remit.charge_amount,
+        "paid_amount": line.paid_amount if line else remit.paid_amount,
+        "reason": reason,
+    }
+
+
+def _match_lines(remit: RemitClaim, claim: SubClaim, unmatched: list[dict[str, Any]]) -> None:
+    by_lcn = {ln.line_control_number.upper(): ln for ln in claim.lines}
+    taken: set[str] = set()
+    pending: list[RemitLine] = []
+    for line in remit.lines:
+        sub = by_lcn.get(line.line_control_number.upper()) if line.line_control_number else None
+        if sub is not None and sub.line_control_number not in taken:
+            line.matched_line, line.match_method = sub.line_control_number, "ref_6r"
+            taken.add(sub.line_control_number)
+        else:
+            pending.append(line)
+    for line in pending:
+        best = _fallback(line, claim, taken)
+        if best is None:
+            unmatched.append(
+                _unmatched_row(remit, line, "no submitted line with this REF*6R, code and date")
+            )
+            continue
+        sub, method = best
+        line.matched_line, line.match_method = sub.line_control_number, method
+        taken.add(sub.line_control_number)
+
+
+def _fallback(line: RemitLine, claim: SubClaim, taken: set[str]) -> tuple[SubLine, str] | None:
+    codes = {c for c in (line.original_procedure_code, line.procedure_code) if c}
+    best: tuple[tuple[int, int, int], SubLine, str] | None = None
+    for sub in claim.lines:
+        if sub.line_control_number in taken or sub.procedure_code not in codes:
+            continue
+        when = line.service_date or claim.service_date_start
+        if when and sub.service_date and when != sub.service_date:
+            continue
+        if set(line.modifiers) == set(sub.modifiers):
+            mod_score, method = 2, "procedure_date_modifiers"
+        elif set(line.modifiers) <= set(sub.modifiers):
+            mod_score, method = 1, "procedure_date_dropped_modifiers"
+        else:
+            continue
+        if line.original_procedure_code and line.original_procedure_code != line.procedure_code:
+            method = "svc06_original_procedure"
+        score = (mod_score, int(sub.charge_amount == line.charge_amount), -sub.line_number)
+        if best is None or score > best[0]:
+            best = (score, sub, method)
+    return None if best is None else (best[1], best[2])
+
+
+def _apply_reversals(remits: list[RemitClaim]) -> None:
+    by_key = {r.claim_key: r for r in remits}
+    ordered = sorted(remits, key=lambda r: (r.payment_date or date.min, r.order))
+    for reversal in (r for r in ordered if r.is_reversal):
+        target = by_key.get(reversal.reversal_of_claim_key)
+        if target is None:
+            # Latest earlier adjudication of the same PCN whose charge the reversal negates.
+            for cand in ordered:
+                if cand is reversal:
+                    break
+                if (
+                    not cand.is_reversal
+                    and not cand.reversed_by
+                    and cand.patient_control_number == reversal.patient_control_number
+                    and cand.charge_amount == -reversal.charge_amount
+                ):
+                    target = cand
+        if target is not None and not target.reversed_by:
+            target.reversed_by = reversal.claim_key
+
+
+POSTING_COLUMNS = (
+    "trace_number",
+    "payment_date",
+    "payer_id",
+    "claim_key",
+    "patient_control_number",
+    "claim_status_code",
+    "payer_claim_control_number",
+    "entry",  # line | claim_adjustment | provider_adjustment
+    "line_control_number",
+    "procedure_code",
+    "charge_amount",
+    "allowed_amount",
+    "paid_amount",
+    "deductible",
+    "coinsurance",
+    "copay",
+    "patient_responsibility",
+    "contractual",
+    "payer_initiated",
+    "other_adjustment",
+    "matched",
+    "match_method",
+    "effective",
+)
+
+
+def _split(adjs: Iterable[Adjustment]) -> dict[str, Decimal]:
+    out = dict.fromkeys(
+        (
+            "deductible",
+            "coinsurance",
+            "copay",
+            "patient_responsibility",
+            "contractual",
+            "payer_initiated",
+            "other_adjustment",
+        ),
+        ZERO,
+    )
+    for a in adjs:
+        if a.group_code == "PR":
+            out["patient_responsibility"] += a.amount
+            key = {"1": "deductible", "2": "coinsurance", "3": "copay"}.get(a.reason_code)
+            if key:
+                out[key] += a.amount
+        elif a.group_code == "CO":
+            out["contractual"] += a.amount
+        elif a.group_code == "PI":
+            out["payer_initiated"] += a.amount
+        else:
+            out["other_adjustment"] += a.amount
+    return out
+
+
+def _posting(
+    remits: list[RemitClaim], payments: Mapping[str, dict[str, Any]], plb: list[dict[str, Any]]
+) -> pd.DataFrame:
+    rows: list[dict[str, Any]] = []
+    for r in remits:
+        base = {
+            "trace_number": r.trace_number,
+            "payment_date": r.payment_date,
+            "payer_id": r.payer_id,
+            "claim_key": r.claim_key,
+            "patient_control_number": r.patient_control_number,
+            "claim_status_code": r.claim_status_code,
+            "payer_claim_control_number": r.payer_claim_control_number,
+            "effective": r.effective,
+        }
+        for line in r.lines:
+            rows.append(
+                base
+                | _split(line.adjustments)
+                | {
+                    "entry": "line",
+                    "line_control_number": line.matched_line or line.line_control_number,
+                    "procedure_code": line.procedure_code,
+                    "charge_amount": line.charge_amount,
+                    "allowed_amount": line.allowed_amount,
+                    "paid_amount": line.paid_amount,
+                    "matched": bool(r.matched_claim and line.matched_line),
+                    "match_method": line.match_method,
+                }
+            )
+        # CLP04 − ΣSVC03: what claim-level CAS took (or a claim sent without lines).
+        residual = r.paid_amount - sum((ln.paid_amount for ln in r.lines), ZERO)
+        residual_charge = r.charge_amount - sum((ln.charge_amount for ln in r.lines), ZERO)
+        if residual or r.adjustments or residual_charge or not r.lines:
+            rows.append(
+                base
+                | _split(r.adjustments)
+                | {
+                    "entry": "claim_adjustment",
+                    "line_control_number": "",
+                    "procedure_code": "",
+                    "charge_amount": residual_charge,
+                    "allowed_amount": None,
+                    "paid_amount": residual,
+                    "matched": bool(r.matched_claim),
+                    "match_method": "clp01" if r.matched_claim else "",
+                }
+            )
+    for p in plb:
+        pay = payments.get(p["trace_number"], {})
+        rows.append(
+            dict.fromkeys(POSTING_COLUMNS)
+            | _split(())
+            | {
+                "trace_number": p["trace_number"],
+                "payment_date": pay.get("payment_date"),
+                "payer_id": pay.get("payer_id", ""),
+                "claim_key": "",
+                "patient_control_number": "",
+                "claim_status_code": "",
+                "payer_claim_control_number": p["reference_id"],
+                "entry": "provider_adjustment",
+                "line_control_number": "",
+                "procedure_code": f"PLB {p['reason_code']}",
+                "charge_amount": ZERO,
+                "paid_amount": -p["amount"],  # positive PLB reduces the payment
+                "matched": True,
+                "match_method": "plb",
+                "effective": True,
+            }
+        )
+    return pd.DataFrame(rows, columns=list(POSTING_COLUMNS))
+
+
+def _payment_balance(
+    remits: list[RemitClaim],
+    payments: Mapping[str, dict[str, Any]],
+    plb: list[dict[str, Any]],
+    posting: pd.DataFrame,
+) -> pd.DataFrame:
+    traces = sorted(set(payments) | {r.trace_number for r in remits})
+    rows = []
+    for trace in traces:
+        pay = payments.get(trace, {})
+        in_trace = [r for r in remits if r.trace_number == trace]
+        claims_paid = sum((r.paid_amount for r in in_trace), ZERO)
+        held = sum((r.paid_amount for r in in_trace if not r.matched_claim), ZERO)
+        plb_total = sum((p["amount"] for p in plb if p["trace_number"] == trace), ZERO)
+        posted = sum(
+            (v for v in posting.loc[posting["trace_number"] == trace, "paid_amount"]), ZERO
+        )
+        bpr02 = pay.get("payment_amount")
+        difference = None if bpr02 is None else bpr02 - posted
+        rows.append(
+            {
+                "trace_number": trace,
+                "payer_id": pay.get("payer_id", ""),
+                "payment_date": pay.get("payment_date"),
+                "payment_method": pay.get("payment_method", ""),
+                "payment_amount": bpr02,
+                "claims_paid": claims_paid,
+                "held_unmatched": held,
+                "provider_adjustments": plb_total,
+                "posted_amount": posted,
+                "difference": difference,
+                "balanced": difference == ZERO,
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "trace_number",
+            "payer_id",
+            "payment_date",
+            "payment_method",
+            "payment_amount",
+            "claims_paid",
+            "held_unmatched",
+            "provider_adjustments",
+            "posted_amount",
+            "difference",
+            "balanced",
+        ],
+    )

@@ -1,0 +1,766 @@
+"""Flag rules: one row per finding (DESIGN.md § Reconciliation, ``flags`` columns).
+
+Per effective adjudication (matched, neither a reversal nor reversed) and per line:
+
+- a denial CARC (``denial_flag`` in ``mappings/codes/carc_actions.csv``) outside PR on a line
+  paid nothing → ``denied_appealable`` / ``denied_correctable``; on a line paid in part → the
+  same flag for the adjusted amount; at claim level → a claim-level flag;
+- NSA-protected service on an out-of-network payer → ``nsa_violation`` when the allowed amount
+  is below the recognized amount (lesser of QPA and charge) by more than the thresholds, when
+  the excess over the allowed amount was put on the patient (PR-45), or when coinsurance was
+  taken at the out-of-network rate (needs the 271 summary);
+- any other line → ``underpaid`` when expected payment (expected allowed − PR cost share) −
+  paid exceeds both ``underpaid_threshold_amount`` and ``underpaid_threshold_percent``;
+- CARC 100 anywhere → ``paid_to_patient`` (claim level); the payment the patient got counts as
+  paid for the underpayment check;
+- billable PR (never PR-45 on a protected service) → ``patient_responsibility`` (claim level);
+- a submitted claim with no 835 after the payer's ``response_window_days`` → ``no_response``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from pipeline.reconcile.calendar import nsa_clock
+from pipeline.reconcile.expected import LineExpectation, cents, expect_lines
+from pipeline.reconcile.inputs import as_decimal
+from pipeline.reconcile.matching import (
+    Adjustment,
+    MatchResult,
+    RemitClaim,
+    RemitLine,
+    SubClaim,
+    SubLine,
+)
+from pipeline.reconcile.reference import CodeBook, FeeSchedule, PayerProfile
+
+__all__ = ["FLAG_COLUMNS", "RECONCILIATION_COLUMNS", "Thresholds", "evaluate"]
+
+ZERO = Decimal(0)
+HUNDRED = Decimal(100)
+# PR reasons that are not cost sharing inside the allowed amount.
+_NOT_COST_SHARE = {"45", "100"}
+_NO_RESPONSE_SKIP = {"rejected", "scrub_failed", "ready", "closed", "written_off", "resubmitted"}
+
+FLAG_COLUMNS = (
+    # DESIGN.md (fixed)
+    "patient_control_number",
+    "line_control_number",
+    "payer",
+    "flag",
+    "reason",
+    "basis",
+    "expected_amount",
+    "paid_amount",
+    "amount_at_stake",
+    "deadline",
+    "action",
+    # more
+    "claim_key",
+    "trace_number",
+    "payment_date",
+    "procedure_code",
+    "group_code",
+    "carc",
+    "rarc",
+    "letter",
+    "idr_window_start",
+    "idr_window_end",
+)
+
+RECONCILIATION_COLUMNS = (
+    "patient_control_number",
+    "line_control_number",
+    "payer_id",
+    "network_status",
+    "procedure_code",
+    "modifiers",
+    "units",
+    "service_date",
+    "charge_amount",
+    "basis",
+    "rate",
+    "mppr_percent",
+    "expected_allowed",
+    "allowed_amount",
+    "cost_share",
+    "expected_payment",
+    "paid_amount",
+    "variance",
+    "nsa_protected",
+    "claim_key",
+    "trace_number",
+    "payment_date",
+    "match_method",
+    "status",
+)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Underpayment tolerance: a shortfall is tolerated only while it is within *both* the
+    dollar and the percent threshold — $2 short of $150 is noise, $16 short of a $676
+    surgery is money, and 3.8 % short on a $120 visit is a fee-schedule error."""
+
+    amount: Decimal
+    percent: Decimal
+
+    def exceeded(self, shortfall: Decimal, expected: Decimal) -> bool:
+        if shortfall <= ZERO or expected <= ZERO:
+            return False
+        return shortfall > self.amount or shortfall * HUNDRED / expected > self.percent
+
+
+@dataclass
+class _Ctx:
+    payers: Mapping[str, PayerProfile]
+    fees: FeeSchedule
+    codes: CodeBook
+    thresholds: Thresholds
+    eligibility: Mapping[str, Mapping[str, Any]]
+    as_of: date
+    nsa_remarks: frozenset[str]
+
+
+def evaluate(
+    match: MatchResult,
+    payers: Mapping[str, PayerProfile],
+    fees: FeeSchedule,
+    codes: CodeBook,
+    thresholds: Thresholds,
+    as_of: date,
+    eligibility: Mapping[str, Mapping[str, Any]] | None = None,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Flags and reconciliation rows (line level) for everything matched."""
+    ctx = _Ctx(
+        payers=payers,
+        fees=fees,
+        codes=codes,
+        thresholds=thresholds,
+        eligibility=eligibility or {},
+        as_of=as_of,
+        nsa_remarks=frozenset(k for k in codes.rarc if codes.rarc_is_nsa(k)),
+    )
+    flags: list[dict[str, Any]] = []
+    recon: list[dict[str, Any]] = []
+    answered: set[str] = set()
+    adjudicated: set[str] = set()
+    for remit in match.remits:
+        if remit.matched_claim:
+            answered.add(remit.matched_claim)
+        if remit.effective:
+            adjudicated.add(remit.matched_claim)
+            _evaluate_claim(ctx, remit, match.claims[remit.matched_claim], flags, recon)
+    for pcn, claim in match.claims.items():
+        if pcn in adjudicated:
+            continue
+        status = "reversed" if pcn in answered else "awaiting_remittance"
+        for line in claim.lines:
+            recon.append(_recon_unanswered(claim, line, status))
+        if pcn in answered:
+            continue
+        flag = _no_response(ctx, claim)
+        if flag:
+            flags.append(flag)
+    return flags, recon
+
+
+def _payer_label(claim: SubClaim, remit: RemitClaim | None = None) -> str:
+    return claim.payer_id or (remit.payer_id if remit else "")
+
+
+def _flag(claim: SubClaim, remit: RemitClaim | None, **values: Any) -> dict[str, Any]:
+    row: dict[str, Any] = dict.fromkeys(FLAG_COLUMNS, None)
+    row.update(
+        patient_control_number=claim.patient_control_number,
+        line_control_number="",
+        payer=_payer_label(claim, remit),
+        claim_key=remit.claim_key if remit else "",
+        trace_number=remit.trace_number if remit else "",
+        payment_date=remit.payment_date if remit else None,
+        procedure_code="",
+        group_code="",
+        carc="",
+        rarc="",
+        letter="",
+    )
+    row.update(values)
+    return row
+
+
+@dataclass
+class _LineEval:
+    line: RemitLine
+    sub: SubLine | None
+    exp: LineExpectation | None
+    lcn: str
+    paid: Decimal  # SVC03 + what went to the patient (CARC 100)
+    cost_share: Decimal  # PR inside the allowed amount
+    denials: list[Adjustment]
+    expected_payment: Decimal | None
+    status: str = "paid"
+
+    @property
+    def whole_denial(self) -> bool:
+        return bool(self.denials) and self.paid == ZERO
+
+    @property
+    def shortfall(self) -> Decimal:
+        if self.expected_payment is None:
+            return ZERO
+        partial = sum((a.amount for a in self.denials), ZERO)  # flagged as a denial already
+        return self.expected_payment - self.paid - partial
+
+
+def _evaluate_claim(
+    ctx: _Ctx,
+    remit: RemitClaim,
+    claim: SubClaim,
+    flags: list[dict[str, Any]],
+    recon: list[dict[str, Any]],
+) -> None:
+    payer = ctx.payers.get(claim.payer_id)
+    in_network = payer.in_network if payer else claim.network_status == "in_network"
+    subs = {ln.line_control_number: ln for ln in claim.lines}
+    remarks = {ln.matched_line: ln.remark_codes for ln in remit.lines if ln.matched_line}
+    expected = expect_lines(
+        claim.as_mapping(),
+        [_line_mapping(ln) for ln in claim.lines],
+        payer,
+        ctx.fees,
+        remarks,
+        ctx.nsa_remarks,
+    )
+    evals = [_line_eval(ctx, line, subs, expected) for line in remit.lines]
+    _denials(ctx, remit, claim, payer, evals, flags)
+    protected = [e for e in evals if e.exp and e.exp.nsa_reason and not in_network]
+    for e in protected:
+        if not e.whole_denial and e.exp is not None and e.expected_payment is not None:
+            e.status = _nsa_check(ctx, remit, claim, e, flags)
+    _underpaid(ctx, remit, claim, payer, [e for e in evals if e not in protected], flags)
+    for e in evals:
+        recon.append(_recon_row(claim, remit, e))
+    _claim_level(ctx, remit, claim, payer, {e.line.line_control_number for e in protected}, flags)
+
+
+def _line_eval(
+    ctx: _Ctx,
+    line: RemitLine,
+    subs: Mapping[str, SubLine],
+    expected: Mapping[str, LineExpectation],
+) -> _LineEval:
+    sub = subs.get(line.matched_line)
+    exp = expected.get(line.matched_line) if sub else None
+    cost_share = _sum(line.adjustments, "PR", exclude=_NOT_COST_SHARE)
+    denials = [
+        a
+        for a in line.adjustments
+        if a.group_code != "PR"
+        and a.amount > ZERO
+        and ctx.codes.carc_action(a.group_code, a.reason_code).denial_flag
+    ]
+    allowed = exp.expected_allowed if exp else None
+    return _LineEval(
+        line=line,
+        sub=sub,
+        exp=exp,
+        lcn=sub.line_control_number if sub else line.line_control_number,
+        paid=line.paid_amount + _sum(line.adjustments, reasons={"100"}),
+        cost_share=cost_share,
+        denials=denials,
+        expected_payment=None if allowed is None else max(allowed - cost_share, ZERO),
+        status="paid" if sub else "unmatched_line",
+    )
+
+
+def _line_mapping(line: SubLine) -> dict[str, Any]:
+    return {
+        "line_control_number": line.line_control_number,
+        "procedure_code": line.procedure_code,
+        "modifiers": line.modifiers,
+        "units": line.units,
+        "charge_amount": line.charge_amount,
+        "service_date": line.service_date,
+        "place_of_service": line.place_of_service,
+        "emergency": line.emergency,
+    }
+
+
+def _sum(
+    adjs: Iterable[Adjustment],
+    group: str | None = None,
+    reasons: set[str] | None = None,
+    exclude: set[str] | None = None,
+) -> Decimal:
+    total = ZERO
+    for a in adjs:
+        if group is not None and a.group_code != group:
+            continue
+        if reasons is not None and a.reason_code not in reasons:
+            continue
+        if exclude is not None and a.reason_code in exclude:
+            continue
+        total += a.amount
+    return total
+
+
+def _reason_words(ctx: _Ctx, adjs: Iterable[Adjustment], remark_codes: Iterable[str]) -> str:
+    parts = [ctx.codes.carc_words(a.group_code, a.reason_code) for a in adjs]
+    parts += [f"RARC {ctx.codes.rarc_words(r)}" for r in remark_codes]
+    return "; ".join(dict.fromkeys(parts))
+
+
+def _appeal_deadline(payer: PayerProfile | None, paid_on: date) -> date:
+    return paid_on + timedelta(days=payer.appeal_window_days if payer else 180)
+
+
+def _primary(adjs: list[Adjustment]) -> Adjustment:
+    return max(adjs, key=lambda a: a.amount)
+
+
+def _denials(
+    ctx: _Ctx,
+    remit: RemitClaim,
+    claim: SubClaim,
+    payer: PayerProfile | None,
+    evals: list[_LineEval],
+    flags: list[dict[str, Any]],
+) -> None:
+    """Whole claim denied for one reason → one claim-level flag; otherwise one per line."""
+    for e in evals:
+        if e.whole_denial:
+            e.status = "denied"
+    reasons = {
+        (_primary(e.denials).group_code, _primary(e.denials).reason_code)
+        for e in evals
+        if e.denials
+    }
+    if evals and all(e.whole_denial for e in evals) and len(reasons) == 1:
+        primary = _primary(evals[0].denials)
+    else:
+        primary = None
+    # Authorization belongs to a service (CARC scope "line"): flagged per line regardless.
+    if primary is not None and ctx.codes.carc_action(*next(iter(reasons))).scope != "line":
+        at_stake = sum((e.expected_payment or _primary(e.denials).amount for e in evals), ZERO)
+        expected = [e.exp.expected_allowed for e in evals if e.exp and e.exp.expected_allowed]
+        remarks = tuple(dict.fromkeys(r for e in evals for r in e.line.remark_codes))
+        flags.append(
+            _denial_flag(
+                ctx,
+                remit,
+                claim,
+                payer,
+                primary,
+                "",
+                None,
+                at_stake,
+                sum(expected, ZERO) if expected else None,
+                ZERO,
+                remarks,
+            )
+        )
+        return
+    for e in evals:
+        if not e.denials:
+            continue
+        primary = _primary(e.denials)
+        at_stake = (
+            e.expected_payment
+            if e.whole_denial and e.expected_payment is not None
+            else sum((a.amount for a in e.denials), ZERO)
+        )
+        flags.append(
+            _denial_flag(
+                ctx,
+                remit,
+                claim,
+                payer,
+                primary,
+                e.lcn,
+                e.line,
+                at_stake,
+                e.exp.expected_allowed if e.exp else None,
+                e.paid,
+                e.line.remark_codes,
+            )
+        )
+
+
+def _underpaid(
+    ctx: _Ctx,
+    remit: RemitClaim,
+    claim: SubClaim,
+    payer: PayerProfile | None,
+    evals: list[_LineEval],
+    flags: list[dict[str, Any]],
+) -> None:
+    """Each priced line paid short beyond the tolerance (:class:`Thresholds`). A
+    multiple-procedure reduction (CO-59) on a line our policy does not reduce is flagged
+    whatever its size: a rule misapplied, not a price."""
+    for e in evals:
+        if e.whole_denial or e.expected_payment is None or e.exp is None:
+            continue
+        misapplied = (
+            e.exp.mppr_percent == HUNDRED and _sum(e.line.adjustments, "CO", reasons={"59"}) > ZERO
+        )
+        over = ctx.thresholds.exceeded(e.shortfall, e.expected_payment)
+        if e.shortfall <= ZERO or not (over or misapplied):
+            continue
+        e.status = "underpaid"
+        flags.append(_underpaid_flag(remit, claim, payer, e, misapplied))
+
+
+def _underpaid_flag(
+    remit: RemitClaim,
+    claim: SubClaim,
+    payer: PayerProfile | None,
+    e: _LineEval,
+    misapplied: bool,
+) -> dict[str, Any]:
+    exp = e.exp
+    assert exp is not None and e.expected_payment is not None
+    allowed = e.line.allowed_amount if e.line.allowed_amount is not None else e.paid + e.cost_share
+    why = (
+        "multiple-procedure reduction (CO-59) applied to a line it does not apply to; "
+        if misapplied
+        else ""
+    )
+    mppr = f" at {exp.mppr_percent}% multiple-procedure rate" if exp.mppr_percent != HUNDRED else ""
+    return _flag(
+        claim,
+        remit,
+        line_control_number=e.lcn,
+        procedure_code=e.line.procedure_code,
+        flag="underpaid",
+        reason=(
+            f"{why}paid {e.paid} against expected {e.expected_payment} ({exp.basis} {exp.rate} "
+            f"x {exp.units}{mppr} = {exp.expected_allowed} allowed, less patient share "
+            f"{e.cost_share}); payer allowed {allowed}"
+        ),
+        basis=exp.basis,
+        expected_amount=e.expected_payment,
+        paid_amount=e.paid,
+        amount_at_stake=cents(e.shortfall),
+        deadline=_appeal_deadline(
+            payer, remit.payment_date or claim.service_date_start or date.min
+        ),
+        action=(
+            f"Appeal the underpayment: ask {claim.payer_id} to reprocess at the "
+            f"{_basis_words(exp.basis)} ({exp.expected_allowed} allowed)"
+        ),
+        letter="underpayment",
+        carc=",".join(sorted({a.reason_code for a in e.line.adjustments if a.group_code != "PR"})),
+    )
+
+
+def _basis_words(basis: str) -> str:
+    return {
+        "contract": "contracted rate",
+        "ucr": "usual, customary and reasonable (UCR) benchmark",
+        "qpa": "qualifying payment amount (QPA)",
+    }.get(basis, basis)
+
+
+def _denial_flag(
+    ctx: _Ctx,
+    remit: RemitClaim,
+    claim: SubClaim,
+    payer: PayerProfile | None,
+    primary: Adjustment,
+    lcn: str,
+    line: RemitLine | None,
+    at_stake: Decimal,
+    expected: Decimal | None,
+    paid: Decimal,
+    remark_codes: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    action = ctx.codes.carc_action(primary.group_code, primary.reason_code)
+    paid_on = remit.payment_date or ctx.as_of
+    if action.denial_flag == "denied_appealable":
+        deadline = _appeal_deadline(payer, paid_on)
+    else:
+        dos = claim.service_date_start or paid_on
+        deadline = dos + timedelta(days=payer.timely_filing_days if payer else 365)
+    return _flag(
+        claim,
+        remit,
+        line_control_number=lcn,
+        procedure_code=line.procedure_code if line else "",
+        flag=action.denial_flag,
+        reason=_reason_words(ctx, [primary], remark_codes),
+        basis="carc",
+        expected_amount=expected,
+        paid_amount=paid,
+        amount_at_stake=cents(at_stake),
+        deadline=deadline,
+        action=action.next_step or action.action,
+        group_code=primary.group_code,
+        carc=primary.reason_code,
+        rarc=" ".join(remark_codes),
+        letter=action.letter if action.denial_flag == "denied_appealable" else "",
+    )
+
+
+def _coinsurance(value: object) -> Decimal | None:
+    pct = as_decimal(value)
+    if pct is None:
+        return None
+    return pct / HUNDRED if pct > 1 else pct
+
+
+def _nsa_check(
+    ctx: _Ctx,
+    remit: RemitClaim,
+    claim: SubClaim,
+    e: _LineEval,
+    flags: list[dict[str, Any]],
+) -> str:
+    """Below the recognized amount by any cent, PR-45 on the patient, or OON coinsurance.
+
+    No dollar/percent threshold here: the QPA is a statutory figure, not a benchmark."""
+    exp, line, lcn, paid = e.exp, e.line, e.lcn, e.paid
+    assert exp is not None and exp.expected_allowed is not None
+    paid_on = remit.payment_date or ctx.as_of
+    allowed = line.allowed_amount if line.allowed_amount is not None else paid + e.cost_share
+    recognized = exp.expected_allowed  # already the lesser of QPA x units and the charge
+    problems: list[str] = []
+    at_stake = ZERO
+    below = recognized - allowed
+    if below > ZERO:
+        problems.append(f"allowed {allowed} is below the recognized amount {recognized} (QPA)")
+        at_stake += below
+    balance = _sum(line.adjustments, "PR", reasons={"45"})
+    if balance > ZERO:
+        problems.append(f"{balance} over the allowed amount put on the patient as PR-45")
+        at_stake += balance
+    excess = _oon_coinsurance_excess(ctx, remit, claim, line, allowed)
+    if excess is not None:
+        problems.append(excess[0])
+        at_stake += excess[1]
+    if not problems:
+        return "paid_nsa"
+    clock = nsa_clock(paid_on)
+    flags.append(
+        _flag(
+            claim,
+            remit,
+            line_control_number=lcn,
+            procedure_code=line.procedure_code,
+            flag="nsa_violation",
+            reason=f"No Surprises Act, {exp.nsa_reason}: " + "; ".join(problems),
+            basis="qpa",
+            expected_amount=recognized,
+            paid_amount=paid,
+            amount_at_stake=cents(at_stake),
+            deadline=clock.open_negotiation_deadline,
+            action=(
+                f"Send the open negotiation notice by {clock.open_negotiation_deadline}; "
+                f"if unresolved, initiate federal IDR {clock.idr_window_start} to "
+                f"{clock.idr_window_end}; bill the patient in-network cost sharing only"
+            ),
+            letter="nsa_open_negotiation",
+            idr_window_start=clock.idr_window_start,
+            idr_window_end=clock.idr_window_end,
+            rarc=" ".join(line.remark_codes),
+        )
+    )
+    return "nsa_violation"
+
+
+def _oon_coinsurance_excess(
+    ctx: _Ctx, remit: RemitClaim, claim: SubClaim, line: RemitLine, allowed: Decimal
+) -> tuple[str, Decimal] | None:
+    member = claim.extras.get("member_id") or remit.member_id
+    elig = ctx.eligibility.get(member)
+    if not elig:
+        return None
+    in_pct = _coinsurance(elig.get("in_network_coinsurance"))
+    oon_pct = _coinsurance(elig.get("out_of_network_coinsurance"))
+    if in_pct is None or oon_pct is None or oon_pct <= in_pct:
+        return None
+    coins = _sum(line.adjustments, "PR", reasons={"2"})
+    base = allowed - _sum(line.adjustments, "PR", reasons={"1", "3"})
+    if coins <= ZERO or base <= ZERO:
+        return None
+    ratio = coins / base
+    if abs(ratio - oon_pct) >= abs(ratio - in_pct):
+        return None
+    excess = cents(coins - base * in_pct)
+    return (
+        f"coinsurance {coins} taken at the out-of-network rate ({ratio * HUNDRED:.0f}% vs "
+        f"{in_pct * HUNDRED:.0f}% in network)",
+        excess,
+    )
+
+
+def _claim_level(
+    ctx: _Ctx,
+    remit: RemitClaim,
+    claim: SubClaim,
+    payer: PayerProfile | None,
+    protected_lines: set[str],
+    flags: list[dict[str, Any]],
+) -> None:
+    for adj in remit.adjustments:
+        action = ctx.codes.carc_action(adj.group_code, adj.reason_code)
+        if adj.group_code != "PR" and adj.amount > ZERO and action.denial_flag:
+            flags.append(
+                _denial_flag(ctx, remit, claim, payer, adj, "", None, adj.amount, None, ZERO)
+            )
+    everything = remit.all_adjustments()
+    to_patient = _sum(everything, reasons={"100"})
+    # Without an assignment (CLM08 ≠ Y) an out-of-network plan pays the member, even when
+    # this time there was nothing to pay (all deductible): the patient owes the whole bill.
+    no_aob = (
+        not claim.aob
+        and not (payer.in_network if payer else claim.network_status == "in_network")
+        and any(ln.paid_amount or not _is_denied(ctx, ln) for ln in remit.lines)
+    )
+    if to_patient > ZERO or no_aob:
+        flags.append(
+            _flag(
+                claim,
+                remit,
+                flag="paid_to_patient",
+                reason=_reason_words(ctx, [a for a in everything if a.reason_code == "100"][:1], ())
+                or "no assignment of benefits (CLM08 not Y): the plan pays the member",
+                basis="carc",
+                expected_amount=None,
+                paid_amount=remit.paid_amount,
+                amount_at_stake=cents(to_patient),
+                deadline=None,
+                action=(
+                    f"Collect {cents(to_patient)} from the patient (the payer paid them)"
+                    + ("; the AOB is on file: ask the payer to honor it" if claim.aob else "")
+                ),
+                group_code="",
+                carc="100",
+            )
+        )
+    billable = ZERO
+    parts: dict[str, Decimal] = {}
+    for line in remit.lines:
+        for a in line.adjustments:
+            if a.group_code != "PR" or a.reason_code == "100":
+                continue
+            if a.reason_code == "45" and line.line_control_number in protected_lines:
+                continue  # NSA: the excess is never the patient's
+            billable += a.amount
+            parts[a.reason_code] = parts.get(a.reason_code, ZERO) + a.amount
+    for a in remit.adjustments:
+        if a.group_code == "PR" and a.reason_code != "100":
+            billable += a.amount
+            parts[a.reason_code] = parts.get(a.reason_code, ZERO) + a.amount
+    if billable > ZERO:
+        words = "; ".join(
+            f"PR-{code} {ctx.codes.carc_action('PR', code).description.lower()} {amt}"
+            for code, amt in sorted(parts.items())
+        )
+        flags.append(
+            _flag(
+                claim,
+                remit,
+                flag="patient_responsibility",
+                reason=words,
+                basis="carc",
+                expected_amount=None,
+                paid_amount=remit.paid_amount,
+                amount_at_stake=cents(billable),
+                deadline=None,
+                action=f"Bill the patient {cents(billable)}",
+                group_code="PR",
+                carc=",".join(sorted(parts)),
+            )
+        )
+
+
+def _is_denied(ctx: _Ctx, line: RemitLine) -> bool:
+    return line.paid_amount == ZERO and any(
+        a.group_code != "PR"
+        and a.amount > ZERO
+        and ctx.codes.carc_action(a.group_code, a.reason_code).denial_flag
+        for a in line.adjustments
+    )
+
+
+def _no_response(ctx: _Ctx, claim: SubClaim) -> dict[str, Any] | None:
+    if claim.extras.get("ledger_state", "") in _NO_RESPONSE_SKIP:
+        return None
+    payer = ctx.payers.get(claim.payer_id)
+    window = payer.response_window_days if payer else 30
+    sent = claim.submitted_date or claim.service_date_end or claim.service_date_start
+    if sent is None or (ctx.as_of - sent).days <= window:
+        return None
+    dos = claim.service_date_start or sent
+    filing = dos + timedelta(days=payer.timely_filing_days if payer else 365)
+    return _flag(
+        claim,
+        None,
+        flag="no_response",
+        reason=f"no 835 {(ctx.as_of - sent).days} days after submission (payer window {window})",
+        basis="",
+        expected_amount=None,
+        paid_amount=ZERO,
+        amount_at_stake=claim.charge_amount,
+        deadline=filing,
+        action=(
+            "Check the claim status (276/277 or the payer portal); if the payer has no record, "
+            f"resubmit before the timely filing limit {filing}"
+        ),
+    )
+
+
+def _recon_row(claim: SubClaim, remit: RemitClaim, e: _LineEval) -> dict[str, Any]:
+    sub, line, exp = e.sub, e.line, e.exp
+    return {
+        "patient_control_number": claim.patient_control_number,
+        "line_control_number": e.lcn,
+        "payer_id": claim.payer_id,
+        "network_status": claim.network_status,
+        "procedure_code": sub.procedure_code if sub else line.procedure_code,
+        "modifiers": " ".join(sub.modifiers if sub else line.modifiers),
+        "units": sub.units if sub else line.units,
+        "service_date": sub.service_date if sub else line.service_date,
+        "charge_amount": sub.charge_amount if sub else line.charge_amount,
+        "basis": exp.basis if exp else "",
+        "rate": exp.rate if exp else None,
+        "mppr_percent": exp.mppr_percent if exp else None,
+        "expected_allowed": exp.expected_allowed if exp else None,
+        "allowed_amount": line.allowed_amount,
+        "cost_share": e.cost_share,
+        "expected_payment": e.expected_payment,
+        "paid_amount": e.paid,
+        "variance": None if e.expected_payment is None else e.paid - e.expected_payment,
+        "nsa_protected": bool(exp and exp.nsa_reason),
+        "claim_key": remit.claim_key,
+        "trace_number": remit.trace_number,
+        "payment_date": remit.payment_date,
+        "match_method": line.match_method,
+        "status": e.status,
+    }
+
+
+def _recon_unanswered(claim: SubClaim, line: SubLine, status: str) -> dict[str, Any]:
+    row: dict[str, Any] = dict.fromkeys(RECONCILIATION_COLUMNS)
+    row.update(
+        patient_control_number=claim.patient_control_number,
+        line_control_number=line.line_control_number,
+        payer_id=claim.payer_id,
+        network_status=claim.network_status,
+        procedure_code=line.procedure_code,
+        modifiers=" ".join(line.modifiers),
+        units=line.units,
+        service_date=line.service_date,
+        charge_amount=line.charge_amount,
+        paid_amount=ZERO,
+        nsa_protected=False,
+        status=status,
+        claim_key="",
+        trace_number="",
+        match_method="",
+    )
+    return row

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+import pytest
+
+from pipeline.reconcile import ReconcileResult, Thresholds, reconcile
+from tests.reconcile import scenario
+
+
+@pytest.fixture(scope="session")
+def result() -> ReconcileResult:
+    from decimal import Decimal
+
+    return reconcile(
+        scenario.remittance().tables(),
+        scenario.submitted(),
+        scenario.fee_schedule(),
+        scenario.payers(),
+        as_of=scenario.AS_OF,
+        eligibility=scenario.eligibility(),
+        appointments=scenario.appointments(),
+        codes=scenario.codes(),
+        thresholds=Thresholds(Decimal("5.00"), Decimal("3")),
+        practice={
+            "name": "Demo Orthopedics LLC",
+            "npi": "1234567893",
+            "tax_id": "123456789",
+            "address": "100 Main St, Anytown NY 10001",
+            "phone": "555-555-1234",
+        },
+    )

@@ -1,0 +1,88 @@
+"""The demo practice through the simulator: flags against its ground truth.
+
+Build the 837P with the project's builder, let the embedded clearinghouse's payer engine answer
+it (no SFTP), parse the 835s, reconcile against the claims as built, and compare with
+``ground_truth/truth.jsonl``: underpaid and nsa_violation exactly (recall and precision 1.0),
+every paid_to_patient and every denial found.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pipeline.build.codes import load_code_sets
+from pipeline.build.t837p import build_837p
+from pipeline.clearinghouse.responder import Responder
+from pipeline.parse import parse_file
+from pipeline.practice import load_practice
+from pipeline.reconcile import reconcile
+from pipeline.reconcile.inputs import as_date, submitted_from_claim_records
+from pipeline.settings import get_settings
+from pipeline.x12.control import FileControlNumbers
+
+ROOT = Path(__file__).resolve().parents[2]
+PRACTICE = ROOT / "sample_edi" / "practice"
+FAMILY = {"underpaid": "underpaid", "nsa": "nsa_violation", "paid_to_patient": "paid_to_patient"}
+
+
+def _family(kind: str) -> str | None:
+    if kind.startswith("denied_"):
+        return "denied"
+    return next((f for prefix, f in FAMILY.items() if kind.startswith(prefix)), None)
+
+
+@pytest.mark.parametrize("seed", [7, 5])
+def test_flags_match_the_simulator_ground_truth(tmp_path: Path, seed: int) -> None:
+    if not (PRACTICE / "encounters.csv").exists():
+        pytest.skip("sample_edi/practice is not present")
+    practice = load_practice(PRACTICE).practice
+    today = max(e.service_date for e in practice.encounters) + timedelta(days=1)
+    claims_file = tmp_path / "claims.x12"
+    with claims_file.open("w", encoding="utf-8") as fh:
+        built = build_837p(
+            practice,
+            fh,
+            control_numbers=FileControlNumbers(tmp_path / "control.json"),
+            today=today,
+            codes=load_code_sets(get_settings().mappings_dir),
+        )
+    world = tmp_path / "world"
+    files = Responder(world, seed=seed, practice=PRACTICE).respond(claims_file)
+    parsed = [parse_file(f) for f in files if f.name.startswith("835")]
+    remit = {
+        name: pd.concat([p.tables[name] for p in parsed], ignore_index=True)
+        for name in parsed[0].tables
+    }
+    as_of = max(as_date(d) for d in remit["remit_payments"].payment_date) + timedelta(days=1)
+    network = {pid: str(p.network_status) for pid, p in practice.payers.items()}
+    submitted = submitted_from_claim_records(built.claims, network, default_submitted=today)
+    result = reconcile(remit, submitted, as_of=as_of)
+
+    truth = [json.loads(line) for line in (world / "ground_truth" / "truth.jsonl").open()]
+    want: set[tuple[str, str, str]] = set()
+    for record in (r for r in truth if r["record"] == "claim"):
+        for problem in record["problems"]:
+            family = _family(problem["kind"])
+            if family:
+                lcn = problem["line_control_number"] or ""
+                want.add((record["patient_control_number"], lcn, family))
+    flags = result.tables["flags"]
+    got = {
+        (pcn, lcn, "denied" if flag.startswith("denied_") else flag)
+        for pcn, lcn, flag in zip(
+            flags.patient_control_number, flags.line_control_number, flags.flag, strict=True
+        )
+    }
+    for family in ("underpaid", "nsa_violation"):
+        assert {w for w in want if w[2] == family} == {g for g in got if g[2] == family}
+    for family in ("paid_to_patient", "denied"):
+        missing = {w for w in want if w[2] == family} - got
+        assert not missing, f"{family} not found: {sorted(missing)}"
+    assert {w[2] for w in want} >= {"underpaid", "nsa_violation", "paid_to_patient", "denied"}
+    assert result.tables["payment_balance"].balanced.all()
+    assert result.tables["unmatched"].empty
