@@ -38,6 +38,15 @@ Files = Annotated[list[Path], typer.Argument(help="X12 files.", show_default=Fal
 def validate(
     files: Files,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            min=1,
+            help="Processes for the pyx12 checks of big files (default: CPU count; 1 disables).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Envelope, implementation-guide (pyx12 and our maps) and balancing checks.
 
@@ -45,7 +54,7 @@ def validate(
     """
     from pipeline.x12.validate import validate_command
 
-    raise typer.Exit(validate_command(files, as_json=as_json))
+    raise typer.Exit(validate_command(files, as_json=as_json, jobs=jobs))
 
 
 @app.command()
@@ -103,11 +112,15 @@ def clearinghouse_serve(
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option("--out", help="Where everything is written.")] = Path("out"),
+    on: Annotated[
+        str | None,
+        typer.Option("--date", help="Business date (YYYY-MM-DD); default the demo's 2026-11-27."),
+    ] = None,
 ) -> None:
     """Run the whole nightly job against the embedded clearinghouse on the demo practice."""
     from flows.commands import demo_command
 
-    raise typer.Exit(demo_command(out))
+    raise typer.Exit(demo_command(out, date.fromisoformat(on) if on else None))
 
 
 @app.command()

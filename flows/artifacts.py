@@ -1,0 +1,57 @@
+"""Prefect artifacts: a markdown summary per flow and tables (flags, rejections, holds).
+
+Table rows are JSON-safe: amounts as decimal strings, dates ISO, missing values null.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+__all__ = ["json_records", "markdown", "publish_summary", "publish_table"]
+
+
+def json_records(frame: Any) -> list[dict[str, Any]]:
+    """A DataFrame as JSON-safe records (Decimal -> str, dates ISO, NaN -> null)."""
+    if frame is None or len(frame) == 0:
+        return []
+    text = frame.astype(object).map(lambda v: str(v) if isinstance(v, Decimal) else v)
+    rows: list[dict[str, Any]] = json.loads(
+        text.to_json(orient="records", date_format="iso", default_handler=str)
+    )
+    return rows
+
+
+def markdown(title: str, facts: Mapping[str, Any], attention: Sequence[str] = ()) -> str:
+    lines = [f"# {title}", "", "| | |", "|---|---|"]
+    lines += [f"| {k} | {_cell(v)} |" for k, v in facts.items()]
+    if attention:
+        lines += ["", "## Needs a person", ""] + [f"- {a}" for a in attention]
+    return "\n".join(lines) + "\n"
+
+
+def publish_summary(
+    key: str, title: str, facts: Mapping[str, Any], attention: Sequence[str] = ()
+) -> None:
+    create_markdown_artifact(
+        markdown(title, facts, attention), key=key, description=f"{title}: summary"
+    )
+
+
+def publish_table(key: str, rows: Iterable[Mapping[str, Any]], description: str) -> None:
+    """Only when there are rows (an empty table says nothing the summary does not)."""
+    table = [dict(r) for r in rows]
+    if table:
+        create_table_artifact(table, key=key, description=description)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k} {v}" for k, v in value.items()) or "-"
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value) or "-"
+    return str(value).replace("|", "\\|")

@@ -1,0 +1,167 @@
+"""``claimflow demo``, ``claimflow nightly`` / ``run STEP`` and ``claimflow serve``.
+
+Prefect is imported only inside the functions, after the demo has set its environment
+(ephemeral Prefect home inside the output folder); nothing the user set is changed.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any, TextIO
+
+from pipeline.errors import ConfigError
+
+__all__ = ["DEMO_DATE", "demo_command", "run_command", "serve_command"]
+
+DEMO_DATE = date(2026, 11, 27)
+"""The demo practice's "today" (sample_edi/practice/README.md): results do not drift."""
+DEMO_STAMP = "02:00"
+"""Envelope time of the demo's files: same bytes, same simulator answers, every run."""
+DEMO_WAIT_SECONDS = 30.0
+DEMO_SEED = 7
+STEPS = ("eligibility", "claims", "remittance", "reconcile", "nightly")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def prefect_environment(home: Path) -> None:
+    """Ephemeral Prefect inside ``home`` unless the user configured Prefect themselves."""
+    defaults = {
+        "PREFECT_HOME": str(home / ".prefect"),
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+        "PREFECT_LOGGING_LEVEL": "WARNING",
+    }
+    for key, value in defaults.items():
+        os.environ.setdefault(key, value)
+
+
+def run_command(step: str, *, on: date | None, out: TextIO | None = None) -> int:
+    """One flow (or ``nightly``) against the configured clearinghouse; 0 done, 1 needs a person."""
+    out = out or sys.stdout
+    if step not in STEPS:
+        raise ConfigError(f"unknown step {step!r}; choose one of {', '.join(STEPS)}")
+    from flows.nightly import FLOWS
+
+    flow = FLOWS[step]
+    state: Any = flow(on=on, return_state=True)
+    outcome = _outcome(state)
+    if outcome is not None:
+        _print_facts(outcome.facts, out)
+    if state.is_completed():
+        return 0
+    print(f"claimflow: {state.message or state.name}", file=sys.stderr)
+    return 1
+
+
+def serve_command() -> int:
+    from flows.deployments import serve_deployments
+
+    serve_deployments()
+    return 0
+
+
+def demo_command(out: Path, on: date | None = None, *, stdout: TextIO | None = None) -> int:
+    """The whole night against the embedded clearinghouse, on the demo practice, into ``out``."""
+    stdout = stdout or sys.stdout
+    base = out.resolve()
+    base.mkdir(parents=True, exist_ok=True)
+    prefect_environment(base)
+    practice_dir = ROOT / "sample_edi" / "practice"
+    profile_path = base / "embedded-profile.yaml"
+    # The demo is its own world: its ledger, practice and clearinghouse, whatever is configured.
+    os.environ["CLAIMFLOW_HOME"] = str(base)
+    os.environ["CLAIMFLOW_DATABASE_URL"] = f"sqlite:///{base / 'ledger.db'}"
+    os.environ["CLAIMFLOW_PRACTICE_DIR"] = str(practice_dir)
+    os.environ["CLAIMFLOW_CLEARINGHOUSE"] = str(profile_path)
+    from pipeline.settings import get_settings
+
+    get_settings.cache_clear()
+    day = on or DEMO_DATE
+
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    console = Console(file=stdout)
+    started = time.monotonic()
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
+        transient=True,
+    ) as bar:  # fmt: skip
+        task = bar.add_task("starting the embedded clearinghouse", total=None)
+        from pipeline.clearinghouse import Clearinghouse
+
+        with Clearinghouse(base / "clearinghouse", seed=DEMO_SEED, practice=practice_dir) as ch:
+            write_embedded_profile(profile_path, ch.root, ch.port)
+            bar.update(task, description="starting Prefect (ephemeral) and the nightly flow")
+            from flows import progress
+            from flows.nightly import nightly
+
+            progress.set_hook(lambda stage: bar.update(task, description=f"nightly: {stage}"))
+            try:
+                state: Any = nightly(
+                    on=day,
+                    clearinghouse=str(profile_path),
+                    wait_seconds=DEMO_WAIT_SECONDS,
+                    stamp_time=DEMO_STAMP,
+                    return_state=True,
+                )
+            finally:
+                progress.set_hook(None)
+            ch.wait_idle()
+    outcome = _outcome(state)
+    elapsed = time.monotonic() - started
+    console.print(f"[bold]claimflow demo[/] — business date {day}, {elapsed:.0f} s")
+    if outcome is not None:
+        _print_facts(outcome.facts, stdout)
+    for label, path in (
+        ("files sent", base / "edi" / "sent"),
+        ("files received", base / "edi" / "received"),
+        ("exports (CSV, Parquet, Excel)", base / "exports"),
+        ("appeal letters", base / "letters"),
+        ("report", base / "report.html"),
+        ("ledger", base / "ledger.db"),
+        ("clearinghouse (ground truth)", base / "clearinghouse" / "ground_truth"),
+    ):
+        print(f"  {label:<30} {path}", file=stdout)
+    if state.is_completed():
+        return 0
+    print(f"claimflow: {state.message or state.name}", file=sys.stderr)
+    return 1
+
+
+def write_embedded_profile(path: Path, root: Path, port: int) -> Path:
+    """The embedded profile with the running simulator's port and absolute key paths."""
+    import yaml
+
+    from pipeline.transport import load_profile
+
+    profile = load_profile("embedded", base_dir=root, port=port)
+    data = profile.model_dump(mode="json", exclude_none=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def _outcome(state: Any) -> Any:
+    from flows.nightly import Outcome
+
+    try:
+        value = state.result(raise_on_failure=False)
+    except Exception:  # a crashed run has no result; its message says why
+        return None
+    return value if isinstance(value, Outcome) else None
+
+
+def _print_facts(facts: dict[str, Any], out: TextIO) -> None:
+    for key, value in facts.items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{k} {v}" for k, v in value.items()) or "-"
+        elif isinstance(value, list):
+            value = ", ".join(str(v) for v in value) or "-"
+        print(f"  {key:<30} {value}", file=out)

@@ -1,0 +1,277 @@
+"""The flows: ``eligibility``, ``claims``, ``remittance``, ``reconcile`` and ``nightly``.
+
+Each flow is thin: tasks (:mod:`flows.tasks`) call ``pipeline.steps``; the flow polls the
+inbound folder while answers are still expected, publishes artifacts (:mod:`flows.artifacts`)
+and ends ``Failed`` only when something needs a person — the message says what. Parameters are
+the business date, the clearinghouse profile *name*, how long to wait; settings (database URL,
+key passphrase) come from the environment, never from parameters.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from prefect import State, flow, get_run_logger
+from prefect.states import Failed
+
+from flows import progress, tasks
+from flows.artifacts import json_records, publish_summary, publish_table
+from flows.runtime import Run, make_run
+from pipeline import steps
+
+__all__ = ["FLOWS", "Outcome", "claims", "eligibility", "nightly", "reconcile", "remittance"]
+
+
+@dataclass
+class Outcome:
+    """What a flow run did: facts for the summary, what needs a person, tables for artifacts."""
+
+    flow: str
+    on: date
+    facts: dict[str, Any] = field(default_factory=dict)
+    attention: list[str] = field(default_factory=list)
+    tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    frames: dict[str, Any] = field(default_factory=dict, repr=False)
+    """DataFrames (remittance and reconciliation tables) for in-process callers."""
+
+    @property
+    def needs_person(self) -> bool:
+        return bool(self.attention)
+
+    def message(self) -> str:
+        if not self.attention:
+            return f"{self.flow} {self.on}: done"
+        shown = "; ".join(self.attention[:5])
+        more = f" (+{len(self.attention) - 5} more)" if len(self.attention) > 5 else ""
+        return f"{self.flow} {self.on} needs a person: {shown}{more}"
+
+
+_OPTIONS: dict[str, Any] = {"persist_result": False, "log_prints": False}
+
+
+def _finish(outcome: Outcome, fail_on_attention: bool) -> Outcome | State:
+    key = outcome.flow
+    publish_summary(f"{key}-summary", f"{key} {outcome.on}", outcome.facts, outcome.attention)
+    for name, rows in outcome.tables.items():
+        publish_table(f"{key}-{name}", rows, f"{key} {outcome.on}: {name.replace('-', ' ')}")
+    logger = get_run_logger()
+    for line in outcome.attention:
+        logger.warning("needs a person: %s", line)
+    if outcome.attention and fail_on_attention:
+        return Failed(message=outcome.message(), data=outcome)
+    return outcome
+
+
+def _poll(
+    run: Run, wait_seconds: float | None, process: Callable[[], None], kind: str
+) -> tuple[int, list[str]]:
+    """Collect and process until no ``kind`` answer is awaited or the wait ends.
+
+    Returns what is still awaited and what collecting found for a person (refused files).
+    """
+    polling = run.profile().polling
+    wait = polling.max_wait_seconds if wait_seconds is None else wait_seconds
+    deadline = time.monotonic() + wait
+    attention: list[str] = []
+    while True:
+        attention += tasks.collect(run).attention
+        process()
+        left = int(getattr(tasks.awaiting(run), kind))
+        remaining = deadline - time.monotonic()
+        if left == 0 or remaining <= 0:
+            return left, attention
+        time.sleep(min(polling.interval_seconds, remaining))
+
+
+@flow(name="eligibility", **_OPTIONS)
+def eligibility(
+    on: date | None = None,
+    clearinghouse: str | None = None,
+    wait_seconds: float | None = None,
+    stamp_time: str | None = None,
+    fail_on_attention: bool = True,
+) -> Any:
+    """270 for tomorrow's appointments -> send -> collect 271s -> eligibility summaries."""
+    run = make_run(on, clearinghouse, stamp_time)
+    staged = tasks.stage_eligibility(run)
+    upload = tasks.upload_pending(run)
+    answers = steps.EligibilityResult()
+
+    def process() -> None:
+        got = tasks.process_eligibility(run)
+        answers.files += got.files
+        answers.responses += got.responses
+        for status, n in got.by_status.items():
+            answers.by_status[status] = answers.by_status.get(status, 0) + n
+        answers.attention += got.attention
+
+    left, collected = _poll(run, wait_seconds, process, "eligibility")
+    outcome = Outcome("eligibility", run.on)
+    outcome.facts = {
+        "270 file": staged.file or "none (nothing new to ask)",
+        "inquiries sent": staged.count,
+        "already asked": staged.already_sent,
+        "held": len(staged.held),
+        "uploaded": upload.uploaded,
+        "271 answers": answers.responses,
+        "coverage": answers.by_status,
+        "still awaited": left,
+    }
+    outcome.attention = staged.attention + collected + answers.attention
+    if left:
+        outcome.attention.append(f"{left} eligibility inquiry(ies) still have no 271")
+    outcome.tables = {"held": staged.held}
+    return _finish(outcome, fail_on_attention)
+
+
+@flow(name="claims", **_OPTIONS)
+def claims(
+    on: date | None = None,
+    clearinghouse: str | None = None,
+    wait_seconds: float | None = None,
+    stamp_time: str | None = None,
+    fail_on_attention: bool = True,
+) -> Any:
+    """Scrub -> 837P -> validate -> send -> TA1/999/277CA -> accepted or rejected claims."""
+    run = make_run(on, clearinghouse, stamp_time)
+    staged = tasks.stage_claims(run)
+    upload = tasks.upload_pending(run)
+    acks = steps.AckSummary()
+
+    def process() -> None:
+        got = tasks.process_acknowledgments(run)
+        acks.files += got.files
+        acks.accepted += got.accepted
+        acks.rejected += got.rejected
+        acks.rejections += got.rejections
+        acks.attention += got.attention
+
+    left, collected = _poll(run, wait_seconds, process, "acknowledgments")
+    outcome = Outcome("claims", run.on)
+    outcome.facts = {
+        "837P file": staged.file or "none (nothing new to send)",
+        "claims sent": staged.count,
+        "already sent": staged.already_sent,
+        "held by the scrubber": len({h["encounter_id"] for h in staged.held}),
+        "uploaded": upload.uploaded,
+        "acknowledgment files": acks.files,
+        "accepted": acks.accepted,
+        "rejected": acks.rejected,
+        "still unacknowledged": left,
+    }
+    outcome.attention = staged.attention + collected + acks.attention
+    if left:
+        outcome.attention.append(f"{left} claim(s) submitted still have no acknowledgment")
+    outcome.tables = {"rejections": acks.rejections, "held": staged.held}
+    return _finish(outcome, fail_on_attention)
+
+
+@flow(name="remittance", **_OPTIONS)
+def remittance(
+    on: date | None = None,
+    clearinghouse: str | None = None,
+    fail_on_attention: bool = True,
+) -> Any:
+    """Collect -> register -> parse (fanned out on the task runner) -> post 835s."""
+    run = make_run(on, clearinghouse)
+    collected = tasks.collect(run)
+    waiting = tasks.remittances_waiting(run)
+    futures = tasks.parse_return_file.map([p for _, p, _ in waiting], [n for _, _, n in waiting])
+    parsed = [(file_id, f.result()) for (file_id, _, _), f in zip(waiting, futures, strict=True)]
+    posted = tasks.post_parsed(run, parsed)
+    outcome = Outcome("remittance", run.on, frames=posted.tables)
+    outcome.facts = {
+        "new files": len(collected.received),
+        "duplicates skipped": len(collected.duplicates),
+        "835 files posted": posted.files,
+        "claims posted": posted.claims,
+        "by state": posted.by_state,
+        "unmatched": len(posted.unmatched),
+        "payments": f"${posted.payments:,.2f}",
+    }
+    outcome.attention = collected.attention + posted.attention
+    payments = posted.tables.get("remit_payments")
+    outcome.tables = {"payments": json_records(payments)}
+    return _finish(outcome, fail_on_attention)
+
+
+@flow(name="reconcile", **_OPTIONS)
+def reconcile(on: date | None = None, fail_on_attention: bool = True) -> Any:
+    """Flags, appeal worklist, letters, exports (CSV, Parquet, Excel) and the HTML report."""
+    run = make_run(on, None)
+    done = tasks.reconcile_and_export(run)
+    outcome = Outcome("reconcile", run.on, frames=done.tables)
+    outcome.facts = {
+        "as of": done.as_of,
+        "835 files": done.remittances,
+        "flags": done.flags,
+        "by flag": done.by_flag,
+        "dollars flagged": f"${done.dollars_flagged:,.2f}",
+        "appeal worklist": done.worklist,
+        "letters": done.letters,
+        "report": str(done.report),
+    }
+    outcome.attention = done.attention
+    outcome.tables = {"flags": json_records(done.tables.get("flags"))}
+    return _finish(outcome, fail_on_attention)
+
+
+@flow(name="nightly", **_OPTIONS)
+def nightly(
+    on: date | None = None,
+    clearinghouse: str | None = None,
+    wait_seconds: float | None = None,
+    stamp_time: str | None = None,
+) -> Any:
+    """Eligibility, claims, remittance, reconcile — in that order, for one business date."""
+    run = make_run(on, clearinghouse, stamp_time)
+    when, where = run.on, run.clearinghouse
+    progress.stage("eligibility")
+    e = _sub(eligibility(when, where, wait_seconds, stamp_time, fail_on_attention=False))
+    progress.stage("claims")
+    c = _sub(claims(when, where, wait_seconds, stamp_time, fail_on_attention=False))
+    progress.stage("remittance")
+    r = _sub(remittance(when, where, fail_on_attention=False))
+    progress.stage("reconcile")
+    k = _sub(reconcile(when, fail_on_attention=False))
+    progress.stage("done")
+    with run.ledger() as ledger:
+        counts = steps.claim_counts(ledger)
+        files = steps.file_counts(ledger)
+    outcome = Outcome("nightly", run.on, frames=k.frames)
+    outcome.facts = {
+        "claims sent": counts["sent"],
+        "sent by this run": c.facts["claims sent"],
+        "accepted": counts["accepted"],
+        "rejected": counts.get("rejected", 0),
+        "paid": counts["paid_any"],
+        "denied": counts.get("denied", 0),
+        "held by the scrubber": counts.get("scrub_failed", 0),
+        "eligibility answers": files["eligibility_answers"],
+        "835 files posted": files["remittances_posted"],
+        "flags": k.facts["flags"],
+        "dollars flagged": k.facts["dollars flagged"],
+    }
+    outcome.attention = e.attention + c.attention + r.attention + k.attention
+    outcome.tables = {"flags": k.tables["flags"], "rejections": c.tables["rejections"]}
+    return _finish(outcome, fail_on_attention=True)
+
+
+def _sub(value: object) -> Outcome:
+    """A subflow's outcome (they run with ``fail_on_attention=False``, so never a state)."""
+    if not isinstance(value, Outcome):
+        raise TypeError(f"subflow returned {type(value).__name__}, not an Outcome")
+    return value
+
+
+FLOWS: dict[str, Any] = {
+    "eligibility": eligibility,
+    "claims": claims,
+    "remittance": remittance,
+    "reconcile": reconcile,
+    "nightly": nightly,
+}

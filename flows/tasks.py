@@ -1,0 +1,136 @@
+"""Prefect tasks: each one opens what it needs from a :class:`~flows.runtime.Run` and calls one
+``pipeline.steps`` function. Only the tasks that talk to the clearinghouse retry (explicit
+backoff); the ledger makes their repetition harmless. Nothing is cached or persisted: every
+task's truth is the ledger.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from flows.runtime import Run
+from pipeline import steps
+
+__all__ = [
+    "IO_RETRY_DELAYS",
+    "awaiting",
+    "collect",
+    "parse_return_file",
+    "post_parsed",
+    "process_acknowledgments",
+    "process_eligibility",
+    "reconcile_and_export",
+    "remittances_waiting",
+    "stage_claims",
+    "stage_eligibility",
+    "upload_pending",
+]
+
+IO_RETRY_DELAYS = [2, 10, 30]
+"""Seconds between attempts of an I/O task (the SFTP transport also retries inside each)."""
+
+_PLAIN: dict[str, Any] = {"cache_policy": NO_CACHE, "persist_result": False}
+_IO: dict[str, Any] = {
+    **_PLAIN,
+    "retries": len(IO_RETRY_DELAYS),
+    "retry_delay_seconds": IO_RETRY_DELAYS,
+}
+
+
+@task(name="stage-eligibility", **_PLAIN)
+def stage_eligibility(run: Run) -> steps.SendSummary:
+    with run.ledger() as ledger:
+        return steps.stage_eligibility(
+            ledger, run.practice(), run.workspace, run.profile(), on=run.on, at=run.stamp
+        )
+
+
+@task(name="stage-claims", **_PLAIN)
+def stage_claims(run: Run) -> steps.SendSummary:
+    with run.ledger() as ledger:
+        return steps.stage_claims(
+            ledger,
+            run.practice(),
+            run.workspace,
+            run.profile(),
+            on=run.on,
+            codes=run.codes(),
+            at=run.stamp,
+        )
+
+
+@task(name="upload-pending", **_IO)
+def upload_pending(run: Run) -> steps.UploadSummary:
+    with run.ledger() as ledger, run.transport() as transport:
+        return steps.upload_pending(ledger, transport, run.workspace)
+
+
+@task(name="collect", **_IO)
+def collect(run: Run) -> steps.CollectSummary:
+    profile = run.profile()
+    with run.ledger() as ledger, run.transport() as transport:
+        return steps.collect(ledger, transport, run.workspace, after=profile.after_download)
+
+
+@task(name="process-acknowledgments", **_PLAIN)
+def process_acknowledgments(run: Run) -> steps.AckSummary:
+    with run.ledger() as ledger:
+        return steps.process_acknowledgments(ledger, run.workspace)
+
+
+@task(name="process-eligibility", **_PLAIN)
+def process_eligibility(run: Run) -> steps.EligibilityResult:
+    with run.ledger() as ledger:
+        return steps.process_eligibility(ledger, run.workspace)
+
+
+@task(name="remittances-waiting", **_PLAIN)
+def remittances_waiting(run: Run) -> list[tuple[int, str, str]]:
+    """(file id, local path, name) of every received 835 not posted yet."""
+    with run.ledger() as ledger:
+        return [(f.id, f.local_path or "", f.names[0]) for f in steps.remittances_waiting(ledger)]
+
+
+@task(name="parse-return-file", **_PLAIN)
+def parse_return_file(path: str, name: str) -> Any:
+    """A ParseResult, or the one-line reason the file cannot be read (it is then quarantined)."""
+    from pipeline.errors import ClaimflowError
+
+    try:
+        return steps.parse_return_file(path, name)
+    except (ClaimflowError, OSError) as exc:
+        return " ".join(str(exc).split())
+
+
+@task(name="post-remittances", **_PLAIN)
+def post_parsed(run: Run, parsed: list[tuple[int, Any]]) -> steps.RemitSummary:
+    """Post the parsed files in arrival order (one writer); quarantine the unreadable ones."""
+    from pipeline.steps.files import quarantine
+
+    summary = steps.RemitSummary()
+    good = []
+    with run.ledger() as ledger:
+        for file_id, result in parsed:
+            record = ledger.file(file_id)
+            if isinstance(result, str):
+                summary.attention.append(quarantine(ledger, run.workspace, record, result))
+                continue
+            steps.post_remittance(ledger, record, result, summary)
+            good.append(result)
+    summary.tables = steps.combine_tables(good)
+    return summary
+
+
+@task(name="reconcile-and-export", **_PLAIN)
+def reconcile_and_export(run: Run) -> steps.ReconcileSummary:
+    with run.ledger() as ledger:
+        return steps.reconcile_and_export(ledger, run.practice(), run.workspace, on=run.on)
+
+
+@task(name="awaiting", **_PLAIN)
+def awaiting(run: Run) -> steps.Awaiting:
+    with run.ledger() as ledger:
+        return steps.awaiting(ledger, run.profile(), on=run.on)

@@ -1,0 +1,203 @@
+"""TA1, 999 and 277CA -> claim states: ``rejected`` or ``accepted`` (with the payer's REF*1K).
+
+- TA1 R (the interchange refused): every claim sent in that ISA13 is rejected — except note
+  025 (duplicate ISA13): a second copy was refused, the first stands; a person is told.
+- 999 per AK2 set: A/E -> accepted, R -> rejected, for the claims the ledger sent in that
+  GS06/ST02 (the ISA13 is looked up from the ledger's sent files: a 999 names only the group).
+- 277CA per claim (TRN02 = CLM01): accepted with the payer claim number, or rejected with
+  the STC category:status; pending changes nothing.
+
+Every event names the file (and segment when known), so reprocessing posts nothing twice. A
+file that cannot be read is quarantined with the reader's message and the rest goes on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipeline.errors import ClaimflowError, IllegalTransition
+from pipeline.ledger import (
+    Cause,
+    ClaimRecord,
+    ClaimState,
+    Controls,
+    Direction,
+    FileRecord,
+    FileState,
+    Ledger,
+)
+from pipeline.steps.files import ACKNOWLEDGMENT, local_path, quarantine, waiting
+from pipeline.steps.summaries import AckSummary
+from pipeline.steps.workspace import Workspace
+
+__all__ = ["process_acknowledgments"]
+
+# TA1 first, then 999, then the payer's 277CA: the order the verdicts are given in.
+_ORDER = {"TA1": 0, "999": 1, "277": 2}
+_DUPLICATE_INTERCHANGE = "025"
+_WORST = {"rejected": 3, "partially_accepted": 2, "accepted_with_errors": 1, "accepted": 0}
+
+
+def process_acknowledgments(ledger: Ledger, workspace: Workspace) -> AckSummary:
+    from pipeline.parse import parse_file
+
+    summary = AckSummary()
+    files = sorted(
+        waiting(ledger, ACKNOWLEDGMENT), key=lambda f: (_ORDER[f.transaction_type or ""], f.id)
+    )
+    groups: dict[str, str] | None = None
+    for record in files:
+        try:
+            parsed = parse_file(local_path(record), name=record.names[0])
+        except (ClaimflowError, OSError) as exc:
+            summary.attention.append(quarantine(ledger, workspace, record, _one_line(exc)))
+            continue
+        if groups is None:
+            groups = _sent_groups(ledger)
+        tables = parsed.tables
+        for row in _rows(tables.get("ack_interchanges")):
+            _ta1(ledger, record, row, summary)
+        for key, row in _sets(tables.get("ack_transactions")).items():
+            _999(ledger, record, key, row, groups, summary)
+        for row in _rows(tables.get("claim_acknowledgments")):
+            _277ca(ledger, record, row, summary)
+        ledger.mark_parsed(record.id)
+        ledger.mark_posted(record.id)
+        summary.files += 1
+    return summary
+
+
+def _ta1(ledger: Ledger, record: FileRecord, row: dict[str, Any], summary: AckSummary) -> None:
+    if row.get("status") != "rejected":
+        return  # TA1 A/E: the envelope was fine; the 999 and 277CA decide the claims
+    isa13 = str(row.get("interchange_control_number") or "")
+    if row.get("note_code") == _DUPLICATE_INTERCHANGE:
+        # The clearinghouse refused a second copy; the first one stands (and was answered).
+        summary.attention.append(
+            f"{record.names[0]}: interchange {isa13} arrived twice; the copy was refused (TA1 025)"
+        )
+        return
+    code = f"TA1 {row.get('note_code') or ''}".strip()
+    cause = Cause(record.id, _int(row.get("segment_number")), code, row.get("note_text"), isa13)
+    for claim in ledger.claims_in_submission(isa13):
+        _move(ledger, claim, ClaimState.REJECTED, cause, summary, source=record.names[0])
+
+
+def _999(
+    ledger: Ledger,
+    record: FileRecord,
+    key: tuple[str, str],
+    row: dict[str, Any],
+    groups: dict[str, str],
+    summary: AckSummary,
+) -> None:
+    gs06, st02 = key
+    isa13 = groups.get(gs06)
+    if isa13 is None:
+        return  # a group we never sent (or a 270's): nothing to move
+    status = str(row.get("status") or "")
+    target = ClaimState.REJECTED if status == "rejected" else ClaimState.ACCEPTED
+    code = f"999 {row.get('status_code') or ''}".strip()
+    note = row.get("error_text") or None
+    cause = Cause(record.id, None, code, note, f"{gs06}/{st02}")
+    for claim in ledger.claims_in_submission(isa13, gs06, st02):
+        if target is ClaimState.ACCEPTED and claim.state is not ClaimState.SUBMITTED:
+            continue  # the 277CA already spoke; a 999 adds nothing then
+        _move(ledger, claim, target, cause, summary, source=record.names[0])
+
+
+def _277ca(ledger: Ledger, record: FileRecord, row: dict[str, Any], summary: AckSummary) -> None:
+    status = row.get("status")
+    if status not in ("accepted", "rejected"):
+        return
+    pcn = str(row.get("patient_control_number") or "")
+    claim = ledger.claim(pcn)
+    if claim is None:
+        summary.attention.append(f"{record.names[0]}: 277CA names claim {pcn!r}, not in the ledger")
+        return
+    stc = ":".join(
+        str(row.get(k) or "") for k in ("status_category", "status_code", "entity_code")
+    ).rstrip(":")
+    cause = Cause(record.id, _int(row.get("segment_number")), f"277CA {stc}",
+                  row.get("status_text") or None, pcn)  # fmt: skip
+    target = ClaimState.ACCEPTED if status == "accepted" else ClaimState.REJECTED
+    number = str(row.get("payer_claim_control_number") or "") or None
+    _move(ledger, claim, target, cause, summary, source=record.names[0], number=number)
+
+
+def _move(
+    ledger: Ledger,
+    claim: ClaimRecord,
+    target: ClaimState,
+    cause: Cause,
+    summary: AckSummary,
+    *,
+    source: str,
+    number: str | None = None,
+) -> None:
+    try:
+        event = ledger.transition(claim.id, target, cause, payer_claim_control_number=number)
+    except IllegalTransition as exc:
+        summary.attention.append(f"{source}: {exc}")
+        return
+    if event.replayed:
+        return
+    if target is ClaimState.REJECTED:
+        summary.rejected += 1
+        summary.rejections.append(
+            {
+                "patient_control_number": claim.patient_control_number,
+                "payer_id": claim.payer_id,
+                "source": source,
+                "code": cause.code or "",
+                "reason": cause.note or "",
+            }
+        )
+    elif claim.state is ClaimState.SUBMITTED:
+        summary.accepted += 1
+
+
+def _sent_groups(ledger: Ledger) -> dict[str, str]:
+    """GS06 -> ISA13 of every file the ledger sent (999 AK102 names only the group)."""
+    out: dict[str, str] = {}
+    for f in ledger.files_by_state(FileState.STAGED, FileState.UPLOADED, direction=Direction.SENT):
+        for ctl in f.controls:
+            c = Controls(ctl.isa13, ctl.gs06, ctl.st02).normalized()
+            out[c.gs06] = c.isa13
+    return out
+
+
+def _sets(frame: Any) -> dict[tuple[str, str], dict[str, Any]]:
+    """999 rows collapsed to one per (GS06, ST02), keeping the worst status."""
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in _rows(frame):
+        st02 = str(row.get("transaction_control_number") or "")
+        if not st02:
+            continue  # a group-level row (AK9)
+        gs06 = Controls("0", str(row.get("group_control_number") or ""), st02).normalized().gs06
+        key = (gs06, st02)
+        old = out.get(key)
+        if old is None or _WORST.get(str(row.get("status")), 0) > _WORST.get(
+            str(old.get("status")), 0
+        ):
+            out[key] = row
+    return out
+
+
+def _rows(frame: Any) -> list[dict[str, Any]]:
+    if frame is None or len(frame) == 0:
+        return []
+    from pipeline.reconcile.inputs import records
+
+    return records(frame)
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__

@@ -1,0 +1,46 @@
+"""271 -> the ledger's eligibility checks: one summary row per answered trace (TRN02)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from pipeline.errors import ClaimflowError
+from pipeline.ledger import Ledger
+from pipeline.steps.files import ELIGIBILITY, local_path, quarantine, waiting
+from pipeline.steps.summaries import EligibilityResult
+from pipeline.steps.workspace import Workspace
+
+__all__ = ["eligibility_table", "process_eligibility"]
+
+
+def process_eligibility(ledger: Ledger, workspace: Workspace) -> EligibilityResult:
+    from pipeline.parse import parse_file
+    from pipeline.reconcile.inputs import records
+
+    summary = EligibilityResult()
+    statuses: Counter[str] = Counter()
+    for record in waiting(ledger, ELIGIBILITY):
+        try:
+            parsed = parse_file(local_path(record), name=record.names[0])
+        except (ClaimflowError, OSError) as exc:
+            reason = " ".join(str(exc).split())
+            summary.attention.append(quarantine(ledger, workspace, record, reason))
+            continue
+        for row in records(parsed.tables.get("eligibility_summary")):
+            trace = str(row.get("trace_number") or "")
+            if not trace:
+                continue
+            ledger.record_eligibility_response(trace, row, file_id=record.id)
+            statuses[str(row.get("coverage_status") or "unknown")] += 1
+            summary.responses += 1
+        ledger.mark_parsed(record.id)
+        ledger.mark_posted(record.id)
+        summary.files += 1
+    summary.by_status = dict(sorted(statuses.items()))
+    return summary
+
+
+def eligibility_table(ledger: Ledger) -> list[dict[str, Any]]:
+    """The latest ``eligibility_summary`` row of every answered inquiry (for reconciliation)."""
+    return [dict(c.summary) for c in ledger.eligibility_checks() if c.summary]

@@ -1,0 +1,47 @@
+"""Received files by kind, and setting one aside (quarantine) without stopping the rest."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from pipeline.ledger import Direction, FileRecord, FileState, Ledger
+from pipeline.steps.workspace import Workspace
+
+__all__ = ["ACKNOWLEDGMENT", "ELIGIBILITY", "KNOWN", "REMITTANCE", "quarantine", "waiting"]
+
+# The ledger stores ST01 (``277`` for a 277CA) or ``TA1`` for a bare TA1 interchange.
+ACKNOWLEDGMENT = frozenset({"TA1", "999", "277"})
+ELIGIBILITY = frozenset({"271"})
+REMITTANCE = frozenset({"835"})
+KNOWN = ACKNOWLEDGMENT | ELIGIBILITY | REMITTANCE
+
+
+def waiting(ledger: Ledger, kinds: frozenset[str]) -> list[FileRecord]:
+    """Received files of these kinds not processed yet, in arrival order."""
+    return [
+        f
+        for f in ledger.files_by_state(FileState.RECEIVED, direction=Direction.RECEIVED)
+        if (f.transaction_type or "") in kinds
+    ]
+
+
+def quarantine(ledger: Ledger, workspace: Workspace, record: FileRecord, reason: str) -> str:
+    """Set the file aside in the ledger and copy it to ``quarantine/`` with its reason.
+
+    Returns the one line for ``attention`` (file id, name, reason: what the ops engineer reads).
+    """
+    name = record.names[0] if record.names else f"file-{record.id}"
+    line = f"file {record.id} ({name}) quarantined: {reason}"
+    ledger.quarantine(record.id, reason)
+    workspace.quarantine_dir.mkdir(parents=True, exist_ok=True)
+    if record.local_path and Path(record.local_path).exists():
+        shutil.copyfile(record.local_path, workspace.quarantine_dir / name)
+    (workspace.quarantine_dir / f"{name}.reason.txt").write_text(line + "\n", encoding="utf-8")
+    return line
+
+
+def local_path(record: FileRecord) -> Path:
+    if not record.local_path:
+        raise FileNotFoundError(f"file {record.id}: no local copy recorded")
+    return Path(record.local_path)

@@ -1,0 +1,367 @@
+"""Outbound steps: build a 270 or 837P, validate it, stage it in the ledger outbox, upload.
+
+The order is what makes a crash harmless:
+
+1. ``upload_pending`` first sends whatever an earlier run staged but never confirmed;
+2. a new file is built with control numbers from the ledger, validated (an invalid file is
+   never sent: it is copied to ``quarantine/`` and reported), then committed together with its
+   claims' ``submitted`` state (``stage_submission``) — one transaction;
+3. only then uploaded; ``mark_uploaded`` follows the remote rename.
+
+Killed between 3's upload and its ledger commit, the next run finds the file still pending,
+uploads it again under the same name, and the transport sees the same bytes already there
+(``UploadResult.skipped``): nothing lost, nothing sent twice.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterable
+from datetime import date, datetime, time
+from decimal import Decimal
+from pathlib import Path
+
+from pipeline.build.codes import CodeSets
+from pipeline.build.scrub import Finding, scrub
+from pipeline.build.t270 import build_270
+from pipeline.build.t837p import ClaimContext, build_837p, claim_record
+from pipeline.errors import IllegalTransition
+from pipeline.ledger import (
+    Cause,
+    ClaimDraft,
+    ClaimRecord,
+    ClaimState,
+    Controls,
+    EligibilityRequest,
+    Ledger,
+    LineDraft,
+)
+from pipeline.ledger.registry import sniff_controls
+from pipeline.practice import Encounter, Practice
+from pipeline.steps.summaries import SendSummary, UploadSummary
+from pipeline.steps.workspace import Workspace
+from pipeline.transport import ClearinghouseProfile, Transport
+from pipeline.x12.validate import validate_file
+
+__all__ = [
+    "CRASH_AFTER_UPLOAD_ENV",
+    "envelope_time",
+    "send_claims",
+    "send_eligibility",
+    "stage_claims",
+    "stage_eligibility",
+    "upload_pending",
+]
+
+CRASH_AFTER_UPLOAD_ENV = "CLAIMFLOW_TEST_CRASH_AFTER_UPLOAD"
+"""Test hook: when set, the process exits (``os._exit(86)``) right after the first upload
+whose remote name starts with the variable's value, before the ledger records it."""
+
+_UNSENT = (ClaimState.READY, ClaimState.SCRUB_FAILED)
+_ZERO = Decimal("0")
+
+
+def envelope_time(on: date, at: time | None = None) -> datetime:
+    """ISA09/GS04 stamp: the business date at ``at`` (default: the current time of day)."""
+    return datetime.combine(on, at or datetime.now().time().replace(microsecond=0))
+
+
+def upload_pending(ledger: Ledger, transport: Transport, workspace: Workspace) -> UploadSummary:
+    """Upload every staged file not confirmed yet (oldest first) and mark it uploaded."""
+    summary = UploadSummary()
+    crash_prefix = os.environ.get(CRASH_AFTER_UPLOAD_ENV)
+    for pending in ledger.pending_uploads():
+        local = _keep(workspace.sent_dir, pending.name, pending.content)
+        result = transport.upload(local, pending.name)
+        if crash_prefix and pending.name.startswith(crash_prefix):
+            os._exit(86)  # the crash test: uploaded, not yet recorded
+        ledger.mark_uploaded(pending.file_id, result.name)
+        (summary.already_there if result.skipped else summary.uploaded).append(result.name)
+    return summary
+
+
+def stage_eligibility(
+    ledger: Ledger,
+    practice: Practice,
+    workspace: Workspace,
+    profile: ClearinghouseProfile,
+    *,
+    on: date,
+    at: time | None = None,
+) -> SendSummary:
+    """270 for tomorrow's appointments not asked about before; staged with its inquiries."""
+    day = date.fromordinal(on.toordinal() + 1)
+    asked = {(c.patient_id, c.service_date) for c in ledger.eligibility_checks()}
+    wanted = [a for a in practice.appointments if a.date == day]
+    todo = [a for a in wanted if (a.patient_id, a.date) not in asked]
+    summary = SendSummary("270", already_sent=len(wanted) - len(todo))
+    if not todo:
+        return summary
+    buffer = io.StringIO()
+    built = build_270(
+        practice.model_copy(update={"appointments": todo}),
+        buffer,
+        on=day,
+        control_numbers=ledger.control_numbers,
+        now=envelope_time(on, at),
+    )
+    summary.held = [_finding(f) for f in built.findings if f.severity == "error"]
+    if not built.inquiries:
+        return summary
+    requests = [
+        EligibilityRequest(
+            trace_number=i.trace_number,
+            payer_id=i.payer_id,
+            member_id=i.member_id,
+            patient_id=i.patient_id,
+            service_date=i.service_date,
+            service_types=tuple(i.service_types),
+        )
+        for i in built.inquiries
+    ]
+    content = buffer.getvalue().encode("ascii")
+    name = _remote_name(profile, practice, "270", built.interchange_control_number)
+    if _stage(ledger, workspace, summary, content, name, {}, requests, "270"):
+        summary.count = len(requests)
+    return summary
+
+
+def send_eligibility(
+    ledger: Ledger,
+    transport: Transport,
+    practice: Practice,
+    workspace: Workspace,
+    profile: ClearinghouseProfile,
+    *,
+    on: date,
+    at: time | None = None,
+) -> SendSummary:
+    """Pending uploads, then a 270 for tomorrow's appointments: build, validate, stage, upload."""
+    first = upload_pending(ledger, transport, workspace)
+    summary = stage_eligibility(ledger, practice, workspace, profile, on=on, at=at)
+    summary.upload = _merge(first, upload_pending(ledger, transport, workspace))
+    return summary
+
+
+def stage_claims(
+    ledger: Ledger,
+    practice: Practice,
+    workspace: Workspace,
+    profile: ClearinghouseProfile,
+    *,
+    on: date,
+    codes: CodeSets,
+    at: time | None = None,
+) -> SendSummary:
+    """Scrub the encounters not sent yet, record them, build and stage the 837P.
+
+    Future-dated encounters are the scrubber's call (``dos_future`` holds them until then).
+    """
+    encounters = list(practice.encounters)
+    sent = {c.patient_control_number for c in _sent_claims(ledger, encounters)}
+    todo = [e for e in encounters if e.patient_control_number not in sent]
+    summary = SendSummary("837", already_sent=len(encounters) - len(todo))
+    if not todo:
+        return summary
+    # Scrub against every encounter: a duplicate of a claim sent last night is still a
+    # duplicate tonight.
+    report = scrub(practice, encounters, today=on, codes=codes)
+    pending = {e.encounter_id for e in todo}
+    errors = [f for f in report.errors() if f.encounter_id in pending]
+    buffer = io.StringIO()
+    built = build_837p(
+        practice,
+        buffer,
+        control_numbers=ledger.control_numbers,
+        today=on,
+        codes=codes,
+        encounters=[e for e in todo if e.encounter_id not in report.held],
+        now=envelope_time(on, at),
+    )
+    errors += built.report.errors()
+    held = {f.encounter_id for f in errors}
+    summary.held = [_finding(f) for f in errors]
+    ids = _record_claims(ledger, practice, todo, held)
+    if not built.claims:
+        return summary
+    claims: dict[int, Controls] = {}
+    for st02, pcns in built.transactions.items():
+        ctl = Controls(built.interchange_control_number, built.group_control_number, st02, "837")
+        claims.update({ids[pcn]: ctl for pcn in pcns})
+    content = buffer.getvalue().encode("ascii")
+    name = _remote_name(profile, practice, "837", built.interchange_control_number)
+    if _stage(ledger, workspace, summary, content, name, claims, (), "837"):
+        summary.count = len(claims)
+    return summary
+
+
+def send_claims(
+    ledger: Ledger,
+    transport: Transport,
+    practice: Practice,
+    workspace: Workspace,
+    profile: ClearinghouseProfile,
+    *,
+    on: date,
+    codes: CodeSets,
+    at: time | None = None,
+) -> SendSummary:
+    """Pending uploads, then scrub -> record -> 837P -> validate -> stage -> upload -> mark."""
+    first = upload_pending(ledger, transport, workspace)
+    summary = stage_claims(ledger, practice, workspace, profile, on=on, codes=codes, at=at)
+    summary.upload = _merge(first, upload_pending(ledger, transport, workspace))
+    return summary
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+
+def _sent_claims(ledger: Ledger, encounters: Iterable[Encounter]) -> list[ClaimRecord]:
+    out: list[ClaimRecord] = []
+    for e in encounters:
+        claim = ledger.claim(e.patient_control_number)
+        if claim is not None and claim.state not in _UNSENT:
+            out.append(claim)
+    return out
+
+
+def _record_claims(
+    ledger: Ledger, practice: Practice, encounters: list[Encounter], held: set[str]
+) -> dict[str, int]:
+    """Each encounter as a ledger claim (``ready`` or ``scrub_failed``); PCN -> claim id."""
+    context = ClaimContext(practice)
+    ids: dict[str, int] = {}
+    for e in encounters:
+        failed = e.encounter_id in held
+        try:
+            record = claim_record(practice, e, context=context)
+        except (KeyError, ValueError):
+            record = None  # no coverage / unknown payer: the scrubber holds it
+        lines: tuple[LineDraft, ...] = ()
+        if record is None or not record.lines:
+            payer_id, payer_name = "", None
+            charge = e.total_charge or sum((c.charge for c in e.charges), start=_ZERO)
+        else:
+            payer_id, payer_name, charge = record.payer_id, record.payer_name, record.total_charge
+            lines = tuple(
+                LineDraft(
+                    line_number=ln.line_number,
+                    line_control_number=ln.line_control_number,
+                    procedure_code=ln.procedure_code,
+                    charge_amount=ln.charge,
+                    service_date=ln.service_date,
+                    units=ln.units,
+                    modifiers=tuple(ln.modifiers),
+                    place_of_service=ln.place_of_service or record.place_of_service,
+                )
+                for ln in record.lines
+            )
+        draft = ClaimDraft(
+            patient_control_number=e.patient_control_number,
+            payer_id=payer_id,
+            charge_amount=charge,
+            service_date_start=e.service_date,
+            service_date_end=e.service_date_end or e.service_date,
+            lines=lines,
+            state=ClaimState.SCRUB_FAILED if failed else ClaimState.READY,
+            frequency_code=str(e.frequency),
+            payer_name=payer_name,
+            patient_id=e.patient_id,
+            encounter_id=e.encounter_id,
+            cause=Cause(code="scrub", note="held by the scrubber" if failed else None),
+        )
+        ids[e.patient_control_number] = ledger.record_claim(draft).id
+    return ids
+
+
+def _stage(
+    ledger: Ledger,
+    workspace: Workspace,
+    summary: SendSummary,
+    content: bytes,
+    name: str,
+    claims: dict[int, Controls],
+    requests: Iterable[EligibilityRequest],
+    transaction: str,
+) -> bool:
+    """Validate the file, then commit it to the outbox and keep its copy in ``edi/sent``.
+
+    An invalid file goes to ``quarantine/`` with its reason, never to the outbox; claims another
+    run staged first (two nights at once) leave this file unsent and say so.
+    """
+    draft = _keep(workspace.outgoing_dir, name, content)
+    report = validate_file(draft)
+    if report.status != "valid":
+        first = report.message or (str(report.problems[0]) if report.problems else "")
+        count = len(report.problems)
+        reason = f"{name}: {report.status} {transaction} ({count} problem(s)), not sent: {first}"
+        _set_aside(workspace, draft, reason)
+        summary.attention.append(reason)
+        return False
+    _, controls = sniff_controls(content)
+    local = workspace.sent_dir / name
+    try:
+        ledger.stage_submission(
+            content,
+            name,
+            claims,
+            controls,
+            transaction_type=transaction,
+            local_path=local,
+            eligibility=tuple(requests),
+        )
+    except IllegalTransition as exc:
+        draft.unlink(missing_ok=True)
+        summary.attention.append(f"{name}: not sent, another run sent its claims first ({exc})")
+        return False
+    local.parent.mkdir(parents=True, exist_ok=True)
+    draft.replace(local)
+    summary.file = name
+    return True
+
+
+def _set_aside(workspace: Workspace, local: Path, reason: str) -> None:
+    workspace.quarantine_dir.mkdir(parents=True, exist_ok=True)
+    target = workspace.quarantine_dir / local.name
+    local.replace(target)
+    target.with_name(target.name + ".reason.txt").write_text(reason + "\n", encoding="utf-8")
+
+
+def _keep(folder: Path, name: str, content: bytes) -> Path:
+    """The local copy of an outbound file (written atomically; same bytes kept as they are)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    if path.exists() and path.read_bytes() == content:
+        return path
+    tmp = folder / f".{name}.tmp"
+    tmp.write_bytes(content)
+    tmp.replace(path)
+    return path
+
+
+def _remote_name(
+    profile: ClearinghouseProfile, practice: Practice, transaction: str, isa13: str
+) -> str:
+    bp = practice.billing_provider
+    return profile.upload_name_for(
+        transaction=transaction,
+        control_number=isa13,
+        sender_id=bp.submitter_etin,
+        receiver_id=bp.receiver_id,
+        name=f"{transaction}_{isa13}.x12",
+    )
+
+
+def _merge(a: UploadSummary, b: UploadSummary) -> UploadSummary:
+    return UploadSummary(a.uploaded + b.uploaded, a.already_there + b.already_there)
+
+
+def _finding(f: Finding) -> dict[str, str]:
+    return {
+        "encounter_id": f.encounter_id,
+        "patient_control_number": f.patient_control_number,
+        "rule": f.rule,
+        "field": f.field,
+        "message": f.message,
+    }

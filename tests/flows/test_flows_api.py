@@ -1,0 +1,126 @@
+"""The flows against a real Prefect API (``prefect_api``): final states and artifacts read back
+through the Prefect client; the remittance flow on a two-worker Dask cluster."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pandas as pd
+import pytest
+
+from pipeline import steps
+from pipeline.build.codes import CodeSets
+from pipeline.practice import Practice
+from pipeline.transport import open_transport
+from tests.flows.conftest import AT, ON, World, start_world
+
+pytestmark = [pytest.mark.prefect, pytest.mark.usefixtures("prefect_api")]
+
+
+def _artifacts(flow_run_id: UUID) -> dict[str, Any]:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
+        )
+    return {a.key: a for a in found}
+
+
+def _flow_run(flow_run_id: UUID) -> Any:
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return client.read_flow_run(flow_run_id)
+
+
+def _rows(artifact: Any) -> list[dict[str, Any]]:
+    data = artifact.data
+    return json.loads(data) if isinstance(data, str) else data
+
+
+def test_nightly_completes_and_publishes_its_summary_and_tables(
+    world: World, settings_for: Callable[[World], None]
+) -> None:
+    from flows.nightly import Outcome, nightly, remittance
+
+    settings_for(world)
+    state = nightly(on=ON, wait_seconds=20, stamp_time="02:00", return_state=True)
+    assert state.is_completed(), state.message
+    outcome = state.result()
+    assert isinstance(outcome, Outcome)
+    assert outcome.facts["claims sent"] == 160 and outcome.facts["rejected"] >= 1
+    run_id = state.state_details.flow_run_id
+    stored = _flow_run(run_id)
+    assert stored.name and stored.state.type.value == "COMPLETED"
+    artifacts = _artifacts(run_id)
+    assert {"nightly-summary", "nightly-flags", "nightly-rejections"} <= set(artifacts)
+    summary = artifacts["nightly-summary"]
+    assert summary.type == "markdown" and "| claims sent | 160 |" in summary.data
+    flags = _rows(artifacts["nightly-flags"])
+    assert len(flags) == outcome.facts["flags"] > 0
+    assert {"patient_control_number", "flag", "amount_at_stake"} <= set(flags[0])
+    assert all(isinstance(r["amount_at_stake"], str | None) for r in flags)  # decimal strings
+    rejections = _rows(artifacts["nightly-rejections"])
+    assert [r["patient_control_number"] for r in rejections]
+    assert not (world.workspace.base / "exports" / "flags.csv").read_text().count("nan,")
+
+    # A bad file in the night: quarantined, and the run ends Failed saying which and why.
+    (world.sftp / "inbound" / "835_BROKEN_000000999.x12").write_bytes(b"ISA*00*garbage~")
+    failed = remittance(on=ON, return_state=True)
+    assert failed.is_failed()
+    assert "835_BROKEN_000000999.x12" in failed.message and "quarantined" in failed.message
+    stored = _flow_run(failed.state_details.flow_run_id)
+    assert stored.state.type.value == "FAILED" and "835_BROKEN" in stored.state.message
+    assert (world.workspace.quarantine_dir / "835_BROKEN_000000999.x12.reason.txt").exists()
+
+
+def _submitted_world(base: Path, practice: Practice, codes: CodeSets) -> World:
+    """A fresh world whose inbound folder holds the simulator's answers to the demo claims."""
+    for w in start_world(base):
+        transport = open_transport(w.profile)
+        try:
+            with w.ledger() as ledger:
+                steps.send_claims(
+                    ledger, transport, practice, w.workspace, w.profile, on=ON, codes=codes, at=AT
+                )
+        finally:
+            transport.close()
+        w.clearinghouse.wait_idle()
+        return w  # the server stops; the answers stay in its inbound folder for the flow
+    raise AssertionError("unreachable")
+
+
+def test_remittance_on_a_two_worker_dask_cluster_gives_the_same_tables(
+    tmp_path: Path,
+    practice: Practice,
+    codes: CodeSets,
+    settings_for: Callable[[World], None],
+) -> None:
+    from prefect_dask import DaskTaskRunner
+
+    from flows.nightly import remittance
+
+    outcomes = {}
+    for label, runner in (
+        ("default", None),
+        ("dask", DaskTaskRunner(cluster_kwargs={"n_workers": 2, "processes": False})),
+    ):
+        sent = _submitted_world(tmp_path / label, practice, codes)
+        for w in start_world(tmp_path / label):  # same root, server up again for collect
+            assert w.remote("inbound") == sent.remote("inbound")
+            settings_for(w)
+            flow = remittance if runner is None else remittance.with_options(task_runner=runner)
+            state = flow(on=ON, return_state=True)
+            assert state.is_completed(), state.message
+            outcomes[label] = state.result()
+    default, dask = outcomes["default"], outcomes["dask"]
+    assert default.facts == dask.facts and default.facts["835 files posted"] >= 5
+    assert set(default.frames) == set(dask.frames) >= {"remit_claims", "remit_service_lines"}
+    for name, frame in default.frames.items():
+        pd.testing.assert_frame_equal(frame, dask.frames[name], check_like=False)
