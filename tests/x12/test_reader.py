@@ -209,6 +209,6 @@ def test_corpus_files_read_or_fail_with_one_line(name: str) -> None:
 
 def test_4010_interchange_has_no_repetition_separator() -> None:
     old = SAMPLE.replace("*^*00501*", "*U*00401*")
-    eb = [s for s in read_segments(old.encode()) if s.id == "EB"][0]
+    eb = next(s for s in read_segments(old.encode()) if s.id == "EB")
     assert eb.envelope.delimiters.repetition == ""
     assert eb.repeats(3) == ["30^1^33"]
