@@ -23,14 +23,18 @@ from pipeline.build.t270 import Build270Result, build_270
 from pipeline.build.t837p import build_837p
 from pipeline.practice import LoadResult, load_practice
 from pipeline.settings import get_settings
-from pipeline.x12.control import FileControlNumbers
+from pipeline.x12.writer import ControlNumbers
 
-__all__ = ["build_270_command", "build_837p_command", "control_numbers_path"]
+__all__ = ["build_270_command", "build_837p_command"]
 
 
-def control_numbers_path() -> Path:
-    """``<settings home>/control_numbers.json`` (the ledger's issuer replaces it later)."""
-    return get_settings().home / "control_numbers.json"
+@contextmanager
+def _ledger_control_numbers() -> Iterator[ControlNumbers]:
+    """ISA13/GS06/ST02 from the claims ledger, so no number is ever issued twice."""
+    from pipeline.ledger import Ledger
+
+    with Ledger(get_settings().ledger_url) as ledger:
+        yield ledger.control_numbers
 
 
 def build_837p_command(
@@ -45,11 +49,11 @@ def build_837p_command(
     stdout = stdout or sys.stdout
     loaded = _load(practice, stderr or sys.stderr)
     settings = get_settings()
-    with _atomic(out) as (fh, keep):
+    with _ledger_control_numbers() as numbers, _atomic(out) as (fh, keep):
         result = build_837p(
             loaded.practice,
             fh,
-            control_numbers=FileControlNumbers(control_numbers_path()),
+            control_numbers=numbers,
             today=today or date.today(),
             codes=load_code_sets(settings.mappings_dir),
         )
@@ -78,12 +82,12 @@ def build_270_command(
     stdout = stdout or sys.stdout
     loaded = _load(practice, stderr or sys.stderr)
     day = on or (today or date.today()) + timedelta(days=1)
-    with _atomic(out) as (fh, keep):
+    with _ledger_control_numbers() as numbers, _atomic(out) as (fh, keep):
         result = build_270(
             loaded.practice,
             fh,
             on=day,
-            control_numbers=FileControlNumbers(control_numbers_path()),
+            control_numbers=numbers,
         )
         keep(bool(result.inquiries))
     for finding in result.findings:

@@ -1,4 +1,8 @@
-"""A file-backed control-number counter (the ledger's issuer replaces it in production).
+"""A file-backed control-number counter, for senders without a ledger.
+
+The practice's ISA13/GS06/ST02 come from the claims ledger
+(:class:`pipeline.ledger.LedgerControlNumbers`); this counter serves the embedded
+clearinghouse simulator (a sender of its own) and tests.
 
 Numbers only go up; the file is locked while it is read and rewritten, so two
 processes never receive the same number.

@@ -36,7 +36,7 @@ def test_build_837p_reports_holds_and_exits_1(home: Path, tmp_path: Path) -> Non
     assert report.startswith("scrub: 160 claim(s) built, 18 held")
     assert "HELD E0172 (LS0000172)\n  error   [aob_missing] patient.aob:" in report
     assert len(read_837p(target)) == 160
-    assert (home / "control_numbers.json").exists()
+    assert (home / "ledger.db").exists()  # control numbers come from the ledger
     assert not list(target.parent.glob(".*.tmp"))
     # Control numbers never repeat between runs.
     again = tmp_path / "again.837p"
