@@ -1,4 +1,7 @@
-"""Inline SVG charts for the report (no scripts, no CDN): horizontal grouped and stacked bars."""
+"""Inline SVG charts for the report (no scripts, no CDN): horizontal grouped and stacked bars.
+
+Floats here are pixel geometry only; every amount a label shows stays a ``Decimal``.
+"""
 
 from __future__ import annotations
 
