@@ -101,15 +101,9 @@ def eligibility(
     upload = tasks.upload_pending(run)
     answers = steps.EligibilityResult()
 
-    def process() -> None:
-        got = tasks.process_eligibility(run)
-        answers.files += got.files
-        answers.responses += got.responses
-        for status, n in got.by_status.items():
-            answers.by_status[status] = answers.by_status.get(status, 0) + n
-        answers.attention += got.attention
-
-    left, collected = _poll(run, wait_seconds, process, "eligibility")
+    left, collected = _poll(
+        run, wait_seconds, lambda: answers.add(tasks.process_eligibility(run)), "eligibility"
+    )
     outcome = Outcome("eligibility", run.on)
     outcome.facts = {
         "270 file": staged.file or "none (nothing new to ask)",
@@ -142,15 +136,9 @@ def claims(
     upload = tasks.upload_pending(run)
     acks = steps.AckSummary()
 
-    def process() -> None:
-        got = tasks.process_acknowledgments(run)
-        acks.files += got.files
-        acks.accepted += got.accepted
-        acks.rejected += got.rejected
-        acks.rejections += got.rejections
-        acks.attention += got.attention
-
-    left, collected = _poll(run, wait_seconds, process, "acknowledgments")
+    left, collected = _poll(
+        run, wait_seconds, lambda: acks.add(tasks.process_acknowledgments(run)), "acknowledgments"
+    )
     outcome = Outcome("claims", run.on)
     outcome.facts = {
         "837P file": staged.file or "none (nothing new to send)",

@@ -69,6 +69,14 @@ class AckSummary:
     """One row per rejected claim: patient_control_number, source, code, reason."""
     attention: list[str] = field(default_factory=list)
 
+    def add(self, other: AckSummary) -> None:
+        """Fold a later poll's summary into this one."""
+        self.files += other.files
+        self.accepted += other.accepted
+        self.rejected += other.rejected
+        self.rejections += other.rejections
+        self.attention += other.attention
+
 
 @dataclass
 class EligibilityResult:
@@ -77,6 +85,14 @@ class EligibilityResult:
     by_status: dict[str, int] = field(default_factory=dict)
     """coverage_status (active / inactive / rejected) -> answers."""
     attention: list[str] = field(default_factory=list)
+
+    def add(self, other: EligibilityResult) -> None:
+        """Fold a later poll's result into this one."""
+        self.files += other.files
+        self.responses += other.responses
+        for status, n in other.by_status.items():
+            self.by_status[status] = self.by_status.get(status, 0) + n
+        self.attention += other.attention
 
 
 @dataclass
