@@ -10,10 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from pipeline.clearinghouse.model import Claim, Inquiry, InquiryBatch, ServiceLine, Submission
 from pipeline.errors import X12SyntaxError
+from pipeline.practice.records import ClaimRecord, InquiryRecord
 from pipeline.x12.reader import read_segments
 
 __all__ = ["read_inquiries", "read_submission"]
@@ -95,7 +95,7 @@ def read_submission(path: Path) -> Submission:
     )
 
 
-def _claim(record: Any) -> Claim:
+def _claim(record: ClaimRecord) -> Claim:
     subscriber = record.subscriber
     lines = tuple(
         ServiceLine(
@@ -142,7 +142,7 @@ def _claim(record: Any) -> Claim:
 
 def read_inquiries(path: Path) -> InquiryBatch:
     """A 270 file as an :class:`InquiryBatch`."""
-    from pipeline.parse.t270 import read_270  # type: ignore[import-not-found,unused-ignore]
+    from pipeline.parse.t270 import read_270
 
     head = _head(path)
     inquiries = tuple(_inquiry(record) for record in read_270(path))
@@ -161,7 +161,7 @@ def read_inquiries(path: Path) -> InquiryBatch:
     )
 
 
-def _inquiry(record: Any) -> Inquiry:
+def _inquiry(record: InquiryRecord) -> Inquiry:
     subscriber = record.subscriber
     return Inquiry(
         trace=record.trace_number,
