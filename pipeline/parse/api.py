@@ -80,8 +80,8 @@ def parse_file(
     of claims posted before to their claim_key, so a reversal in this file can point at
     its original (``reversal_of_claim_key``).
     """
-    run = Run(known_claims=known_claims)
     builder = TableBuilder()
+    run = Run(known_claims=known_claims, remit_sink=builder)
     with _no_cyclic_gc():
         builder.add_all(drive(source, name=name, run=run))
         tables = [t for kind in run.kinds for t in KIND_TABLES[kind]] + ["problems"]
@@ -129,13 +129,20 @@ def stream_tables(
     For reversal pairing inside the file, only the last ``remember`` claims are kept
     (``None``: all); originals further back must come through ``known_claims``.
     """
-    run = Run(known_claims=known_claims, remember=remember)
     builder = TableBuilder()
-    for record in drive(source, name=name, run=run):
-        builder.add(record)
+
+    def drain_full_chunk() -> None:
         if builder.claims >= chunk_claims:
             _drain(builder, writer)
-    _drain(builder, writer)
+
+    run = Run(
+        known_claims=known_claims, remember=remember, remit_sink=builder,
+        after_batch=drain_full_chunk,
+    )  # fmt: skip
+    with _no_cyclic_gc():  # the batches in flight would make every collection a full one
+        for record in drive(source, name=name, run=run):
+            builder.add(record)
+        _drain(builder, writer)
     return run
 
 
@@ -158,8 +165,9 @@ def parse_835_to_parquet(
 
 @contextmanager
 def _no_cyclic_gc() -> Iterator[None]:
-    """Pause the cyclic GC while records pile up: they hold no reference cycles, and
-    repeated full collections over a growing heap cost more than the parse itself."""
+    """Pause the cyclic GC while records pile up (or batches stream through): they hold
+    no reference cycles, and repeated full collections over a growing heap cost more
+    than the parse itself."""
     enabled = gc.isenabled()
     gc.disable()
     try:

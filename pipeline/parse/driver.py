@@ -2,8 +2,11 @@
 
 The driver keeps the envelope checks (SE/GE/IEA counts and control numbers), picks a
 parser at each ST by :func:`~pipeline.parse.detect.transaction_kind`, hands TA1
-segments to the TA1 parser, and yields every record (and problem) as soon as it is
-complete -- so an 835 of any size streams through in bounded memory.
+segments to the TA1 parser, and yields every record (and problem) as soon as the batch
+of segments that completed it is read -- so an 835 of any size streams through in
+bounded memory. Body segments come from :func:`~pipeline.x12.reader.read_batches`: a
+parser with ``feed_batch`` (the 835) takes whole batches of element lists, the others
+get :class:`Segment` objects one by one through their ``dispatch``.
 """
 
 from __future__ import annotations
@@ -18,16 +21,14 @@ from pipeline.parse.common import EnvelopeChecker
 from pipeline.parse.detect import transaction_kind
 from pipeline.parse.t271 import Eligibility271Parser
 from pipeline.parse.t277ca import ClaimAck277Parser
-from pipeline.parse.t835 import Remit835Parser
+from pipeline.parse.t835 import Remit835Parser, RemitSink
 from pipeline.parse.t999 import Ack999Parser
 from pipeline.parse.ta1 import TA1Parser
 from pipeline.x12.problems import Problem
-from pipeline.x12.reader import Source, read_segments
+from pipeline.x12.reader import SegmentBatch, Source, read_batches
 from pipeline.x12.segments import Segment
 
 __all__ = ["Handler", "Run", "drive", "source_label"]
-
-_ENVELOPE = frozenset({"ISA", "GS", "ST", "SE", "GE", "IEA", "TA1"})
 
 
 class Handler(Protocol):
@@ -47,10 +48,17 @@ class Handler(Protocol):
 
 @dataclass
 class Run:
-    """Options and outcome of one drive: which kinds were seen, in order."""
+    """Options and outcome of one drive: which kinds were seen, in order.
+
+    ``remit_sink`` takes the 835 claims, provider adjustments and payments instead of
+    the yielded records (the table builder); ``after_batch`` is called after each batch
+    of segments (to write tables out in chunks).
+    """
 
     known_claims: Mapping[str, str] | None = None
     remember: int | None = None
+    remit_sink: RemitSink | None = None
+    after_batch: Callable[[], None] | None = None
     kinds: list[str] = field(default_factory=list)
     handlers: dict[str, Handler] = field(default_factory=dict)
 
@@ -79,24 +87,33 @@ def drive(source: Source, *, name: str | None = None, run: Run | None = None) ->
     handlers = run.handlers
     current: Handler | None = None
     dispatch: Mapping[str, Callable[[Segment], None]] | None = None
+    feed_batch: Callable[[SegmentBatch], None] | None = None
+    after_batch = run.after_batch
     skipped = ""
-    for seg in read_segments(source, name=label):
-        tag = seg.elements[0]
-        if tag not in _ENVELOPE:
-            if dispatch is not None:
-                handler = dispatch.get(tag)
-                if handler is not None:
-                    handler(seg)
-                    if out:
-                        yield from out
-                        out.clear()
+    for item in read_batches(source, name=label):
+        if isinstance(item, SegmentBatch):
+            if feed_batch is not None:
+                feed_batch(item)
+            elif dispatch is not None:
+                for seg in item.segments():
+                    handler = dispatch.get(seg.elements[0])
+                    if handler is not None:
+                        handler(seg)
+            del item  # let its segments go before the reader splits the next chunk
+            if out:
+                yield from out
+                out.clear()
+            if after_batch is not None:
+                after_batch()
             continue
+        seg = item  # an envelope segment (ISA, GS, ST, SE, GE, IEA, TA1)
+        tag = seg.elements[0]
         checker.see(seg)
         if tag == "ST":
             kind = transaction_kind(seg[1], seg.envelope.functional_id)
             if kind is None:
                 skipped = skipped or seg[1]
-                current = dispatch = None
+                current = dispatch = feed_batch = None
                 out.append(_unsupported(seg))
             else:
                 current = handlers.get(kind) or handlers.setdefault(
@@ -106,10 +123,11 @@ def drive(source: Source, *, name: str | None = None, run: Run | None = None) ->
                     run.kinds.append(kind)
                 current.start(seg)
                 dispatch = current.dispatch
+                feed_batch = getattr(current, "feed_batch", None)
         elif tag == "SE":
             if current is not None:
                 current.end(seg)
-            current = dispatch = None
+            current = dispatch = feed_batch = None
         elif tag == "TA1":
             ta1 = handlers.get("TA1") or handlers.setdefault("TA1", _make("TA1", out, stem, run))
             if "TA1" not in run.kinds:
@@ -129,7 +147,10 @@ def drive(source: Source, *, name: str | None = None, run: Run | None = None) ->
 
 def _make(kind: str, out: list[object], stem: str, run: Run) -> Handler:
     if kind == "835":
-        return Remit835Parser(out, stem=stem, known_claims=run.known_claims, remember=run.remember)
+        return Remit835Parser(
+            out, stem=stem, known_claims=run.known_claims, remember=run.remember,
+            sink=run.remit_sink,
+        )  # fmt: skip
     if kind == "271":
         return Eligibility271Parser(out)
     if kind == "999":

@@ -330,9 +330,8 @@ def summarize(
 
 
 def _service_types(seg: Segment) -> str:
-    """EB03 repetitions, comma-separated (no repetition separator before 5010: one value)."""
-    value, repetition = seg[3], seg.envelope.delimiters.repetition
-    return ",".join(value.split(repetition)) if repetition and value else value
+    """EB03 repetitions, comma-separated."""
+    return ",".join(seg.repeats(3))
 
 
 def _general(service_types: str) -> bool:

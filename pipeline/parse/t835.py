@@ -1,14 +1,19 @@
 """835 Health Care Claim Payment/Advice (005010X221A1) -> typed remittance records.
 
 One pass over the reader's segments; each segment id dispatches through a dict to a
-small method. Completed records go to ``out`` in file order:
+small method that takes the plain element list (batches from
+:func:`~pipeline.x12.reader.read_batches`, no object per segment). Claims, lines and
+CAS triplets are built as rows in the table column order (:data:`ROW_COLUMNS`) and
+handed to a :class:`RemitSink` in file order:
 
-* :class:`RemitClaim` (2100 CLP with its :class:`RemitServiceLine` 2110 loops and the
-  claim- and line-level :class:`RemitAdjustment` CAS triplets attached),
-* :class:`RemitProviderAdjustment` (one per PLB reason/amount pair),
-* :class:`RemitPayment` (at SE, when the payment's totals are known),
-* :class:`~pipeline.x12.problems.Problem` rows for every line, claim and payment
-  that does not balance (DOMAIN.md §7.7) -- balancing is data, never an exception.
+* claims (2100 CLP with its 2110 service lines and the claim- and line-level CAS
+  triplets), provider adjustments (one per PLB reason/amount pair) and the payment (at
+  SE, when its totals are known). The default sink, :class:`RecordSink`, turns them
+  into :class:`RemitClaim` (:class:`RemitServiceLine` and :class:`RemitAdjustment`
+  attached), :class:`RemitProviderAdjustment` and :class:`RemitPayment` records in
+  ``out``; the table builder keeps the rows as they are.
+* :class:`~pipeline.x12.problems.Problem` rows go to ``out``, for every line, claim and
+  payment that does not balance (DOMAIN.md §7.7) -- balancing is data, never an exception.
 
 Amounts are exact ``Decimal``. A ``CLP02=22`` reversal is linked to its original
 (``reversal_of_claim_key``: an earlier claim of this file, or ``known_claims``) and
@@ -20,29 +25,74 @@ records keep file order; past :data:`HOLD_LIMIT` claims only the reversal waits.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from decimal import Decimal
+from operator import itemgetter
+from typing import Any, Protocol
 
-from pipeline.parse.common import Money, iso_date
+from pipeline.parse.common import FeedAll, iso_date, parse_decimal
 from pipeline.x12.problems import Problem
+from pipeline.x12.reader import SegmentBatch
 from pipeline.x12.segments import Segment
 
 __all__ = [
     "HOLD_LIMIT",
+    "ROW_COLUMNS",
+    "RecordSink",
     "Remit835Parser",
     "RemitAdjustment",
     "RemitClaim",
     "RemitPayment",
     "RemitProviderAdjustment",
     "RemitServiceLine",
+    "RemitSink",
 ]
 
 HOLD_LIMIT = 10_000
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
-_CAS_TRIPLETS = (2, 5, 8, 11, 14, 17)
 _PLB_PAIRS = (3, 5, 7, 9, 11, 13)
 _PAD = [""] * 32
+_CACHE_LIMIT = 50_000  # distinct amount texts kept as Decimals (most amounts repeat)
+
+# Row layouts: the DESIGN.md columns of remit_claims, remit_service_lines and
+# remit_adjustments, in table order (tables.py checks they match its columns).
+ROW_COLUMNS: dict[str, tuple[str, ...]] = {
+    "remit_claims": (
+        "claim_key", "trace_number", "patient_control_number", "claim_status_code",
+        "charge_amount", "paid_amount", "patient_responsibility", "claim_filing_indicator",
+        "payer_claim_control_number", "place_of_service", "frequency_code",
+        "patient_last_name", "patient_first_name", "patient_member_id", "service_date_start",
+        "service_date_end", "reversal_of_claim_key", "corrected_by_claim_key", "source_file",
+        "transaction_control_number", "insured_last_name", "insured_first_name",
+        "insured_member_id", "corrected_last_name", "corrected_first_name",
+        "corrected_member_id", "rendering_provider_id", "received_date", "remark_codes",
+        "interest_amount", "segment_number",
+    ),
+    "remit_service_lines": (
+        "claim_key", "line_number", "line_control_number", "procedure_code", "modifiers",
+        "charge_amount", "paid_amount", "allowed_amount", "units", "service_date",
+        "original_procedure_code", "remark_codes", "procedure_qualifier", "revenue_code",
+        "original_modifiers", "original_units", "service_date_end", "segment_number",
+    ),
+    "remit_adjustments": (
+        "claim_key", "line_control_number", "level", "group_code", "reason_code", "amount",
+        "quantity", "line_number",
+    ),
+}  # fmt: skip
+
+# Positions in a claim row (remit_claims order).
+(_KEY, _TRACE, _PCN, _STATUS, _CHARGE, _PAID, _RESPONSIBILITY, _FILING, _ICN, _POS, _FREQ,
+ _PAT_LAST, _PAT_FIRST, _PAT_ID, _DATE_START, _DATE_END, _REVERSAL_OF, _CORRECTED_BY, _SOURCE,
+ _TCN, _INS_LAST, _INS_FIRST, _INS_ID, _COR_LAST, _COR_FIRST, _COR_ID, _RENDERING, _RECEIVED,
+ _REMARKS, _INTEREST, _CLAIM_SEGMENT) = range(31)  # fmt: skip
+# Positions in a service line row (remit_service_lines order).
+(_L_KEY, _L_NUMBER, _L_CONTROL, _L_CODE, _L_MODIFIERS, _L_CHARGE, _L_PAID, _L_ALLOWED, _L_UNITS,
+ _L_DATE, _L_ORIGINAL_CODE, _L_REMARKS, _L_QUALIFIER, _L_REVENUE, _L_ORIGINAL_MODIFIERS,
+ _L_ORIGINAL_UNITS, _L_DATE_END, _L_SEGMENT) = range(18)  # fmt: skip
+_A_CONTROL = 1  # line_control_number in an adjustment row
+
+Row = list[Any]
 
 
 @dataclass(slots=True)
@@ -163,13 +213,70 @@ class RemitPayment:
     provider_adjustment_total: Decimal = _ZERO
 
 
-class Remit835Parser:
-    """Feeds on the segments of 835 transaction sets; appends records to ``out``.
+class RemitSink(Protocol):
+    """Where :class:`Remit835Parser` puts what it completes (problems go to ``out``)."""
 
-    ``known_claims`` maps a payer claim control number (CLP07) or a patient control
-    number to the claim_key of an original claim posted earlier; ``remember`` bounds
-    how many of this file's claims are kept for in-file reversal lookups (``None``:
-    all of them; the streaming Parquet writer uses a bound to keep memory flat).
+    def claim(
+        self,
+        claim: Row,
+        adjustments: list[Row],
+        lines: list[Row],
+        line_adjustments: list[list[Row]],
+    ) -> None:
+        """One claim row, its claim-level CAS rows, its line rows and each line's CAS rows."""
+
+    def provider_adjustment(self, record: RemitProviderAdjustment) -> None: ...
+
+    def payment(self, record: RemitPayment) -> None: ...
+
+
+def _picker(record: type, table: str) -> Callable[[Row], tuple[Any, ...]]:
+    """Row -> the record's constructor arguments, in its field order."""
+    columns = ROW_COLUMNS[table]
+    names = [f.name for f in fields(record) if f.name not in ("lines", "adjustments")]
+    return itemgetter(*(columns.index(name) for name in names))
+
+
+class RecordSink:
+    """Turns the parser's rows into typed records, appended to ``out`` in file order."""
+
+    def __init__(self, out: list[object]) -> None:
+        self.out = out
+        self.claim_args = _picker(RemitClaim, "remit_claims")
+        self.line_args = _picker(RemitServiceLine, "remit_service_lines")
+        self.adjustment_args = _picker(RemitAdjustment, "remit_adjustments")
+
+    def claim(
+        self,
+        claim: Row,
+        adjustments: list[Row],
+        lines: list[Row],
+        line_adjustments: list[list[Row]],
+    ) -> None:
+        adjustment = self.adjustment_args
+        record = RemitClaim(*self.claim_args(claim))
+        record.adjustments = [RemitAdjustment(*adjustment(a)) for a in adjustments]
+        for line, adjusted in zip(lines, line_adjustments, strict=True):
+            item = RemitServiceLine(*self.line_args(line))
+            item.adjustments = [RemitAdjustment(*adjustment(a)) for a in adjusted]
+            record.lines.append(item)
+        self.out.append(record)
+
+    def provider_adjustment(self, record: RemitProviderAdjustment) -> None:
+        self.out.append(record)
+
+    def payment(self, record: RemitPayment) -> None:
+        self.out.append(record)
+
+
+class Remit835Parser:
+    """Feeds on the segments of 835 transaction sets; hands records to ``sink``.
+
+    ``sink`` defaults to a :class:`RecordSink` on ``out``; problems always go to
+    ``out``. ``known_claims`` maps a payer claim control number (CLP07) or a patient
+    control number to the claim_key of an original claim posted earlier; ``remember``
+    bounds how many of this file's claims are kept for in-file reversal lookups
+    (``None``: all of them; the streaming Parquet writer uses a bound to keep memory flat).
     """
 
     def __init__(
@@ -179,29 +286,39 @@ class Remit835Parser:
         stem: str,
         known_claims: Mapping[str, str] | None = None,
         remember: int | None = None,
+        sink: RemitSink | None = None,
     ) -> None:
         self.out = out
+        self.sink: RemitSink = sink if sink is not None else RecordSink(out)
         self.stem = stem
         self.known = known_claims or {}
         self.remember = remember
-        self.money = Money(out)  # problems share the record stream
+        self.cache: dict[str, Decimal] = {}  # amount text -> Decimal
+        self.days: dict[str, str] = {}  # DTM date text -> ISO date
         self.seen_icn: dict[str, str] = {}
         self.seen_pcn: dict[str, str] = {}
         self.payment = RemitPayment("", "", "", "")
-        self.claim: RemitClaim | None = None
-        self.line: RemitServiceLine | None = None
+        # The open claim: its row, CAS rows, line rows and each line's CAS rows.
+        self.claim: Row | None = None
+        self.claim_adjustments: list[Row] = []
+        self.lines: list[Row] = []
+        self.line_adjustments: list[list[Row]] = []
+        self.line: Row | None = None
         self.loop = "header"
         self.prefix = ""
-        self.adjusted = self.patient = _ZERO  # running CAS totals of the open claim
+        self.component = ":"  # of the current interchange, for SVC01/SVC06/PLB composites
+        # Running CAS totals of the open claim: claim level, each line, group PR.
+        self.adjusted = self.patient = _ZERO
         self.line_adjusted: list[Decimal] = []
-        self.pending: dict[str, RemitClaim] = {}  # PCN -> reversal awaiting its correction
-        self.held: list[object] = []
-        self.dispatch: dict[str, Callable[[Segment], None]] = {
+        self.pending: dict[str, Row] = {}  # PCN -> reversal claim row awaiting its correction
+        self.held: list[tuple[Row, list[Row], list[Row], list[list[Row]]]] = []
+        self.on: dict[str, Callable[[list[str], int], None]] = {
             "BPR": self._bpr, "TRN": self._trn, "DTM": self._dtm, "N1": self._n1,
             "REF": self._ref, "LX": self._lx, "CLP": self._clp, "CAS": self._cas,
             "NM1": self._nm1, "MIA": self._mia, "MOA": self._moa, "AMT": self._amt,
             "SVC": self._svc, "LQ": self._lq, "PLB": self._plb,
         }  # fmt: skip
+        self.dispatch = FeedAll(self.feed)
 
     # -- driver interface ---------------------------------------------------------
     def start(self, seg: Segment) -> None:
@@ -213,238 +330,308 @@ class Remit835Parser:
         self.prefix = (
             f"{self.stem}:{env.interchange_control_number}:{env.transaction_control_number}:"
         )
+        self.component = env.delimiters.component
         self.claim = self.line = None
         self.loop = "header"
 
     def feed(self, seg: Segment) -> None:
-        handler = self.dispatch.get(seg.elements[0])
+        handler = self.on.get(seg.elements[0])
         if handler is not None:
-            handler(seg)
+            handler(seg.elements, seg.number)
+
+    def feed_batch(self, batch: SegmentBatch) -> None:
+        """The hot path: a run of body segments as element lists."""
+        get = self.on.get
+        for number, elements in enumerate(batch.elements, batch.first_number):
+            handler = get(elements[0])
+            if handler is not None:
+                handler(elements, number)
 
     def end(self, seg: Segment) -> None:
         self._close_claim()
         self._flush(force=True)
         self._check_payment(seg)
-        self.out.append(self.payment)
+        self.sink.payment(self.payment)
 
     def finish(self) -> None:
         self._flush(force=True)
 
+    # -- amounts --------------------------------------------------------------------
+    def _money(self, text: str, number: int, tag: str, name: str) -> Decimal | None:
+        """Decimal of an amount; invalid text gives None and a problem row."""
+        value = self.cache.get(text)
+        if value is not None:
+            return value
+        if not text:
+            return None
+        value = parse_decimal(text)
+        if value is None:
+            p = self.payment
+            self.out.append(
+                Problem(
+                    p.source_file, p.transaction_control_number, "transaction",
+                    p.transaction_control_number, "invalid_number", "a decimal number",
+                    text[:40], f"{name} {text[:40]!r} is not a number; left empty",
+                    segment_number=number, segment_id=tag, element=name,
+                )
+            )  # fmt: skip
+            return None
+        if len(self.cache) >= _CACHE_LIMIT:
+            self.cache.clear()
+        self.cache[text] = value
+        return value
+
     # -- header -------------------------------------------------------------------
-    def _bpr(self, seg: Segment) -> None:
-        p = self.payment
-        p.handling_code, p.credit_debit, p.payment_method = seg[1], seg[3], seg[4]
-        p.payment_amount = self.money(seg[2], seg, "BPR02")
-        p.payment_date = iso_date(seg[16])
+    def _bpr(self, elements: list[str], number: int) -> None:
+        p, e = self.payment, _padded(elements, 17)
+        p.handling_code, p.credit_debit, p.payment_method = e[1], e[3], e[4]
+        p.payment_amount = self._money(e[2], number, "BPR", "BPR02")
+        p.payment_date = iso_date(e[16])
 
-    def _trn(self, seg: Segment) -> None:
+    def _trn(self, elements: list[str], number: int) -> None:
         if self.loop == "header":
-            self.payment.trace_number, self.payment.originator_id = seg[2], seg[3]
+            e = _padded(elements, 4)
+            self.payment.trace_number, self.payment.originator_id = e[2], e[3]
 
-    def _n1(self, seg: Segment) -> None:
-        p, code = self.payment, seg[1]
+    def _n1(self, elements: list[str], number: int) -> None:
+        p, e = self.payment, _padded(elements, 5)
+        code = e[1]
         if code == "PR":
             self.loop = "1000A"
-            p.payer_name = seg[2]
-            if seg[4]:
-                p.payer_id = seg[4]
+            p.payer_name = e[2]
+            if e[4]:
+                p.payer_id = e[4]
         elif code == "PE":
             self.loop = "1000B"
-            p.payee_name = seg[2]
-            if seg[3] == "XX":
-                p.payee_npi = seg[4]
-            elif seg[3] == "FI":
-                p.payee_tax_id = seg[4]
+            p.payee_name = e[2]
+            if e[3] == "XX":
+                p.payee_npi = e[4]
+            elif e[3] == "FI":
+                p.payee_tax_id = e[4]
         else:
             self.loop = "1000"
 
-    def _lx(self, seg: Segment) -> None:
+    def _lx(self, elements: list[str], number: int) -> None:
         self._close_claim()
         self.loop = "2000"
 
     # -- 2100 claim ---------------------------------------------------------------
-    def _clp(self, seg: Segment) -> None:
+    def _clp(self, e: list[str], number: int) -> None:
         self._close_claim()
-        p, money = self.payment, self.money
+        p, money = self.payment, self._money
         p.claim_count += 1
-        e = _padded(seg.elements, 10)
+        if len(e) < 10:
+            e = _padded(e, 10)
         self.adjusted = self.patient = _ZERO
         self.line_adjusted = []
-        claim = RemitClaim(
-            self.prefix + str(p.claim_count), p.source_file, p.transaction_control_number,
-            p.trace_number, e[1], e[2], money(e[3], seg, "CLP03"), money(e[4], seg, "CLP04"),
-            money(e[5], seg, "CLP05"), e[6], e[7], e[8], e[9], seg.number,
-        )  # fmt: skip
-        if claim.paid_amount is not None:
-            p.total_paid += claim.paid_amount
+        cached = self.cache.get
+        charge = cached(e[3]) or money(e[3], number, "CLP", "CLP03")
+        paid = cached(e[4]) or money(e[4], number, "CLP", "CLP04")
+        claim = [
+            self.prefix + str(p.claim_count), p.trace_number, e[1], e[2], charge, paid,
+            cached(e[5]) or money(e[5], number, "CLP", "CLP05"),
+            e[6], e[7], e[8], e[9], "", "", "", "", "", "", "", p.source_file,
+            p.transaction_control_number, "", "", "", "", "", "", "", "", "", None, number,
+        ]  # fmt: skip
+        if paid is not None:
+            p.total_paid += paid
         self.claim, self.line, self.loop = claim, None, "2100"
+        self.claim_adjustments, self.lines, self.line_adjustments = [], [], []
         self._pair(claim)
 
-    def _cas(self, seg: Segment) -> None:
+    def _cas(self, e: list[str], number: int) -> None:
         claim = self.claim
         if claim is None:
             return
-        line, money, cached = self.line, self.money, self.money.cache.get
-        e = seg.elements
-        size = len(e)
-        group = e[1] if size > 1 else ""
+        line, size = self.line, len(e)
         if line is None:
-            target, level, number = claim.adjustments, "claim", None
+            target, level, line_number = self.claim_adjustments, "claim", None
         else:
-            target, level, number = line.adjustments, "line", line.line_number
-        key = claim.claim_key
-        added = _ZERO
-        for i in _CAS_TRIPLETS:
-            if i >= size:
-                break
+            target, level, line_number = self.line_adjustments[-1], "line", line[_L_NUMBER]
+        group = e[1] if size > 1 else ""
+        key, cached = claim[_KEY], self.cache.get
+        added: Decimal | None = None
+        i = 2
+        while i < size and i < 20:  # up to 6 reason/amount/quantity triplets
             reason = e[i]
             if reason:
                 text = e[i + 1] if i + 1 < size else ""
-                amount = cached(text) or money(text, seg, "CAS")
-                quantity = e[i + 2] if i + 2 < size else ""
-                target.append(
-                    RemitAdjustment(
-                        key, "", number, level, group, reason, amount,
-                        money(quantity, seg, "CAS") if quantity else None,
-                    )
-                )  # fmt: skip
+                amount = cached(text)
+                if amount is None:
+                    amount = self._money(text, number, "CAS", "CAS")
+                quantity = None
+                if i + 2 < size and e[i + 2]:
+                    quantity = self._money(e[i + 2], number, "CAS", "CAS")
+                target.append([key, "", level, group, reason, amount, quantity, line_number])
                 if amount is not None:
-                    added += amount
-        # Running totals, so closing the claim needs no second pass over its CAS.
-        self.adjusted += added
+                    added = amount if added is None else added + amount
+            i += 3
+        if added is None:
+            return
+        # Running totals (claim level, per line, patient), so closing the claim needs
+        # no second pass over its CAS.
+        if line is None:
+            self.adjusted += added
+        else:
+            self.line_adjusted[-1] += added
         if group == "PR":
             self.patient += added
-        if line is not None:
-            self.line_adjusted[-1] += added
 
-    def _nm1(self, seg: Segment) -> None:
+    def _nm1(self, e: list[str], number: int) -> None:
         claim = self.claim
         if claim is None or self.line is not None:
             return
-        e = _padded(seg.elements, 10)
+        if len(e) < 10:
+            e = _padded(e, 10)
         code = e[1]
         if code == "QC":
-            claim.patient_last_name, claim.patient_first_name, claim.patient_member_id = (
-                e[3],
-                e[4],
-                e[9],
-            )
+            claim[_PAT_LAST], claim[_PAT_FIRST], claim[_PAT_ID] = e[3], e[4], e[9]
         elif code == "IL":
-            claim.insured_last_name, claim.insured_first_name, claim.insured_member_id = (
-                e[3],
-                e[4],
-                e[9],
-            )
+            claim[_INS_LAST], claim[_INS_FIRST], claim[_INS_ID] = e[3], e[4], e[9]
         elif code == "74":
-            claim.corrected_last_name, claim.corrected_first_name = e[3], e[4]
-            claim.corrected_member_id = e[9]
+            claim[_COR_LAST], claim[_COR_FIRST], claim[_COR_ID] = e[3], e[4], e[9]
         elif code == "82":
-            claim.rendering_provider_id = e[9]
+            claim[_RENDERING] = e[9]
 
-    def _mia(self, seg: Segment) -> None:
-        self._claim_remarks(seg, (5, 20, 21, 22, 23))
+    def _mia(self, elements: list[str], number: int) -> None:
+        self._claim_remarks(elements, (5, 20, 21, 22, 23))
 
-    def _moa(self, seg: Segment) -> None:
-        self._claim_remarks(seg, (3, 4, 5, 6, 7))
+    def _moa(self, elements: list[str], number: int) -> None:
+        self._claim_remarks(elements, (3, 4, 5, 6, 7))
 
-    def _claim_remarks(self, seg: Segment, positions: tuple[int, ...]) -> None:
-        if self.claim is None:
+    def _claim_remarks(self, elements: list[str], positions: tuple[int, ...]) -> None:
+        claim = self.claim
+        if claim is None:
             return
-        codes = [seg[i] for i in positions if seg[i]]
+        e = _padded(elements, positions[-1] + 1)
+        codes = [e[i] for i in positions if e[i]]
         if codes:
-            self.claim.remark_codes = _join(self.claim.remark_codes, codes)
+            claim[_REMARKS] = _join(claim[_REMARKS], codes)
 
-    def _dtm(self, seg: Segment) -> None:
-        e = _padded(seg.elements, 3)
+    def _dtm(self, e: list[str], number: int) -> None:
+        if len(e) < 3:
+            e = _padded(e, 3)
         qualifier, text = e[1], e[2]
-        day = f"{text[:4]}-{text[4:6]}-{text[6:]}" if len(text) == 8 and text.isdigit() else text
-        line, claim = self.line, self.claim
+        day = self.days.get(text)
+        if day is None:
+            day = iso_date(text)
+            if len(self.days) >= _CACHE_LIMIT:
+                self.days.clear()
+            self.days[text] = day
+        line = self.line
         if line is not None:
             if qualifier == "472":
-                line.service_date = line.service_date_end = day
+                line[_L_DATE] = line[_L_DATE_END] = day
             elif qualifier == "150":
-                line.service_date = day
+                line[_L_DATE] = day
             elif qualifier == "151":
-                line.service_date_end = day
-        elif claim is not None:
+                line[_L_DATE_END] = day
+            return
+        claim = self.claim
+        if claim is not None:
             if qualifier == "232":
-                claim.service_date_start = day
+                claim[_DATE_START] = day
             elif qualifier == "233":
-                claim.service_date_end = day
+                claim[_DATE_END] = day
             elif qualifier == "050":
-                claim.received_date = day
+                claim[_RECEIVED] = day
         elif qualifier == "405":
             self.payment.production_date = day
 
-    def _ref(self, seg: Segment) -> None:
-        e = _padded(seg.elements, 3)
+    def _ref(self, e: list[str], number: int) -> None:
+        if len(e) < 3:
+            e = _padded(e, 3)
         qualifier = e[1]
         if self.line is not None:
             if qualifier == "6R":
-                self.line.line_control_number = e[2]
+                self.line[_L_CONTROL] = e[2]
         elif self.loop == "1000A" and qualifier == "2U" and not self.payment.payer_id:
             self.payment.payer_id = e[2]
         elif self.loop == "1000B" and qualifier == "TJ":
             self.payment.payee_tax_id = e[2]
 
-    def _amt(self, seg: Segment) -> None:
-        e = _padded(seg.elements, 3)
-        qualifier = e[1]
-        if self.line is not None:
+    def _amt(self, e: list[str], number: int) -> None:
+        if len(e) < 3:
+            e = _padded(e, 3)
+        qualifier, line = e[1], self.line
+        if line is not None:
             if qualifier == "B6":
-                self.line.allowed_amount = self.money(e[2], seg, "AMT02")
+                amount = self.cache.get(e[2])
+                line[_L_ALLOWED] = (
+                    amount if amount is not None else self._money(e[2], number, "AMT", "AMT02")
+                )
         elif self.claim is not None and qualifier == "I":
-            self.claim.interest_amount = self.money(e[2], seg, "AMT02")
+            self.claim[_INTEREST] = self._money(e[2], number, "AMT", "AMT02")
 
     # -- 2110 service line ----------------------------------------------------------
-    def _svc(self, seg: Segment) -> None:
+    def _svc(self, e: list[str], number: int) -> None:
         claim = self.claim
         if claim is None:
             return
-        money, cached = self.money, self.money.cache.get
-        e = _padded(seg.elements, 8)
-        component = seg.envelope.delimiters.component
-        billed = e[1].split(component)
-        billed += _PAD[: 2 - len(billed)] if len(billed) < 2 else ()
-        units = money(e[5], seg, "SVC05") if e[5] else _ONE  # absent = one unit
-        line = RemitServiceLine(
-            claim.claim_key, len(claim.lines) + 1, billed[0], billed[1],
-            ",".join([m for m in billed[2:6] if m]) if len(billed) > 2 else "", e[4],
-            cached(e[2]) or money(e[2], seg, "SVC02"), cached(e[3]) or money(e[3], seg, "SVC03"),
-            units,
-        )  # fmt: skip
-        line.segment_number = seg.number
-        if e[6]:
-            original = e[6].split(component)
-            line.original_procedure_code = original[1] if len(original) > 1 else ""
-            line.original_modifiers = ",".join(m for m in original[2:6] if m)
-        if e[7]:
-            line.original_units = money(e[7], seg, "SVC07")
-        claim.lines.append(line)
+        money, cached = self._money, self.cache.get
+        size = len(e)
+        if size < 4:
+            e, size = _padded(e, 4), 4
+        billed = e[1].split(self.component)
+        if len(billed) == 2:
+            qualifier, code, modifiers = billed[0], billed[1], ""
+        else:
+            billed += _PAD[:2]  # SVC01-1 and -2 may be missing
+            qualifier, code = billed[0], billed[1]
+            modifiers = ",".join([m for m in billed[2:6] if m])
+        revenue, original_units = "", None
+        units: Decimal | None = _ONE  # absent SVC05 means one unit
+        original_code = original_modifiers = ""
+        if size > 4:  # SVC04 revenue code, SVC05 units, SVC06 original procedure, SVC07 units
+            e = _padded(e, 8)
+            revenue = e[4]
+            if e[5]:
+                units = cached(e[5]) or money(e[5], number, "SVC", "SVC05")
+            if e[6]:
+                original = e[6].split(self.component)
+                original_code = original[1] if len(original) > 1 else ""
+                original_modifiers = ",".join(m for m in original[2:6] if m)
+        charge = cached(e[2])
+        if charge is None:
+            charge = money(e[2], number, "SVC", "SVC02")
+        paid = cached(e[3])
+        if paid is None:
+            paid = money(e[3], number, "SVC", "SVC03")
+        if size > 7 and e[7]:
+            original_units = money(e[7], number, "SVC", "SVC07")
+        lines = self.lines
+        line = [
+            claim[_KEY], len(lines) + 1, "", code, modifiers, charge, paid, None,
+            units, "", original_code, "", qualifier, revenue, original_modifiers,
+            original_units, "", number,
+        ]  # fmt: skip
+        lines.append(line)
+        self.line_adjustments.append([])
         self.line_adjusted.append(_ZERO)
         self.line = line
 
-    def _lq(self, seg: Segment) -> None:
-        if self.line is not None and seg[1] == "HE" and seg[2]:
-            self.line.remark_codes = _join(self.line.remark_codes, [seg[2]])
+    def _lq(self, e: list[str], number: int) -> None:
+        line = self.line
+        if line is not None and len(e) > 2 and e[1] == "HE" and e[2]:
+            line[_L_REMARKS] = _join(line[_L_REMARKS], [e[2]])
 
     # -- PLB ------------------------------------------------------------------------
-    def _plb(self, seg: Segment) -> None:
+    def _plb(self, elements: list[str], number: int) -> None:
         self._close_claim()
         self.loop = "PLB"
-        p, money = self.payment, self.money
-        component = seg.envelope.delimiters.component
+        p, e = self.payment, _padded(elements, 15)
+        component = self.component
         for i in _PLB_PAIRS:
-            if not seg[i] and not seg[i + 1]:
+            if not e[i] and not e[i + 1]:
                 continue
-            reason, _, reference = seg[i].partition(component)
-            amount = money(seg[i + 1], seg, f"PLB{i + 1:02d}")
+            reason, _, reference = e[i].partition(component)
+            amount = self._money(e[i + 1], number, "PLB", f"PLB{i + 1:02d}")
             if amount is not None:
                 p.provider_adjustment_total += amount
-            self.out.append(
+            self.sink.provider_adjustment(
                 RemitProviderAdjustment(
-                    p.source_file, p.transaction_control_number, p.trace_number, seg[1],
-                    iso_date(seg[2]), reason, reference, amount,
+                    p.source_file, p.transaction_control_number, p.trace_number, e[1],
+                    iso_date(e[2]), reason, reference, amount,
                 )
             )  # fmt: skip
 
@@ -454,95 +641,119 @@ class Remit835Parser:
         if claim is None:
             return
         self.claim = self.line = None
-        for line, adjusted in zip(claim.lines, self.line_adjusted, strict=True):
-            ref = line.line_control_number
+        lines = self.lines
+        first = last = ""  # the claim's dates from its lines, when it has no DTM*232
+        dated = bool(claim[_DATE_START])
+        claim_adjusted = self.adjusted
+        for line, adjustments, adjusted in zip(
+            lines, self.line_adjustments, self.line_adjusted, strict=True
+        ):
+            ref = line[_L_CONTROL]
             if ref:
-                for adj in line.adjustments:
-                    adj.line_control_number = ref
-            charge, paid = line.charge_amount, line.paid_amount
+                for adjustment in adjustments:
+                    adjustment[_A_CONTROL] = ref
+            charge, paid = line[_L_CHARGE], line[_L_PAID]
             if charge is not None and paid is not None and charge - adjusted != paid:
                 self._balance_line(claim, line, adjusted)
-        if not claim.service_date_start and claim.lines:
-            dates = [
-                d for line in claim.lines for d in (line.service_date, line.service_date_end) if d
-            ]
-            if dates:
-                claim.service_date_start = min(dates)
-                claim.service_date_end = claim.service_date_end or max(dates)
-        self._balance_claim(claim, self.adjusted, self.patient)
+            claim_adjusted += adjusted
+            if not dated:
+                for day in (line[_L_DATE], line[_L_DATE_END]):
+                    if day:
+                        if not first or day < first:
+                            first = day
+                        if day > last:
+                            last = day
+        if first:
+            claim[_DATE_START] = first
+            claim[_DATE_END] = claim[_DATE_END] or last
+        charge, paid, adjusted = claim[_CHARGE], claim[_PAID], claim_adjusted
+        if (
+            charge is None
+            or paid is None
+            or charge - adjusted != paid
+            or self.patient != claim[_RESPONSIBILITY]
+        ):
+            self._balance_claim(claim, adjusted, self.patient)
+        bundle = (claim, self.claim_adjustments, lines, self.line_adjustments)
         if self.pending or self.held:
-            self.held.append(claim)
+            self.held.append(bundle)
             if len(self.held) > HOLD_LIMIT:
                 self._flush(force=False)
         else:
-            self.out.append(claim)
+            self.sink.claim(*bundle)
 
-    def _pair(self, claim: RemitClaim) -> None:
-        pcn, icn = claim.patient_control_number, claim.payer_claim_control_number
-        if claim.claim_status_code == "22":
+    def _pair(self, claim: Row) -> None:
+        pcn, icn = claim[_PCN], claim[_ICN]
+        if claim[_STATUS] == "22":
             original = (
                 (self.seen_icn.get(icn) if icn else None)
                 or self.known.get(icn)
                 or self.seen_pcn.get(pcn)
                 or self.known.get(pcn)
             )
-            claim.reversal_of_claim_key = original or ""
+            claim[_REVERSAL_OF] = original or ""
             self.pending[pcn] = claim
             return
-        reversal = self.pending.pop(pcn, None)
-        if reversal is not None:
-            reversal.corrected_by_claim_key = claim.claim_key
-        self._remember(pcn, icn, claim.claim_key)
-
-    def _remember(self, pcn: str, icn: str, key: str) -> None:
-        limit = self.remember
-        if limit is not None and len(self.seen_pcn) >= limit:
-            # Bounded memory for huge files: forget the oldest half (dicts keep order).
-            for table in (self.seen_pcn, self.seen_icn):
-                for old in list(table)[: len(table) // 2]:
-                    del table[old]
+        key = claim[_KEY]
+        if self.pending:
+            reversal = self.pending.pop(pcn, None)
+            if reversal is not None:
+                reversal[_CORRECTED_BY] = key
+        # Remember the claim for reversals later in the file.
+        if self.remember is not None and len(self.seen_pcn) >= self.remember:
+            self._forget()
         self.seen_pcn[pcn] = key
         if icn:
             self.seen_icn[icn] = key
+
+    def _forget(self) -> None:
+        """Bounded memory for huge files: forget the oldest half (dicts keep order)."""
+        for table in (self.seen_pcn, self.seen_icn):
+            for old in list(table)[: len(table) // 2]:
+                del table[old]
 
     def _flush(self, *, force: bool) -> None:
         if not self.held:
             return
         if force:
             self.pending.clear()
+        claim = self.sink.claim
         if not self.pending:
-            self.out.extend(self.held)
+            for bundle in self.held:
+                claim(*bundle)
             self.held.clear()
             return
         waiting = set(map(id, self.pending.values()))
-        self.out.extend(c for c in self.held if id(c) not in waiting)
-        self.held = [c for c in self.held if id(c) in waiting]
+        for bundle in self.held:
+            if id(bundle[0]) not in waiting:
+                claim(*bundle)
+        self.held = [b for b in self.held if id(b[0]) in waiting]
 
-    def _balance_line(self, claim: RemitClaim, line: RemitServiceLine, adjusted: Decimal) -> None:
-        charge, paid = line.charge_amount or _ZERO, line.paid_amount or _ZERO
-        ref = line.line_control_number or str(line.line_number)
+    def _balance_line(self, claim: Row, line: Row, adjusted: Decimal) -> None:
+        charge, paid = line[_L_CHARGE] or _ZERO, line[_L_PAID] or _ZERO
+        ref = line[_L_CONTROL] or str(line[_L_NUMBER])
         self._problem(
-            "line", f"{claim.claim_key}/{line.line_number}", "line_balance", charge - adjusted,
-            paid, f"claim {claim.patient_control_number} line {ref}: SVC02 {charge} - CAS "
-            f"{adjusted} = {charge - adjusted}, SVC03 is {paid}", line.segment_number, "SVC",
+            "line", f"{claim[_KEY]}/{line[_L_NUMBER]}", "line_balance", charge - adjusted,
+            paid, f"claim {claim[_PCN]} line {ref}: SVC02 {charge} - CAS "
+            f"{adjusted} = {charge - adjusted}, SVC03 is {paid}", line[_L_SEGMENT], "SVC",
         )  # fmt: skip
 
-    def _balance_claim(self, claim: RemitClaim, adjusted: Decimal, patient: Decimal) -> None:
-        charge, paid = claim.charge_amount, claim.paid_amount
+    def _balance_claim(self, claim: Row, adjusted: Decimal, patient: Decimal) -> None:
+        charge, paid = claim[_CHARGE], claim[_PAID]
         if charge is not None and paid is not None and charge - adjusted != paid:
             self._problem(
-                "claim", claim.claim_key, "claim_balance", charge - adjusted, paid,
-                f"claim {claim.patient_control_number}: CLP03 {charge} - CAS {adjusted} = "
-                f"{charge - adjusted}, CLP04 is {paid}", claim.segment_number, "CLP",
+                "claim", claim[_KEY], "claim_balance", charge - adjusted, paid,
+                f"claim {claim[_PCN]}: CLP03 {charge} - CAS {adjusted} = "
+                f"{charge - adjusted}, CLP04 is {paid}", claim[_CLAIM_SEGMENT], "CLP",
             )  # fmt: skip
-        responsibility = claim.patient_responsibility
+        responsibility = claim[_RESPONSIBILITY]
         if responsibility is None:
             return
         if patient != responsibility:
             self._problem(
-                "claim", claim.claim_key, "patient_responsibility", patient, responsibility,
-                f"claim {claim.patient_control_number}: PR adjustments total {patient}, "
-                f"CLP05 is {responsibility}", claim.segment_number, "CLP", severity="warning",
+                "claim", claim[_KEY], "patient_responsibility", patient, responsibility,
+                f"claim {claim[_PCN]}: PR adjustments total {patient}, "
+                f"CLP05 is {responsibility}", claim[_CLAIM_SEGMENT], "CLP", severity="warning",
             )  # fmt: skip
 
     def _check_payment(self, seg: Segment) -> None:

@@ -19,7 +19,12 @@ from typing import TYPE_CHECKING, Any
 
 from pipeline.parse.t271 import EligibilityBenefit, EligibilitySummary
 from pipeline.parse.t277ca import ClaimAcknowledgment
-from pipeline.parse.t835 import RemitClaim, RemitPayment, RemitProviderAdjustment
+from pipeline.parse.t835 import (
+    ROW_COLUMNS,
+    RemitClaim,
+    RemitPayment,
+    RemitProviderAdjustment,
+)
 from pipeline.parse.t999 import AckTransaction
 from pipeline.parse.ta1 import AckInterchange
 from pipeline.x12.problems import PROBLEM_COLUMNS, Problem
@@ -159,13 +164,19 @@ _SIMPLE: dict[type, str] = {
     Problem: "problems",
 }
 _GET = {t: attrgetter(*cols) for t, cols in COLUMNS.items()}
+if any(COLUMNS[t] != list(cols) for t, cols in ROW_COLUMNS.items()):  # pragma: no cover
+    raise RuntimeError("t835.ROW_COLUMNS differs from the remit table columns")
 
 
 class TableBuilder:
-    """Collects records as row tuples per table; hands them out as DataFrames or chunks."""
+    """Collects records as row tuples per table; hands them out as DataFrames or chunks.
+
+    It is also a :class:`~pipeline.parse.t835.RemitSink`: the 835 parser hands it claim,
+    line and adjustment rows directly (no record objects in between).
+    """
 
     def __init__(self) -> None:
-        self.rows: dict[str, list[tuple[Any, ...]]] = {t: [] for t in COLUMNS}
+        self.rows: dict[str, list[Any]] = {t: [] for t in COLUMNS}
         self.claims = 0
 
     def add_all(self, records: Iterable[object]) -> None:
@@ -190,7 +201,34 @@ class TableBuilder:
             lines.append(get_line(line))
             adjustments.extend(map(get_adj, line.adjustments))
 
-    def take(self, table: str) -> list[tuple[Any, ...]]:
+    # -- RemitSink ------------------------------------------------------------------
+    def claim(
+        self,
+        claim: list[Any],
+        adjustments: list[list[Any]],
+        lines: list[list[Any]],
+        line_adjustments: list[list[list[Any]]],
+    ) -> None:
+        self.claims += 1
+        rows = self.rows
+        rows["remit_claims"].append(claim)
+        table = rows["remit_adjustments"]
+        table.extend(adjustments)
+        if len(lines) == 1:
+            rows["remit_service_lines"].append(lines[0])
+            table.extend(line_adjustments[0])
+        elif lines:
+            rows["remit_service_lines"].extend(lines)
+            for adjusted in line_adjustments:
+                table.extend(adjusted)
+
+    def provider_adjustment(self, record: RemitProviderAdjustment) -> None:
+        self.rows["remit_provider_adjustments"].append(_GET["remit_provider_adjustments"](record))
+
+    def payment(self, record: RemitPayment) -> None:
+        self.rows["remit_payments"].append(_GET["remit_payments"](record))
+
+    def take(self, table: str) -> list[Any]:
         """The rows collected so far for ``table`` (and forget them)."""
         rows = self.rows[table]
         self.rows[table] = []
@@ -200,21 +238,53 @@ class TableBuilder:
         return {t: to_frame(t, self.take(t)) for t in tables}
 
 
-def to_frame(table: str, rows: list[tuple[Any, ...]]) -> pd.DataFrame:
-    """Row tuples of ``table`` as a DataFrame with its columns (Decimals kept as objects)."""
+def to_frame(table: str, rows: list[Any]) -> pd.DataFrame:
+    """Row lists or tuples of ``table`` as a DataFrame with its columns (Decimals kept as
+    objects, integer columns ``Int64``, booleans Python ``True``/``False``/``None``)."""
+    import numpy as np
     import pandas as pd
 
-    # dtype=object skips pandas' per-column type inference: the types are known already.
-    frame = pd.DataFrame(rows, columns=COLUMNS[table], dtype=object) if rows else empty_frame(table)
-    for column, kind in _SPEC[table]:
+    width = len(COLUMNS[table])
+    # One object matrix, then a column view per column: no per-column type inference
+    # (the types are known) and no block splitting when the integer columns are typed.
+    matrix = _object_matrix(rows, width) if rows else np.empty((0, width), dtype=object)
+    data: dict[str, Any] = {}
+    for index, (column, kind) in enumerate(_SPEC[table]):
+        values = matrix[:, index]
         if kind == _I:
-            frame[column] = frame[column].astype("Int64")
+            data[column] = _nullable_ints(values)
         elif kind == _B:
             # Python True/False/None, not numpy bools (``is True`` must hold).
-            frame[column] = pd.Series(
-                [None if v is None else bool(v) for v in frame[column]], dtype=object
-            )
-    return frame
+            data[column] = pd.Series([None if v is None else bool(v) for v in values], dtype=object)
+        else:
+            data[column] = values
+    return pd.DataFrame(data, copy=False)
+
+
+def _object_matrix(rows: list[Any], width: int) -> Any:
+    """rows x columns object ndarray, through pandas' C converters when it has them."""
+    import numpy as np
+
+    try:
+        from pandas._libs import lib
+
+        # Not in pandas' stubs; pinned by uv.lock, and the fallback covers their absence.
+        if type(rows[0]) is list:
+            return lib.to_object_array(rows, min_width=width)  # type: ignore[attr-defined]
+        return lib.to_object_array_tuples(rows)  # type: ignore[attr-defined]
+    except (ImportError, AttributeError, TypeError):  # other pandas builds: the slow, sure way
+        matrix = np.empty((len(rows), width), dtype=object)
+        for i, row in enumerate(rows):
+            matrix[i, :] = list(row)
+        return matrix
+
+
+def _nullable_ints(values: Any) -> Any:
+    import numpy as np
+    import pandas as pd
+
+    missing = pd.isna(values)
+    return pd.arrays.IntegerArray(np.where(missing, 0, values).astype(np.int64), missing)
 
 
 def empty_frame(table: str) -> pd.DataFrame:
@@ -249,7 +319,7 @@ class TableWriter:
     def path(self, table: str) -> Path:
         return self.out_dir / f"{table}.{self.fmt}"
 
-    def write(self, table: str, rows: list[tuple[Any, ...]]) -> None:
+    def write(self, table: str, rows: list[Any]) -> None:
         first = table not in self.counts
         self.counts[table] = self.counts.get(table, 0) + len(rows)
         if self.fmt == "csv":

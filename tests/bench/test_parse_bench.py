@@ -10,6 +10,7 @@ on a slice, extrapolated per segment), and a ~350 MB 835 to Parquet under 250 MB
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from decimal import Decimal as D
@@ -188,9 +189,10 @@ def test_parse_835_throughput_beside_edi_835_parser_and_pyx12(
         "pyx12": slice_segments / float(pyx["cpu"]),  # type: ignore[arg-type]
     }
     wall = segments / float(ours["wall"])  # type: ignore[arg-type]
+    load = " ".join(f"{v:.2f}" for v in os.getloadavg())
     print(
         f"\n835 -> five remit tables, {CLAIMS} claims, {segments} segments "
-        f"({remit_50k.stat().st_size / 1e6:.1f} MB), one core:\n"
+        f"({remit_50k.stat().st_size / 1e6:.1f} MB), one core, load average {load}:\n"
         f"  claimflow       {rate['ours']:>10,.0f} seg/s cpu ({wall:,.0f} wall), "
         f"peak RSS {ours['rss_mb']:.0f} MB\n"
         f"  edi-835-parser  {rate['edi-835-parser']:>10,.0f} seg/s cpu  "

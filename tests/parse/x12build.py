@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from pipeline.x12.segments import Delimiters
-from pipeline.x12.writer import TransactionWriter, X12Writer, format_segment
+from pipeline.x12.writer import Repeated, TransactionWriter, X12Writer
 
 NOW = dt.datetime(2025, 3, 3, 9, 30)
 
@@ -330,18 +330,11 @@ def _member(st: TransactionWriter, m: Member, code: str) -> None:
 
 
 def eb_segment(st: TransactionWriter, elements: Sequence[Any]) -> None:
-    """EB with EB03 as a repeated element (the writer has no repetition support, so the
-    repetitions are joined here and the segment written raw)."""
+    """EB; a list in EB03 is written as a repeated element (``30^1^33``)."""
     values = list(elements)
     if len(values) > 2 and isinstance(values[2], list):
-        d = st.writer.delimiters
-        head = format_segment("EB", [*values[:2], "X", *values[3:]], d)
-        parts = head.split(d.element)
-        parts[3] = d.repetition.join(values[2])
-        st.writer.out.write(d.element.join(parts) + d.segment + st.writer.newline)
-        st.count += 1
-    else:
-        st.segment("EB", *values)
+        values[2] = Repeated(values[2])
+    st.segment("EB", *values)
 
 
 # -- 999 / TA1 / 277CA -------------------------------------------------------------------
