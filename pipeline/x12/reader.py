@@ -20,11 +20,11 @@ import codecs
 import dataclasses
 import io
 import os
-from collections.abc import Callable, Generator, Iterable, Iterator
-from itertools import repeat
+from collections.abc import Generator, Iterable, Iterator
+from itertools import accumulate, repeat
 from operator import itemgetter
 from pathlib import Path
-from typing import BinaryIO, TypeVar
+from typing import BinaryIO
 
 from pipeline.errors import X12SyntaxError
 from pipeline.x12.segments import Delimiters, Envelope, Segment
@@ -48,12 +48,6 @@ _WHITESPACE = " \t\r\n\x0b\x0c"
 _ENVELOPE_IDS = frozenset({"ISA", "GS", "ST", "SE", "GE", "IEA", "TA1"})
 _UTF8_BOM = codecs.BOM_UTF8
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
-_T = TypeVar("_T")
-# One interchange's reader: (buffer, its offset, delimiters, chunks, exhausted) -> items,
-# returning the rest of the buffer, its offset and whether the input is exhausted.
-_Body = Callable[
-    [str, int, Delimiters, Iterator[str], bool], Generator[_T, None, tuple[str, int, bool]]
-]
 
 
 def read_segments(
@@ -98,20 +92,24 @@ class SegmentBatch:
     @property
     def offsets(self) -> list[int]:
         if self._offsets is None:
-            offsets, off, strip = [], self._base, self._strip
-            for raw in self._parts:
-                text = raw.lstrip(strip)
-                if text.rstrip(strip):
-                    offsets.append(off + len(raw) - len(text))
-                off += len(raw) + 1
-            self._offsets, self._parts = offsets, []
+            parts = self._parts
+            texts = map(str.lstrip, parts, repeat(self._strip))
+            # Each part starts one terminator after the previous one ends.
+            starts = accumulate(map((1).__add__, map(len, parts)), initial=self._base)
+            # A part that is only whitespace was no segment (lstrip leaves nothing).
+            self._offsets = [
+                start + len(raw) - len(text)
+                for start, raw, text in zip(starts, parts, texts, strict=False)  # starts: +1
+                if text
+            ]
+            self._parts = []
         return self._offsets
 
     def segments(self) -> Iterator[Segment]:
         """The batch as :class:`Segment` objects (what :func:`read_segments` yields)."""
-        env, number = self.envelope, self.first_number
-        for i, (elements, offset) in enumerate(zip(self.elements, self.offsets, strict=True)):
-            yield Segment(elements, number + i, offset, env)
+        first, elements = self.first_number, self.elements
+        numbers = range(first, first + len(elements))
+        return map(Segment, elements, numbers, self.offsets, repeat(self.envelope))
 
 
 def read_batches(
@@ -190,12 +188,13 @@ class _Reader:
 
     # -- segments ------------------------------------------------------------------
     def segments(self) -> Iterator[Segment]:
-        return self._interchanges(self._interchange)
+        for item in self.batches():
+            if isinstance(item, Segment):
+                yield item
+            else:
+                yield from item.segments()
 
     def batches(self) -> Iterator[Segment | SegmentBatch]:
-        return self._interchanges(self._interchange_batches)
-
-    def _interchanges(self, body: _Body[_T]) -> Iterator[_T]:
         chunks = self._chunks()
         buf, base = "", 0  # base: text offset of buf[0]
         exhausted = False
@@ -218,7 +217,7 @@ class _Reader:
                 what = "data after the last IEA" if self.number else "not an X12 interchange"
                 raise self._error(f"{what}: expected 'ISA', found '{found}'", base, self.number + 1)
             delimiters = self._isa_delimiters(buf, base)
-            state = yield from body(buf, base, delimiters, chunks, exhausted)
+            state = yield from self._interchange(buf, base, delimiters, chunks, exhausted)
             buf, base, exhausted = state
 
     def _isa_delimiters(self, buf: str, base: int) -> Delimiters:
@@ -254,95 +253,11 @@ class _Reader:
         delimiters: Delimiters,
         chunks: Iterator[str],
         exhausted: bool,
-    ) -> Generator[Segment, None, tuple[str, int, bool]]:
-        """Yield one interchange's segments; return (rest of buffer, its offset, exhausted)."""
-        term, ele = delimiters.segment, delimiters.element
-        strip_chars = "".join(c for c in _WHITESPACE if c not in delimiters.active())
-        ws = frozenset(strip_chars)
-        fix = self.fix_encoding and all(c.isascii() for c in delimiters.active())
-        tracker = _EnvelopeTracker(self, delimiters)
-        valid_ids: set[str] = set()
-        number = self.number
-        first = True
-        while True:
-            parts = buf.split(term)
-            tail = parts.pop()
-            off = base
-            for index, raw in enumerate(parts):
-                start = off
-                off += len(raw) + 1
-                if raw[:1] in ws:
-                    seg_text = raw.lstrip(strip_chars)
-                    start += len(raw) - len(seg_text)
-                    seg_text = seg_text.rstrip(strip_chars)
-                    if not seg_text:
-                        continue
-                else:
-                    seg_text = raw.rstrip(strip_chars) if raw[-1:] in ws else raw
-                    if not seg_text:
-                        continue
-                if fix and not seg_text.isascii():
-                    seg_text = _redecode(seg_text)
-                elements = seg_text.split(ele)
-                tag = elements[0]
-                number += 1
-                if tag not in valid_ids:
-                    if not _valid_id(tag):
-                        self.number = number
-                        shown = tag[:10].encode("unicode_escape").decode("ascii")
-                        raise self._error(f"invalid segment id '{shown}'", start, number)
-                    valid_ids.add(tag)
-                if tag in _ENVELOPE_IDS:
-                    if tag == "ISA" and not first and not _same_isa(seg_text, delimiters):
-                        # A new interchange with other delimiters: re-detect from here.
-                        self.number = number - 1
-                        rest = term.join(parts[index:]) + term + tail
-                        tracker.require_closed(start)
-                        return rest, start, exhausted
-                    first = False
-                    envelope = tracker.see(elements, number, start)
-                    yield Segment(elements, number, start, envelope)
-                    if tag == "IEA":
-                        self.number = number
-                        rest = term.join(parts[index + 1 :]) + (
-                            term if index + 1 < len(parts) else ""
-                        )
-                        return rest + tail, off, exhausted
-                    continue
-                tracker.check_body(tag, number, start)
-                yield Segment(elements, number, start, tracker.envelope)
-            base = off
-            buf = tail
-            nxt = None if exhausted else next(chunks, None)
-            if nxt is None:
-                exhausted = True
-                self.number = number
-                if _unterminated_last_ok(tail, delimiters):
-                    # Newline-terminated files often lack the final newline; an IEA
-                    # without its terminator is complete too.
-                    buf = tail + term
-                    continue
-                if tail.strip(_WHITESPACE):
-                    raise self._error(
-                        "file ends in the middle of a segment (no segment terminator)",
-                        base,
-                        number + 1,
-                    )
-                raise self._error(f"file ends before {tracker.missing()}", base, number)
-            buf = tail + nxt
-
-    def _interchange_batches(
-        self,
-        buf: str,
-        base: int,
-        delimiters: Delimiters,
-        chunks: Iterator[str],
-        exhausted: bool,
     ) -> Generator[Segment | SegmentBatch, None, tuple[str, int, bool]]:
-        """:meth:`_interchange`, with body segments gathered into batches.
+        """Yield one interchange: envelope segments, and body segments in batches.
 
-        Kept step for step like :meth:`_interchange` (same checks, same order), except
-        that the body check runs once per id after each envelope segment: the
+        Returns the rest of the buffer, its offset and whether the input is exhausted.
+        The body check runs once per segment id after each envelope segment: the
         envelope state only changes there.
         """
         term, ele = delimiters.segment, delimiters.element
