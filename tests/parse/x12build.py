@@ -404,6 +404,8 @@ def build_277ca(
             )
             seg("HL", "3", "2", "19", "1")
             seg("NM1", "85", "2", "DEMO PRACTICE LLC", None, None, None, None, "XX", "1234567893")
+            seg("TRN", "1", "PROV0001")  # 2200C provider of service trace
+            seg("STC", ["A1", "19", "85"], None, "WQ", money(sum(c.stc[0][2] for c in claims)))
             hl = 3
             for c in claims:
                 hl += 1
