@@ -437,9 +437,9 @@ def _underpaid_flag(
         procedure_code=e.line.procedure_code,
         flag="underpaid",
         reason=(
-            f"{why}paid {e.paid} against expected {e.expected_payment} ({exp.basis} {exp.rate} "
-            f"x {exp.units}{mppr} = {exp.expected_allowed} allowed, less patient share "
-            f"{e.cost_share}); payer allowed {allowed}"
+            f"{why}paid {e.paid:.2f} against expected {e.expected_payment:.2f} ({exp.basis} "
+            f"{_amount(exp.rate)} x {exp.units}{mppr} = {_amount(exp.expected_allowed)} allowed, less "
+            f"patient share {e.cost_share:.2f}); payer allowed {allowed:.2f}"
         ),
         basis=exp.basis,
         expected_amount=e.expected_payment,
@@ -531,11 +531,13 @@ def _nsa_check(
     at_stake = ZERO
     below = recognized - allowed
     if below > ZERO:
-        problems.append(f"allowed {allowed} is below the recognized amount {recognized} (QPA)")
+        problems.append(
+            f"allowed {allowed:.2f} is below the recognized amount {recognized:.2f} (QPA)"
+        )
         at_stake += below
     balance = _sum(line.adjustments, "PR", reasons={"45"})
     if balance > ZERO:
-        problems.append(f"{balance} over the allowed amount put on the patient as PR-45")
+        problems.append(f"{balance:.2f} over the allowed amount put on the patient as PR-45")
         at_stake += balance
     excess = _oon_coinsurance_excess(ctx, remit, claim, line, allowed)
     if excess is not None:
@@ -764,3 +766,8 @@ def _recon_unanswered(claim: SubClaim, line: SubLine, status: str) -> dict[str, 
         match_method="",
     )
     return row
+
+
+def _amount(value: Decimal | None) -> str:
+    """Dollars with two decimals for a reason text (exact: Decimal formatting, no float)."""
+    return "-" if value is None else f"{value:.2f}"
