@@ -438,8 +438,8 @@ def _underpaid_flag(
         flag="underpaid",
         reason=(
             f"{why}paid {e.paid:.2f} against expected {e.expected_payment:.2f} ({exp.basis} "
-            f"{_amount(exp.rate)} x {exp.units}{mppr} = {_amount(exp.expected_allowed)} allowed, less "
-            f"patient share {e.cost_share:.2f}); payer allowed {allowed:.2f}"
+            f"{_amount(exp.rate)} x {exp.units}{mppr} = {_amount(exp.expected_allowed)} "
+            f"allowed, less patient share {e.cost_share:.2f}); payer allowed {allowed:.2f}"
         ),
         basis=exp.basis,
         expected_amount=e.expected_payment,
