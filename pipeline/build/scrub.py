@@ -25,6 +25,7 @@ from pipeline.build.codes import CodeSets
 from pipeline.practice.model import Charge, Coverage, Encounter, Payer, PayerRule, Practice
 
 __all__ = [
+    "FACILITY_POS",
     "Finding",
     "ScrubReport",
     "Severity",
@@ -43,6 +44,9 @@ NDC = re.compile(r"^[0-9]{11}$")
 TAXONOMY = re.compile(r"^[0-9A-Z]{9}X$")
 TELEHEALTH_POS = frozenset({"02", "10"})
 TELEHEALTH_MODIFIERS = frozenset({"95", "GT", "93", "FQ"})
+# Hospital, ER and ASC places of service: the claim must name the facility (2310C, box 32);
+# these are the No Surprises Act facility settings.
+FACILITY_POS = frozenset({"19", "21", "22", "23", "24"})
 MAX_DIAGNOSES = 12
 MAX_LINES = 50
 MAX_MODIFIERS = 4
@@ -286,6 +290,27 @@ def _providers(p: Practice, e: Encounter, c: _Check, today: date, codes: CodeSet
             c.error(f"{field}.taxonomy", "taxonomy_format", f"taxonomy {provider.taxonomy!r}")
 
 
+def _facility(p: Practice, e: Encounter, c: _Check, today: date, codes: CodeSets) -> None:
+    """2310C service facility: required at hospital/ER/ASC places of service (DOMAIN §4.1)."""
+    if not e.facility_id:
+        places = {e.place_of_service, *(ch.place_of_service or "" for ch in e.charges)}
+        at_facility = sorted(places & FACILITY_POS)
+        if at_facility:
+            c.error(
+                "facility_id", "service_facility_missing",
+                f"POS {', '.join(at_facility)} needs the service facility (2310C, box 32)",
+            )  # fmt: skip
+        return
+    facility = p.facilities.get(e.facility_id)
+    if facility is None:
+        c.error("facility_id", "service_facility_missing", f"no facility {e.facility_id!r}")
+        return
+    if not npi_is_valid(facility.npi):
+        c.error("service_facility.npi", "npi_check_digit", f"NPI {facility.npi} is invalid")
+    if len(facility.address.zip) != 9 or not facility.address.zip.isdigit():
+        c.error("service_facility.address.zip", "zip_plus_4", "ZIP+4 (9 digits) needed")
+
+
 def _diagnoses(p: Practice, e: Encounter, c: _Check, today: date, codes: CodeSets) -> None:
     if not e.diagnoses:
         c.error("diagnoses", "diagnosis_missing", "at least one ICD-10-CM code is required")
@@ -403,7 +428,9 @@ def _duplicates(
             return
 
 
-_ENCOUNTER_RULES: tuple[Rule, ...] = (_identity, _coverage, _providers, _diagnoses, _claim, _lines)
+_ENCOUNTER_RULES: tuple[Rule, ...] = (
+    _identity, _coverage, _providers, _facility, _diagnoses, _claim, _lines,
+)  # fmt: skip
 
 
 def format_report(report: ScrubReport, *, built: int) -> str:

@@ -11,7 +11,7 @@ Layout: one interchange, one HC group, transaction sets of at most
 ``max_claims_per_transaction`` claims (validation runs in parallel by set), each
 ``BHT / 1000A / 1000B / 2000A+2010AA[/2010AB]`` then per claim ``2000B`` (SBR,
 2010BA, 2010BB), ``2000C`` only when the patient is not the subscriber, ``2300``
-(CLM, DTP, REF, HI, 2310A/B, 2320/2330A/B) and ``2400`` lines (SV1, DTP*472,
+(CLM, DTP, REF, HI, 2310A/B/C, 2320/2330A/B) and ``2400`` lines (SV1, DTP*472,
 REF*6R, 2410 LIN/CTP).
 """
 
@@ -28,12 +28,20 @@ from pipeline.build.common import CHARSET_MESSAGE, d8, money, patient_person, su
 from pipeline.build.scrub import Finding, ScrubReport, scrub
 from pipeline.errors import X12WriteError
 from pipeline.practice.model import (
+    Address,
     Coverage,
     Encounter,
     Patient,
     Practice,
 )
-from pipeline.practice.records import Adjustment, ClaimLine, ClaimRecord, OtherPayer, Person
+from pipeline.practice.records import (
+    Adjustment,
+    ClaimLine,
+    ClaimRecord,
+    OtherPayer,
+    Person,
+    ServiceFacilityLocation,
+)
 from pipeline.x12.segments import Delimiters
 from pipeline.x12.writer import (
     ControlNumbers,
@@ -85,7 +93,9 @@ class ClaimContext:
         self._subscribers: dict[str, tuple[Person, str, str]] = {}
         self._patients: dict[str, Person] = {}
         self._providers: dict[str, tuple[str, tuple[str, str], str]] = {}
+        self._facilities: dict[str, ServiceFacilityLocation | None] = {}
         bp = practice.billing_provider
+        self._billing_address = _location_key(bp.address)
         self.billing = (bp.npi, bp.ein, up(bp.name))
         self.payer_names = {k: up(p.name) for k, p in practice.payers.items()}
 
@@ -114,6 +124,26 @@ class ClaimContext:
             )
             self._providers[key] = found
         return found
+
+    def facility(self, facility_id: str | None) -> ServiceFacilityLocation | None:
+        """2310C for the facility, or None when there is none or it is the billing address."""
+        if not facility_id:
+            return None
+        if facility_id not in self._facilities:
+            f = self.practice.facilities.get(facility_id)
+            found = None
+            # Situational: only when the service was not given at the billing provider's address.
+            if f is not None and _location_key(f.address) != self._billing_address:
+                a = f.address
+                found = ServiceFacilityLocation(
+                    up(f.name), f.npi, up(a.line1), up(a.line2), up(a.city), up(a.state), a.zip
+                )
+            self._facilities[facility_id] = found
+        return self._facilities[facility_id]
+
+
+def _location_key(a: Address) -> tuple[str, ...]:
+    return (up(a.line1), up(a.line2), up(a.city), up(a.state), a.zip[:5])
 
 
 def claim_record(
@@ -180,6 +210,7 @@ def claim_record(
         rendering_taxonomy=rendering_taxonomy,
         referring_npi=referring_npi,
         referring_name=referring_name,
+        service_facility=ctx.facility(e.facility_id),
         lines=lines,
         other_payers=_other_payers(practice, e, patient) if e.coverage_priority != "P" else (),
         encounter_id=e.encounter_id,
@@ -370,6 +401,8 @@ def _fast(s: _Segments, rec: ClaimRecord, d: Delimiters) -> _Rendered:
         out.append(f"NM1{e}82{e}1{e}{last}{e}{first}{e}{e}{e}{e}XX{e}{rec.rendering_npi}")
         if rec.rendering_taxonomy:
             out.append(f"PRV{e}PE{e}PXC{e}{rec.rendering_taxonomy}")
+    if rec.service_facility is not None:
+        _service_facility(s, rec.service_facility)  # the generic path: one claim in a few
     for other in rec.other_payers:
         _other_payer(s, other)  # rare: the generic path
     for line in rec.lines:
@@ -457,10 +490,19 @@ def _claim(s: _Segments, rec: ClaimRecord, d: Delimiters) -> None:
         s("NM1", "82", "1", last, first, None, None, None, "XX", rec.rendering_npi)
         if rec.rendering_taxonomy:
             s("PRV", "PE", "PXC", rec.rendering_taxonomy)
+    if rec.service_facility is not None:
+        _service_facility(s, rec.service_facility)
     for other in rec.other_payers:
         _other_payer(s, other)
     for line in rec.lines:
         _line(s, line, d)
+
+
+def _service_facility(s: _Segments, f: ServiceFacilityLocation) -> None:
+    # 2310C service facility location (box 32/32a); N4 carries the ZIP+4 the guide requires.
+    s("NM1", "77", "2", f.name, None, None, None, None, "XX" if f.npi else None, f.npi or None)
+    s("N3", f.address_line1, f.address_line2 or None)
+    s("N4", f.city, f.state, f.zip)
 
 
 def _other_payer(s: _Segments, o: OtherPayer) -> None:

@@ -16,7 +16,14 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from pipeline.errors import X12SyntaxError
-from pipeline.practice.records import Adjustment, ClaimLine, ClaimRecord, OtherPayer, Person
+from pipeline.practice.records import (
+    Adjustment,
+    ClaimLine,
+    ClaimRecord,
+    OtherPayer,
+    Person,
+    ServiceFacilityLocation,
+)
 from pipeline.x12.reader import Source, read_segments
 from pipeline.x12.segments import Segment
 
@@ -140,6 +147,11 @@ class _State:
         elif entity == "82" and self.claim is not None and self.loop != "2400":
             self.claim.values.update(rendering_npi=seg[9], rendering_name=(seg[3], seg[4]))
             self.loop = "2310B"
+        elif entity == "77" and self.claim is not None and self.loop != "2400":  # 2310C
+            facility = {"name": seg[3], "npi": seg[9]}
+            self.claim.values["service_facility"] = facility
+            self.party = facility
+            self.loop = "2310C"
 
     def n3(self, seg: Segment) -> None:
         if self.party is not None:
@@ -276,6 +288,7 @@ class _State:
             patient = Person(**self.patient.get("person", {"last_name": "", "first_name": ""}))
         v = dict(claim.values)
         diagnoses = tuple(v.pop("diagnoses", ()))
+        facility = v.pop("service_facility", None)
         lines = tuple(ClaimLine(**_line_defaults(line, v)) for line in claim.lines)
         others = tuple(
             OtherPayer(
@@ -305,9 +318,19 @@ class _State:
             billing_npi=self.billing.get("npi", ""),
             billing_tax_id=self.billing.get("tax_id", ""),
             billing_name=self.billing.get("name", ""),
+            service_facility=_facility(facility) if facility is not None else None,
             lines=lines,
             other_payers=others,
         )
+
+
+def _facility(values: dict[str, str]) -> ServiceFacilityLocation:
+    return ServiceFacilityLocation(
+        name=values["name"], npi=values["npi"],
+        address_line1=values.get("address_line1", ""),
+        address_line2=values.get("address_line2", ""),
+        city=values.get("city", ""), state=values.get("state", ""), zip=values.get("zip", ""),
+    )  # fmt: skip
 
 
 def _line_defaults(line: dict[str, Any], claim: dict[str, Any]) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from pipeline.practice.model import (
     Practice,
     PrimaryAdjudication,
     Provider,
+    ServiceFacility,
 )
 from pipeline.practice.records import (
     Adjustment,
@@ -30,6 +31,7 @@ from pipeline.practice.records import (
     InquiryRecord,
     OtherPayer,
     Person,
+    ServiceFacilityLocation,
 )
 
 __all__ = [
@@ -54,6 +56,8 @@ __all__ = [
     "Practice",
     "PrimaryAdjudication",
     "Provider",
+    "ServiceFacility",
+    "ServiceFacilityLocation",
     "load_payers",
     "load_practice",
 ]

@@ -34,6 +34,7 @@ from pipeline.practice.model import (
     Practice,
     PrimaryAdjudication,
     Provider,
+    ServiceFacility,
 )
 
 __all__ = ["Issue", "LoadResult", "load_payers", "load_practice"]
@@ -126,6 +127,7 @@ def load_practice(
     payers = load_payers(mappings / "payers")
     providers = {p.provider_id: p for _, p in table("providers", Provider)}
     patients = {p.patient_id: p for _, p in table("patients", Patient)}
+    facilities = {f.facility_id: f for _, f in table("facilities", ServiceFacility)}
 
     coverages: list[Coverage] = []
     for row, c in table("coverages", Coverage):
@@ -164,6 +166,7 @@ def load_practice(
     practice = Practice(
         billing_provider=billing_rows[0][1],
         providers=providers,
+        facilities=facilities,
         payers=payers,
         patients=patients,
         coverages=coverages,

@@ -35,6 +35,7 @@ __all__ = [
     "Practice",
     "PrimaryAdjudication",
     "Provider",
+    "ServiceFacility",
     "Sex",
 ]
 
@@ -87,6 +88,20 @@ class Provider(_Model):
     npi: str
     taxonomy: str | None = None
     role: Literal["rendering", "referring"] = "rendering"
+
+
+class ServiceFacility(_Model):
+    """2310C service facility location (CMS-1500 box 32/32a): where the service was given.
+
+    A hospital, emergency room or ambulatory surgical center the practice's clinicians
+    work at; claims at those places of service must name it.
+    """
+
+    facility_id: str
+    name: str
+    npi: str
+    address: Address
+    """ZIP+4 required in 2310C (checked by the scrubber)."""
 
 
 class PayerRule(_Model):
@@ -215,6 +230,8 @@ class Encounter(_Model):
     coverage_priority: Priority = "P"
     rendering_provider_id: str
     referring_provider_id: str | None = None
+    facility_id: str | None = None
+    """The service facility (2310C) when the service was not given at the billing address."""
     place_of_service: str
     service_date: date
     service_date_end: date | None = None
@@ -246,6 +263,7 @@ class Practice(_Model):
 
     billing_provider: BillingProvider
     providers: dict[str, Provider] = Field(default_factory=dict)
+    facilities: dict[str, ServiceFacility] = Field(default_factory=dict)
     payers: dict[str, Payer] = Field(default_factory=dict)
     patients: dict[str, Patient] = Field(default_factory=dict)
     coverages: list[Coverage] = Field(default_factory=list)

@@ -22,6 +22,7 @@ __all__ = [
     "InquiryRecord",
     "OtherPayer",
     "Person",
+    "ServiceFacilityLocation",
 ]
 
 
@@ -35,6 +36,19 @@ class Person:
     dob: date | None = None
     sex: str = ""
     address_line1: str = ""
+    address_line2: str = ""
+    city: str = ""
+    state: str = ""
+    zip: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceFacilityLocation:
+    """2310C: where the service was given (NM1*77, N3, N4), upper-case as sent."""
+
+    name: str
+    npi: str
+    address_line1: str
     address_line2: str = ""
     city: str = ""
     state: str = ""
@@ -140,6 +154,8 @@ class ClaimRecord:
     rendering_taxonomy: str = ""
     referring_npi: str = ""
     referring_name: tuple[str, str] = ("", "")
+    service_facility: ServiceFacilityLocation | None = None
+    """2310C, when the service was given elsewhere than the billing provider's address."""
     lines: tuple[ClaimLine, ...] = ()
     other_payers: tuple[OtherPayer, ...] = ()
     encounter_id: str = field(default="", compare=False)

@@ -62,6 +62,33 @@ BILLING = {
     "Pay-To ZIP": "60680-4410",
 }
 
+# Service facilities (2310C): where hospital, ER and surgery-center services were given.
+FACILITIES = [
+    {
+        "Facility Code": "FAC01",  # hospital with an emergency department
+        "Facility Name": "Lakeview Memorial Hospital",
+        "NPI": npi("158204736"),
+        "Address 1": "2800 N Lakeview Pkwy",
+        "Address 2": "",
+        "City": "Chicago",
+        "State": "IL",
+        "ZIP": "60657-4310",
+    },
+    {
+        "Facility Code": "FAC02",  # ambulatory surgical center
+        "Facility Name": "Gold Coast Surgery Center LLC",
+        "NPI": npi("136948205"),
+        "Address 1": "915 N Rush Ln",
+        "Address 2": "Ste 400",
+        "City": "Chicago",
+        "State": "IL",
+        "ZIP": "60611-2207",
+    },
+]
+# Facility by place of service: inpatient/outpatient hospital and ER at FAC01, ASC at FAC02.
+# Chosen by POS (not by the seeded generator) so every other value stays as it was.
+FACILITY_BY_POS = {"19": "FAC01", "21": "FAC01", "22": "FAC01", "23": "FAC01", "24": "FAC02"}
+
 PROVIDERS = [
     # code, last, first, npi, taxonomy, type
     ("DR01", "Okafor", "Adaeze", npi("132869471"), "207X00000X", "Rendering"),  # orthopaedics
@@ -642,6 +669,7 @@ class Demo:
     def write(self, out: Path = OUT) -> None:
         out.mkdir(parents=True, exist_ok=True)
         _csv(out / "billing_provider.csv", [BILLING])
+        _csv(out / "facilities.csv", FACILITIES)
         _csv(
             out / "providers.csv",
             [
@@ -717,6 +745,7 @@ class Demo:
                     "Bill To": v.bill_to,
                     "Rendering": v.rendering,
                     "Referring": v.referring,
+                    "Facility": FACILITY_BY_POS.get(v.pos, ""),
                     "POS": v.pos,
                     "DOS": mdy(v.dos),
                     "DOS To": "",
