@@ -1,6 +1,6 @@
 """Inline SVG charts for the report (no scripts, no CDN): horizontal grouped and stacked bars.
 
-Floats here are pixel geometry only; every amount a label shows stays a ``Decimal``.
+Geometry is computed in ``Decimal`` too (pixels per dollar), so no amount passes through a float.
 """
 
 from __future__ import annotations
@@ -31,8 +31,12 @@ def money(value: Decimal | float | int | None) -> str:
     return f"{sign}${abs(amount):,.2f}"
 
 
-def _scale(maximum: Decimal, width: int) -> float:
-    return float(width) / float(maximum) if maximum > 0 else 0.0
+_NONE = Decimal(0)
+
+
+def _scale(maximum: Decimal, width: int) -> Decimal:
+    """Pixels per dollar."""
+    return Decimal(width) / maximum if maximum > 0 else _NONE
 
 
 def _legend(series: Sequence[Series], x: int, y: int) -> list[str]:
@@ -80,7 +84,7 @@ def grouped_bars(
         )
         for j, s in enumerate(series):
             v = s.values[i]
-            w = max(float(v) * k, 0.0)
+            w = max(v * k, _NONE)
             y = y0 + j * bar_h
             out.append(
                 f"<rect x='{label_w}' y='{y}' width='{w:.1f}' height='{bar_h - 3}' "
@@ -119,10 +123,10 @@ def stacked_bars(
             f"<text x='{label_w - 8}' y='{y + bar_h / 2 + 4}' text-anchor='end' font-size='12' "
             f"{_FONT} fill='#222'>{escape(cat)}</text>"
         )
-        x = float(label_w)
+        x = Decimal(label_w)
         for s in series:
             v = s.values[i]
-            w = max(float(v) * k, 0.0)
+            w = max(v * k, _NONE)
             if w > 0:
                 out.append(
                     f"<rect x='{x:.1f}' y='{y}' width='{w:.1f}' height='{bar_h}' "
