@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pipeline.clearinghouse.model import Claim, Inquiry, InquiryBatch, ServiceLine, Submission
 from pipeline.errors import X12SyntaxError
@@ -34,6 +35,19 @@ class _Head:
     reference: str = ""
     submitter_name: str = ""
     transactions: tuple[str, ...] = ()
+
+    def interchange(self) -> dict[str, Any]:
+        """The envelope facts every acknowledgment echoes (shared by 837P and 270)."""
+        return {
+            "sender_id": self.sender_id,
+            "receiver_id": self.receiver_id,
+            "interchange_control_number": self.interchange_control_number,
+            "interchange_date": self.interchange_date,
+            "interchange_time": self.interchange_time,
+            "ack_requested": self.ack_requested,
+            "usage": self.usage,
+            "group_control_number": self.group_control_number,
+        }
 
 
 def _head(path: Path) -> _Head:
@@ -79,14 +93,7 @@ def read_submission(path: Path) -> Submission:
     for record in records:
         by_set.setdefault(record.transaction_control_number, []).append(_claim(record))
     return Submission(
-        sender_id=head.sender_id,
-        receiver_id=head.receiver_id,
-        interchange_control_number=head.interchange_control_number,
-        interchange_date=head.interchange_date,
-        interchange_time=head.interchange_time,
-        ack_requested=head.ack_requested,
-        usage=head.usage,
-        group_control_number=head.group_control_number,
+        **head.interchange(),
         group_sender=head.group_sender,
         group_receiver=head.group_receiver,
         transactions=tuple((number, tuple(claims)) for number, claims in by_set.items()),
@@ -147,14 +154,7 @@ def read_inquiries(path: Path) -> InquiryBatch:
     head = _head(path)
     inquiries = tuple(_inquiry(record) for record in read_270(path))
     return InquiryBatch(
-        sender_id=head.sender_id,
-        receiver_id=head.receiver_id,
-        interchange_control_number=head.interchange_control_number,
-        interchange_date=head.interchange_date,
-        interchange_time=head.interchange_time,
-        ack_requested=head.ack_requested,
-        usage=head.usage,
-        group_control_number=head.group_control_number,
+        **head.interchange(),
         transaction_control_numbers=head.transactions,
         inquiries=inquiries,
         reference=head.reference,
