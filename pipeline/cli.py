@@ -90,11 +90,22 @@ def build_270(
 
 
 @build_app.command("837p")
-def build_837p(practice: Practice, out: OutFile) -> None:
+def build_837p(
+    practice: Practice,
+    out: OutFile,
+    on: Annotated[
+        str | None,
+        typer.Option(
+            "--date", help="Business date the scrubber judges by (YYYY-MM-DD); default today."
+        ),
+    ] = None,
+) -> None:
     """837P for unbilled encounters that pass the scrubber; held claims are reported."""
     from pipeline.build.commands import build_837p_command
 
-    raise typer.Exit(build_837p_command(practice, out=out))
+    raise typer.Exit(
+        build_837p_command(practice, out=out, on=date.fromisoformat(on) if on else None)
+    )
 
 
 @clearinghouse_app.command("serve")

@@ -30,6 +30,7 @@ from pipeline.x12.segments import Delimiters
 from pipeline.x12.writer import (
     ControlNumbers,
     Element,
+    Repeated,
     TransactionWriter,
     X12Writer,
     format_segment,
@@ -197,13 +198,6 @@ def _render(i: InquiryRecord, d: Delimiters) -> list[str]:
     def s(tag: str, *elements: Element) -> None:
         out.append(format_segment(tag, elements, d))
 
-    def eq(service_types: Sequence[str]) -> None:
-        # EQ01 repeats; the writer has no repetition element, so check each value through it
-        # and join with the repetition separator here.
-        for value in service_types:
-            format_segment("EQ", [value], d)
-        out.append(f"EQ{d.element}{d.repetition.join(service_types)}")
-
     sub = i.subscriber
     dependent = i.dependent
     trn = ("TRN", "1", i.trace_number, i.trace_originator)
@@ -217,7 +211,7 @@ def _render(i: InquiryRecord, d: Delimiters) -> list[str]:
         s("DMG", "D8", d8(sub.dob), sub.sex or None)
     if dependent is None:
         s("DTP", "291", "D8", d8(i.service_date))
-        eq(i.service_types)
+        s("EQ", Repeated(i.service_types))  # EQ01 repeats (X279A1: up to 99 service types)
         return out
     out.append("")  # marks where the 2000D HL goes
     s(*trn)
@@ -225,7 +219,7 @@ def _render(i: InquiryRecord, d: Delimiters) -> list[str]:
     s("DMG", "D8", d8(dependent.dob) if dependent.dob else None, dependent.sex or None)
     s("INS", "N", i.relationship)
     s("DTP", "291", "D8", d8(i.service_date))
-    s("EQ", d.repetition.join(i.service_types))
+    s("EQ", Repeated(i.service_types))
     return out
 
 
