@@ -21,6 +21,7 @@ from typing import Literal
 from stdnum import luhn
 from stdnum.us import ein as us_ein
 
+from pipeline.build.cob import cob_rules
 from pipeline.build.codes import CodeSets
 from pipeline.practice.model import Charge, Coverage, Encounter, Payer, PayerRule, Practice
 
@@ -430,6 +431,7 @@ def _duplicates(
 
 _ENCOUNTER_RULES: tuple[Rule, ...] = (
     _identity, _coverage, _providers, _facility, _diagnoses, _claim, _lines,
+    cob_rules,  # pipeline.build.cob
 )  # fmt: skip
 
 

@@ -33,6 +33,7 @@ from pipeline.practice.model import (
     Payer,
     Practice,
     PrimaryAdjudication,
+    PrimaryLineAdjudication,
     Provider,
     ServiceFacility,
 )
@@ -160,6 +161,8 @@ def load_practice(
             issues.append(Issue("primary_eob.csv", row, "encounter_id", "no loaded encounter"))
             continue
         encounter.primary_adjudication = eob
+    for row, line in table("primary_eob_lines", PrimaryLineAdjudication):
+        _attach_eob_line(encounters.get(line.encounter_id), line, row, issues)
     for encounter in encounters.values():
         encounter.charges.sort(key=lambda c: c.line_number)
 
@@ -174,6 +177,19 @@ def load_practice(
         encounters=list(encounters.values()),
     )
     return LoadResult(practice=practice, issues=issues)
+
+
+def _attach_eob_line(
+    encounter: Encounter | None, line: PrimaryLineAdjudication, row: int, issues: list[Issue]
+) -> None:
+    file = "primary_eob_lines.csv"
+    eob = encounter.primary_adjudication if encounter is not None else None
+    if eob is None:
+        issues.append(Issue(file, row, "encounter_id", "no loaded primary EOB for the encounter"))
+    elif any(other.line_number == line.line_number for other in eob.lines):
+        issues.append(Issue(file, row, "line_number", "line adjudicated twice"))
+    else:
+        eob.lines.append(line)
 
 
 def load_payers(folder: str | Path) -> dict[str, Payer]:

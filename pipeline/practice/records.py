@@ -20,6 +20,7 @@ __all__ = [
     "ClaimLine",
     "ClaimRecord",
     "InquiryRecord",
+    "LineAdjudication",
     "OtherPayer",
     "Person",
     "ServiceFacilityLocation",
@@ -66,7 +67,11 @@ class Adjustment:
 
 @dataclass(frozen=True, slots=True)
 class OtherPayer:
-    """2320/2330A/2330B: another payer that already adjudicated this claim (COB)."""
+    """2320/2330A/2330B: another payer known to be involved in this claim (COB).
+
+    On a secondary claim the primary, which has adjudicated it (``paid_amount`` set);
+    on a primary claim the secondary, which has not (no AMT*D, CAS or dates).
+    """
 
     payer_id: str
     payer_name: str
@@ -78,8 +83,31 @@ class OtherPayer:
     relationship: str
     """SBR02 in 2320: the patient's relationship to that payer's subscriber."""
     group_number: str = ""
-    paid_amount: Decimal = Decimal("0")
+    paid_amount: Decimal | None = None
+    """AMT*D: what that payer paid; None when it has not adjudicated the claim."""
     adjudication_date: date | None = None
+    """2330B DTP*573; None when the dates are per line (2430) or it has not adjudicated."""
+    adjustments: tuple[Adjustment, ...] = ()
+    """2320 CAS: claim-level adjustments (line-level ones are in each line's 2430)."""
+    benefits_assignment: str = "Y"
+    """OI03: Y the patient assigned this payer's benefits to the provider, N no, W refused."""
+    release_of_information: str = "Y"
+    """OI06: Y signed statement on file, I informed consent only."""
+    payer_claim_number: str = ""
+    """2330B REF*F8: that payer's claim control number, when known."""
+
+
+@dataclass(frozen=True, slots=True)
+class LineAdjudication:
+    """2430: how another payer settled one service line (SVD, CAS, DTP*573)."""
+
+    payer_id: str
+    """SVD01: the other payer's id as in its 2330B NM109."""
+    paid_amount: Decimal
+    procedure_code: str
+    modifiers: tuple[str, ...]
+    paid_units: Decimal
+    adjudication_date: date
     adjustments: tuple[Adjustment, ...] = ()
 
 
@@ -103,6 +131,8 @@ class ClaimLine:
     ndc_quantity: Decimal | None = None
     ndc_unit: str = ""
     prior_auth: str = ""
+    adjudications: tuple[LineAdjudication, ...] = ()
+    """2430, one per other payer that adjudicated this line."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -235,6 +235,7 @@ class Demo:
         self.policies: list[Policy] = []
         self.visits: list[Visit] = []
         self.eobs: list[dict[str, str]] = []
+        self.eob_lines: list[dict[str, str]] = []
         self.appointments: list[dict[str, str]] = []
         self.used_dates: dict[str, set[date]] = {}
 
@@ -503,21 +504,26 @@ class Demo:
             if acct not in seen:
                 office(acct)
         # Secondary claims: the primary paid; bill the balance to the secondary with COB data.
-        for acct in sorted(secondary):
+        # The first three primaries adjudicated line by line (2430), the last one by claim.
+        for n, acct in enumerate(sorted(secondary)):
             v = office(acct)
             v.bill_to = "Secondary"
             v.dos = TODAY - timedelta(days=rng.randint(20, 29))  # the primary has paid since
-            total = sum(self.line_charge(ln) for ln in v.lines)
-            paid = (total * Decimal("0.55")).quantize(Decimal("0.01"))
-            contractual = (total * Decimal("0.30")).quantize(Decimal("0.01"))
-            deductible = total - paid - contractual
+            paid_on = mdy(v.dos + timedelta(days=10))
+            if n < 3:
+                paid = self.eob_by_line(v, paid_on)
+                adjustments = ""
+            else:
+                total = sum(self.line_charge(ln) for ln in v.lines)
+                paid, contractual, deductible = _split(total)
+                adjustments = f"CO-45={contractual}; PR-1={deductible}"
             self.eobs.append(
                 {
                     "Visit #": v.vid,
                     "Primary Payer ID": self.payer_of(acct),
                     "Paid": str(paid),
-                    "Paid Date": mdy(v.dos + timedelta(days=10)),
-                    "Adjustments": f"CO-45={contractual}; PR-1={deductible}",
+                    "Paid Date": paid_on,
+                    "Adjustments": adjustments,
                     "Payer Claim #": f"{self.payer_of(acct)}ICN{rng.randint(10**6, 10**7 - 1)}",
                 }
             )
@@ -535,6 +541,24 @@ class Demo:
             telehealth(rng.choice(single)) if rng.random() < 0.3 else office(rng.choice(single))
         assert len(self.visits) == 160, len(self.visits)
         del adults
+
+    def eob_by_line(self, v: Visit, paid_on: str) -> Decimal:
+        """The primary's EOB line by line (primary_eob_lines.csv); returns the total paid."""
+        total = Decimal(0)
+        for i, ln in enumerate(v.lines, start=1):
+            paid, contractual, deductible = _split(self.line_charge(ln))
+            total += paid
+            self.eob_lines.append(
+                {
+                    "Visit #": v.vid,
+                    "Line": str(i),
+                    "Paid": str(paid),
+                    "Adjustments": f"CO-45={contractual}; PR-1={deductible}",
+                    "Paid Units": str(ln.units),
+                    "Paid Date": paid_on,
+                }
+            )
+        return total
 
     def line_charge(self, line: Line) -> Decimal:
         if line.charge is not None:
@@ -787,6 +811,14 @@ class Demo:
         _csv(out / "encounters.csv", enc)
         _csv(out / "charges.csv", chg)
         _csv(out / "primary_eob.csv", self.eobs)
+        _csv(out / "primary_eob_lines.csv", self.eob_lines)
+
+
+def _split(charge: Decimal) -> tuple[Decimal, Decimal, Decimal]:
+    """The primary's payment: 55 % paid, 30 % contractual (CO-45), the rest deductible (PR-1)."""
+    paid = (charge * Decimal("0.55")).quantize(Decimal("0.01"))
+    contractual = (charge * Decimal("0.30")).quantize(Decimal("0.01"))
+    return paid, contractual, charge - paid - contractual
 
 
 def _csv(path: Path, rows: list[dict[str, str]]) -> None:
