@@ -138,8 +138,9 @@ def cob_rules(p: Practice, e: Encounter, c: RuleCheck, today: date, codes: CodeS
             "coverage_priority", "cob_missing",
             "a tertiary claim needs the secondary payer's EOB too; the export has none",
         )  # fmt: skip
-    for coverage in p.coverages_of(e.patient_id):
-        if coverage.priority != e.coverage_priority and coverage.payer_id not in p.payers:
+    for priority in _PRIORITIES:
+        coverage = p.coverage_for(e.patient_id, priority)
+        if priority != e.coverage_priority and coverage and coverage.payer_id not in p.payers:
             c.warning(
                 "coverage.payer_id", "cob_payer_unknown",
                 f"other payer {coverage.payer_id} has no profile; it is left out of 2320",

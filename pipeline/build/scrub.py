@@ -23,6 +23,7 @@ from stdnum.us import ein as us_ein
 
 from pipeline.build.cob import cob_rules
 from pipeline.build.codes import CodeSets
+from pipeline.build.integrity import integrity_rules
 from pipeline.practice.model import Charge, Coverage, Encounter, Payer, PayerRule, Practice
 
 __all__ = [
@@ -431,6 +432,7 @@ def _duplicates(
 
 _ENCOUNTER_RULES: tuple[Rule, ...] = (
     _identity, _coverage, _providers, _facility, _diagnoses, _claim, _lines,
+    integrity_rules,  # pipeline.build.integrity
     cob_rules,  # pipeline.build.cob
 )  # fmt: skip
 

@@ -21,7 +21,10 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import TextIO
 
+from pydantic import BaseModel
+
 from pipeline.build.common import CHARSET_MESSAGE, d8, patient_person, subscriber_of, up
+from pipeline.build.integrity import CONTROL, conflict_message, control_fields
 from pipeline.build.scrub import Finding, npi_is_valid
 from pipeline.errors import X12WriteError
 from pipeline.practice.model import Appointment, Coverage, Practice
@@ -94,6 +97,10 @@ def inquiries_for(
             findings.append(_finding(first, "coverage", "coverage_missing", "self-pay: no 270"))
             continue
         patient = practice.patients[patient_id]
+        problems = _data_problems(practice, patient_id, coverages)
+        if problems:
+            findings += [_finding(first, *problem) for problem in problems]
+            continue
         for coverage in coverages:
             payer = practice.payers[coverage.payer_id]
             subscriber, member_id, relationship = subscriber_of(coverage, patient)
@@ -121,6 +128,22 @@ def inquiries_for(
                 coverage_id=coverage.coverage_id,
             )))  # fmt: skip
     return found, findings
+
+
+def _data_problems(
+    practice: Practice, patient_id: str, coverages: Sequence[Coverage]
+) -> list[tuple[str, str, str]]:
+    """An ambiguous patient or a control character: no inquiry (the scrubber's rules)."""
+    conflict = conflict_message(practice, patient_id)
+    found = [("patient_id", "patient_conflict", conflict)] if conflict else []
+    sources: list[tuple[BaseModel, str]] = [(practice.patients[patient_id], "patient")]
+    sources += [(c, f"coverage[{c.priority}]") for c in coverages]
+    for model, prefix in sources:
+        found += [
+            (field, "control_character", f"holds the control character {code_point}")
+            for field, code_point in control_fields(model, prefix)
+        ]
+    return found
 
 
 def _name_and_dob(p: Person) -> Person:
@@ -160,7 +183,7 @@ def build_270(
         inquiry = _with_trace(inquiry, f"{isa13}-{n}")
         try:
             segments = _render(inquiry, d)
-            if not all(text.isascii() for text in segments):
+            if not all(text.isascii() and not CONTROL.search(text) for text in segments):
                 raise X12WriteError(f"value {CHARSET_MESSAGE}")
             rendered[inquiry.payer_id].append((inquiry, segments))
         except X12WriteError as exc:

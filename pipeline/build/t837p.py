@@ -26,6 +26,7 @@ from typing import TextIO
 from pipeline.build.cob import AOB_INDICATOR, line_adjudications, other_payers
 from pipeline.build.codes import CodeSets
 from pipeline.build.common import CHARSET_MESSAGE, d8, money, patient_person, subscriber_of, up
+from pipeline.build.integrity import CONTROL
 from pipeline.build.scrub import Finding, ScrubReport, scrub
 from pipeline.errors import X12WriteError
 from pipeline.practice.model import (
@@ -293,11 +294,15 @@ class _Segments:
         return out
 
     def problem(self) -> str | None:
-        """``delimiter`` or ``charset`` when a value cannot be sent as it is."""
-        blob = "\x1f".join(self.raw)
+        """``delimiter`` or ``charset`` when a value cannot be sent as it is.
+
+        Delimiters are single characters, so joining the values cannot make one up; a
+        control character is refused here too (the scrubber names it first).
+        """
+        blob = "".join(self.raw)
         if any(delimiter in blob for delimiter in self.d.active()):
             return "delimiter"
-        return None if blob.isascii() else "charset"
+        return None if blob.isascii() and not CONTROL.search(blob) else "charset"
 
 
 def _name(s: _Segments, qualifier: str, p: Person, id_qualifier: str, ident: str) -> None:

@@ -292,6 +292,9 @@ class Practice(_Model):
     coverages: list[Coverage] = Field(default_factory=list)
     appointments: list[Appointment] = Field(default_factory=list)
     encounters: list[Encounter] = Field(default_factory=list)
+    patient_conflicts: dict[str, list[int]] = Field(default_factory=dict)
+    """Account number -> the ``patients.csv`` rows that give it different demographics
+    (the first row's patient is in ``patients``; the scrubber holds these patients)."""
 
     _index: dict[tuple[str, str], Coverage] = PrivateAttr(default_factory=dict)
     _indexed: int = PrivateAttr(default=-1)
