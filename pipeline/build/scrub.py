@@ -22,7 +22,8 @@ from stdnum import luhn
 from stdnum.us import ein as us_ein
 
 from pipeline.build.cob import cob_rules
-from pipeline.build.codes import CodeSets
+from pipeline.build.codes import ICD10, PROCEDURE, CodeSets
+from pipeline.build.coding import coding_rules
 from pipeline.build.integrity import integrity_rules
 from pipeline.practice.model import Charge, Coverage, Encounter, Payer, PayerRule, Practice
 
@@ -38,8 +39,6 @@ __all__ = [
 
 Severity = Literal["error", "warning"]
 
-ICD10 = re.compile(r"^[A-Z][0-9][0-9A-Z]{1,5}$")
-PROCEDURE = re.compile(r"^([0-9]{4}[0-9FT]|[A-Z][0-9]{4})$")
 MODIFIER = re.compile(r"^[A-Z0-9]{2}$")
 PCN = re.compile(r"^[A-Z0-9]{1,20}$")
 NDC = re.compile(r"^[0-9]{11}$")
@@ -434,6 +433,7 @@ _ENCOUNTER_RULES: tuple[Rule, ...] = (
     _identity, _coverage, _providers, _facility, _diagnoses, _claim, _lines,
     integrity_rules,  # pipeline.build.integrity
     cob_rules,  # pipeline.build.cob
+    coding_rules,  # pipeline.build.coding: code sets by date of service
 )  # fmt: skip
 
 

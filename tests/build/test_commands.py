@@ -35,7 +35,7 @@ def test_build_837p_reports_holds_and_exits_1(home: Path, tmp_path: Path) -> Non
     code = build_837p_command(DEMO, out=target, today=TODAY, stdout=out, stderr=err)
     assert code == 1
     report = out.getvalue()
-    assert report.startswith("scrub: 160 claim(s) built, 18 held")
+    assert report.startswith("scrub: 160 claim(s) built, 25 held")
     assert "HELD E0172 (LS0000172)\n  error   [aob_missing] patient.aob:" in report
     assert len(read_837p(target)) == 160
     assert (home / "ledger.db").exists()  # control numbers come from the ledger

@@ -5,7 +5,7 @@
 The CSV headers are the (synthetic) "MedSuite PM" system's; ``mappings/practice/*.yaml``
 maps them onto our model. Every name, id and date is made up. "Today" for the demo is
 2026-11-27: encounters fall in the 30 days before it, appointments on 2026-11-28 and
-the following days. Encounters E0161-E0178 are deliberately bad (see the README there and
+the following days. Encounters E0161-E0185 are deliberately bad (see the README there and
 ``tests/build/expected_holds.csv``).
 """
 
@@ -419,10 +419,10 @@ class Demo:
 
         def emergency(acct: str) -> Visit:
             em = rng.choice(["99283", "99284", "99285"])
-            dx = rng.choice([["R079", "I10"], ["S52501A", "W010XXA"], ["S0990XA", "R51"]])
+            dx = rng.choice([["R079", "I10"], ["S52501A", "W010XXA"], ["S0990XA", "R519"]])
             lines = [Line(em, ptr="1:2")]
-            if dx[0] == "R079":
-                lines.append(Line("93000", ["59"], ptr="1"))
+            if dx[0] == "R079":  # at the ER the hospital does the tracing; we interpret it
+                lines.append(Line("93010", ptr="1"))
             accident = "Auto" if dx[0] == "S0990XA" else ""
             v = self.visit(
                 acct,
@@ -440,7 +440,8 @@ class Demo:
             # Non-emergency services at an in-network hospital/ASC (NSA-protected when OON).
             if pos == "24" and rng.random() < 0.6:
                 side = rng.choice(["RT", "LT"])
-                dx = ["S83241A" if side == "RT" else "S83242A", "M23221"]
+                knee = ("S83241A", "M23221") if side == "RT" else ("S83242A", "M23222")
+                dx = list(knee)
                 lines = [Line("29881", [side], ptr="1:2")]
             else:
                 side = rng.choice(["RT", "LT"])
@@ -471,9 +472,12 @@ class Demo:
                     [Line("73721", [side], ptr="1")],
                     ["M25561" if side == "RT" else "M25562"],
                 )
+            pos = rng.choice(["11", "22"])
+            if pos == "22":  # at the hospital we read the images: the professional component
+                lines[0].mods.append("26")
             return self.visit(
                 acct,
-                rng.choice(["11", "22"]),
+                pos,
                 dx,
                 lines,
                 rendering="DR01",
@@ -566,21 +570,23 @@ class Demo:
         return CHARGES.get(line.cpt, Decimal("276.00")) * line.units
 
     # -- the deliberately bad ---------------------------------------------------------------
+    def patient_on(self, payer: str, sex: str = "", rel: str = "Self") -> str:
+        """The first patient with only this payer's coverage and a signed AOB."""
+        pol = next(
+            p
+            for p in self.policies
+            if p.payer == payer
+            and p.rank == "Primary"
+            and p.rel == rel
+            and not any(q.acct == p.acct and q.rank == "Secondary" for q in self.policies)
+            and next(x for x in self.people if x.acct == p.acct).aob == "Signed"
+            and next(x for x in self.people if x.acct == p.acct).sex in (sex or "MF")
+        )
+        return pol.acct
+
     def bad_visits(self) -> None:
         rng = self.rng
-
-        def patient_on(payer: str) -> str:
-            pol = next(
-                p
-                for p in self.policies
-                if p.payer == payer
-                and p.rank == "Primary"
-                and p.rel == "Self"
-                and not any(q.acct == p.acct and q.rank == "Secondary" for q in self.policies)
-                and next(x for x in self.people if x.acct == p.acct).aob == "Signed"
-            )
-            return pol.acct
-
+        patient_on = self.patient_on
         cts, fab, nwh, wgh = (patient_on(p) for p in ("CTS02", "FAB03", "NWH01", "WGH04"))
         # E0161 rendering NPI with a bad check digit.
         self.visit(cts, "11", ["M5450"], [Line("99213")], rendering="DR09")
@@ -662,6 +668,33 @@ class Demo:
         star.street = "45 Oak St Apt 2*B"
         self.policy(star, "TSP05")
         self.visit(star.acct, "11", ["M5450"], [Line("99213")])
+
+    def miscoded_visits(self) -> None:
+        """E0179-E0185: wrong for the code sets on the date of service (pipeline/build/coding.py).
+
+        Made after the schedule, so every seeded draw before them stays as it was.
+        """
+        cts, fab, wgh = (self.patient_on(p) for p in ("CTS02", "FAB03", "WGH04"))
+        # E0179 R51 (headache) has been a category since 2020-10-01: R51.0 or R51.9.
+        self.visit(cts, "11", ["R51"], [Line("99213")], rendering="DR05")
+        # E0180 CPT 99201 was deleted on 2021-01-01.
+        self.visit(fab, "11", ["M5450"], [Line("99201", charge=Decimal("120.00"))])
+        # E0181 lumbar MRI read at the hospital (POS 22) billed globally instead of with -26.
+        self.visit(cts, "22", ["M5416", "M5126"], [Line("72148", ptr="1:2")], referring="RF02")
+        # E0182 right-knee injection (RT) for osteoarthritis of the left knee.
+        self.visit(
+            fab, "11", ["M1712"], [Line("99213", ["25"]), Line("20610", ["RT"])], rendering="DR01"
+        )
+        # E0183 prostate cancer on a female patient.
+        self.visit(
+            self.patient_on("TSP05", sex="F"), "11", ["M5450", "C61"], [Line("99214", ptr="1:2")]
+        )
+        # E0184 an adult preventive visit (99386, ages 40-64) for a child.
+        self.visit(self.patient_on("NWH01", rel="Child"), "11", ["Z00129"], [Line("99386")])
+        # E0185 injection and E/M the same day, the E/M without modifier 25 (NCCI pair).
+        self.visit(
+            wgh, "11", ["M1711", "M25561"], [Line("99213", ptr="1:2"), Line("20610", ["RT"])]
+        )
 
     def schedule(self) -> None:
         rng = self.rng
@@ -834,6 +867,7 @@ def main() -> None:
     demo.good_visits()
     demo.bad_visits()
     demo.schedule()
+    demo.miscoded_visits()
     demo.write()
     print(f"{OUT}: {len(demo.people)} patients, {len(demo.visits)} encounters")
 
