@@ -18,10 +18,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Protocol
 
 from pipeline.build.codes import CodeSets
 from pipeline.build.common import subscriber_of, up
+from pipeline.build.rules import RuleCheck
 from pipeline.practice.model import (
     Charge,
     ClaimAdjustment,
@@ -33,19 +33,11 @@ from pipeline.practice.model import (
 )
 from pipeline.practice.records import Adjustment, LineAdjudication, OtherPayer, Person
 
-__all__ = ["AOB_INDICATOR", "RuleCheck", "cob_rules", "line_adjudications", "other_payers"]
+__all__ = ["AOB_INDICATOR", "cob_rules", "line_adjudications", "other_payers"]
 
 AOB_INDICATOR = {"signed": "Y", "refused": "W", "missing": "N"}
 """CLM08 / OI03 from the patient's assignment of benefits."""
 _PRIORITIES = ("P", "S", "T")
-
-
-class RuleCheck(Protocol):
-    """What a scrubber rule reports through (``scrub._Check``)."""
-
-    def error(self, field: str, rule: str, message: str) -> None: ...
-
-    def warning(self, field: str, rule: str, message: str) -> None: ...
 
 
 def _covers(coverage: Coverage, day: date) -> bool:
@@ -139,7 +131,7 @@ def cob_rules(p: Practice, e: Encounter, c: RuleCheck, today: date, codes: CodeS
             "a tertiary claim needs the secondary payer's EOB too; the export has none",
         )  # fmt: skip
     for priority in _PRIORITIES:
-        coverage = p.coverage_for(e.patient_id, priority)
+        coverage = c.coverages.get((e.patient_id, priority))
         if priority != e.coverage_priority and coverage and coverage.payer_id not in p.payers:
             c.warning(
                 "coverage.payer_id", "cob_payer_unknown",
@@ -148,7 +140,7 @@ def cob_rules(p: Practice, e: Encounter, c: RuleCheck, today: date, codes: CodeS
     eob = e.primary_adjudication
     if eob is None or e.coverage_priority == "P":
         return
-    primary = p.coverage_for(e.patient_id, "P")
+    primary = c.coverages.get((e.patient_id, "P"))
     if primary is not None and eob.payer_id != primary.payer_id:
         c.error(
             "primary_adjudication.payer_id", "cob_payer",

@@ -22,10 +22,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
-from typing import Protocol
 
 from pipeline.build.codes import ICD10, PROCEDURE, CodeSets
 from pipeline.build.codesets import ClinicalCodes, CodeWindow, Lookup, fiscal_year
+from pipeline.build.rules import RuleCheck
 from pipeline.practice.model import Charge, Encounter, Patient, Practice
 
 __all__ = ["coding_rules"]
@@ -35,43 +35,64 @@ _SEX_NAMES = {"M": "male", "F": "female"}
 _COMPONENT_MODIFIERS = frozenset({"26", "TC"})
 
 
-class _Check(Protocol):
-    def error(self, field: str, rule: str, message: str) -> None: ...
-
-    def warning(self, field: str, rule: str, message: str) -> None: ...
-
-
-def coding_rules(p: Practice, e: Encounter, c: _Check, today: date, codes: CodeSets) -> None:
+def coding_rules(p: Practice, e: Encounter, c: RuleCheck, today: date, codes: CodeSets) -> None:
     clinical = codes.clinical
     patient = p.patients.get(e.patient_id)
     # Codes that are not even well formed are the scrubber's format findings already.
     diagnoses = {
-        code: clinical.diagnosis(code, e.service_date) for code in e.diagnoses if ICD10.match(code)
+        code: _looked_up(c.memo, clinical, "dx", code, e.service_date)
+        for code in e.diagnoses
+        if ICD10.match(code)
     }
     for i, code in enumerate(e.diagnoses, start=1):
-        if code in diagnoses:
-            _diagnosis(
-                code, diagnoses[code], e.service_date, f"diagnoses[{i}]", patient, c, clinical
-            )
+        found = diagnoses.get(code)
+        if found is not None and _to_check(found):
+            _diagnosis(code, found, e.service_date, f"diagnoses[{i}]", patient, c, clinical)
+    sides = clinical.laterality_modifiers
     for line in e.charges:
         if not PROCEDURE.match(line.procedure_code):
             continue
         day = line.service_date or e.service_date
-        found = clinical.procedure(line.procedure_code, day)
+        found = _looked_up(c.memo, clinical, "px", line.procedure_code, day)
         at = f"charges[{line.line_number}]"
-        _procedure(line, found, day, at, patient, c, clinical)
-        if found.window is not None and found.status == "valid":
-            _component(
-                line, found.window, line.place_of_service or e.place_of_service, at, c, clinical
-            )
-        _laterality(line, e.diagnoses, diagnoses, at, c, clinical)
-    _pairs(e, c, clinical)
+        if _to_check(found):
+            _procedure(line, found, day, at, patient, c, clinical)
+        pos = line.place_of_service or e.place_of_service
+        if (
+            found.window is not None
+            and found.status == "valid"
+            and (line.modifiers or pos in clinical.facility_places_of_service)
+        ):
+            _component(line, found.window, pos, at, c, clinical)
+        if any(m in sides for m in line.modifiers):
+            _laterality(line, e.diagnoses, diagnoses, at, c, clinical)
+    if len(e.charges) > 1:
+        _pairs(e, c, clinical)
+
+
+def _to_check(found: Lookup) -> bool:
+    """Anything to say about the code itself: not valid, or a sex or age edit to apply."""
+    w = found.window
+    return found.status != "valid" or (
+        w is not None and bool(w.sex or w.age_min is not None or w.age_max is not None)
+    )
+
+
+def _looked_up(
+    memo: dict[object, object], clinical: ClinicalCodes, kind: str, code: str, day: date
+) -> Lookup:
+    """A code on a date, looked up once per scrub run (the same codes recur on every claim)."""
+    key = (kind, code, day)
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = (clinical.diagnosis if kind == "dx" else clinical.procedure)(code, day)
+    return found  # type: ignore[return-value]
 
 
 # --- validity and demographics ----------------------------------------------------------------
 
 
-def _unknown(c: _Check, clinical: ClinicalCodes, field: str, rule: str, message: str) -> None:
+def _unknown(c: RuleCheck, clinical: ClinicalCodes, field: str, rule: str, message: str) -> None:
     report = c.error if clinical.unknown_code == "error" else c.warning
     report(field, rule, message)
 
@@ -97,7 +118,7 @@ def _diagnosis(
     day: date,
     at: str,
     patient: Patient | None,
-    c: _Check,
+    c: RuleCheck,
     clinical: ClinicalCodes,
 ) -> None:
     if found.status == "not_billable":
@@ -128,7 +149,7 @@ def _procedure(
     day: date,
     at: str,
     patient: Patient | None,
-    c: _Check,
+    c: RuleCheck,
     clinical: ClinicalCodes,
 ) -> None:
     code = line.procedure_code
@@ -149,7 +170,7 @@ def _procedure(
 
 
 def _demographics(
-    code: str, w: CodeWindow, day: date, patient: Patient, at: str, c: _Check
+    code: str, w: CodeWindow, day: date, patient: Patient, at: str, c: RuleCheck
 ) -> None:
     if w.sex in _SEX_NAMES and patient.sex in _SEX_NAMES and w.sex != patient.sex:
         c.error(
@@ -176,7 +197,7 @@ def _demographics(
 
 
 def _component(
-    line: Charge, w: CodeWindow, pos: str, at: str, c: _Check, clinical: ClinicalCodes
+    line: Charge, w: CodeWindow, pos: str, at: str, c: RuleCheck, clinical: ClinicalCodes
 ) -> None:
     code, indicator = line.procedure_code, w.pctc_indicator
     used = sorted(_COMPONENT_MODIFIERS & set(line.modifiers))
@@ -209,7 +230,7 @@ def _laterality(
     codes: list[str],
     found: dict[str, Lookup],
     at: str,
-    c: _Check,
+    c: RuleCheck,
     clinical: ClinicalCodes,
 ) -> None:
     named = [
@@ -266,7 +287,7 @@ def _side(found: Lookup | None) -> str:
 # --- NCCI-style procedure pairs ---------------------------------------------------------------
 
 
-def _pairs(e: Encounter, c: _Check, clinical: ClinicalCodes) -> None:
+def _pairs(e: Encounter, c: RuleCheck, clinical: ClinicalCodes) -> None:
     by_day: dict[date, list[Charge]] = {}
     for line in e.charges:
         by_day.setdefault(line.service_date or e.service_date, []).append(line)
@@ -278,7 +299,9 @@ def _pairs(e: Encounter, c: _Check, clinical: ClinicalCodes) -> None:
                     _pair(second, edit.column1, edit.modifier_indicator, c, clinical)
 
 
-def _pair(line: Charge, column1: str, indicator: str, c: _Check, clinical: ClinicalCodes) -> None:
+def _pair(
+    line: Charge, column1: str, indicator: str, c: RuleCheck, clinical: ClinicalCodes
+) -> None:
     code = line.procedure_code
     at = f"charges[{line.line_number}].procedure_code"
     if indicator == "0":

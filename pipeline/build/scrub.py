@@ -109,6 +109,8 @@ class _Check:
         self.out = out
         self.coverages = coverages
         self.prior_auth: dict[str, frozenset[str]] = {}
+        self.memo: dict[object, object] = {}
+        """Per scrub run, for rule modules (``pipeline.build.rules.RuleCheck``)."""
 
     def error(self, field: str, rule: str, message: str) -> None:
         self._add(field, rule, "error", message)
@@ -140,9 +142,10 @@ def scrub(
     for coverage in practice.coverages:  # the first one at a priority wins
         coverages.setdefault((coverage.patient_id, coverage.priority), coverage)
     prior_auth = {k: frozenset(p.prior_auth_procedures) for k, p in practice.payers.items()}
+    memo: dict[object, object] = {}
     for encounter in encounters:
         check = _Check(encounter, findings, coverages)
-        check.prior_auth = prior_auth
+        check.prior_auth, check.memo = prior_auth, memo
         for rule in _ENCOUNTER_RULES:
             rule(practice, encounter, check, today, codes)
         _duplicates(encounter, check, seen, pcns)

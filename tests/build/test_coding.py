@@ -26,7 +26,7 @@ from pipeline.build.codesets import (
 )
 from pipeline.build.coding import coding_rules
 from pipeline.errors import ConfigError
-from pipeline.practice import Charge, Encounter, LoadResult, Practice
+from pipeline.practice import Charge, Coverage, Encounter, LoadResult, Practice
 from tests.build.conftest import ROOT, TODAY
 
 CODING_RULES = {
@@ -39,8 +39,10 @@ CODING_RULES = {
 class Collect:
     """What a scrubber rule reports, kept as (rule, severity, field, message)."""
 
-    def __init__(self) -> None:
+    def __init__(self, coverages: dict[tuple[str, str], Coverage]) -> None:
         self.found: list[tuple[str, str, str, str]] = []
+        self.coverages = coverages
+        self.memo: dict[object, object] = {}
 
     def error(self, field: str, rule: str, message: str) -> None:
         self.found.append((rule, "error", field, message))
@@ -50,7 +52,7 @@ class Collect:
 
 
 def _findings(practice: Practice, e: Encounter, codes: CodeSets) -> list[tuple[str, str, str, str]]:
-    check = Collect()
+    check = Collect({(c.patient_id, c.priority): c for c in reversed(practice.coverages)})
     coding_rules(practice, e, check, TODAY, codes)
     return check.found
 
