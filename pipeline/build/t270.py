@@ -174,6 +174,14 @@ def build_270(
         findings += [_finding(a, "billing_provider.npi", "npi_check_digit", bp.npi)
                      for a, _, _ in planned]  # fmt: skip
         planned = []
+    header_problems = control_fields(bp, "billing_provider")  # in every 270's header
+    if header_problems:
+        findings += [
+            _finding(a, field, "control_character", f"holds the control character {code_point}")
+            for a, _, _ in planned
+            for field, code_point in header_problems
+        ]
+        planned = []
     result = Build270Result([], findings)
     if not planned:
         return result

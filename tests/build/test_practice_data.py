@@ -136,3 +136,16 @@ def test_a_control_character_holds_the_270_too(demo: LoadResult) -> None:
         (appointment.appointment_id, "control_character", "patient.first_name")
     }
     assert "\x00" not in out.getvalue() and result.inquiries
+
+
+def test_a_control_character_in_the_billing_provider_writes_no_270(demo: LoadResult) -> None:
+    practice = demo.practice.model_copy(deep=True)
+    practice.billing_provider.name = "LAKESIDE\tSPINE"
+    out = io.StringIO()
+    result = build_270(practice, out, on=date(2026, 11, 28),
+                       control_numbers=CountingControlNumbers(), now=NOW)  # fmt: skip
+    assert out.getvalue() == "" and result.inquiries == []
+    assert {(f.rule, f.field) for f in result.findings} == {
+        ("control_character", "billing_provider.name")
+    }
+    assert len(result.findings) == 22  # one per inquiry it would have sent that day
