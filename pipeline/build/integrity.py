@@ -34,13 +34,34 @@ _PLAIN = frozenset({type(None), bool, int, Decimal, date})
 def control_fields(model: BaseModel | None, prefix: str) -> list[tuple[str, str]]:
     """(field, ``U+XXXX``) for every string value of ``model`` holding a control character."""
     found: list[tuple[str, str]] = []
-    if model is not None:
+    if model is None:
+        return found
+    strings: list[str] = []
+    _strings(model, strings)
+    if CONTROL.search("".join(strings)):  # nearly never: only then name the fields
         _scan(model, prefix, found)
     return found
 
 
+def _strings(model: BaseModel, out: list[str]) -> None:
+    # Hot: every claim's data passes here. Cheap type tests first, isinstance last.
+    for value in model.__dict__.values():
+        kind = value.__class__
+        if kind is str:
+            out.append(value)
+        elif kind in _PLAIN:
+            continue
+        elif kind is list:
+            for item in value:
+                if item.__class__ is str:
+                    out.append(item)
+                elif isinstance(item, BaseModel):
+                    _strings(item, out)
+        elif isinstance(value, BaseModel):
+            _strings(value, out)
+
+
 def _scan(model: BaseModel, prefix: str, found: list[tuple[str, str]]) -> None:
-    # Hot: every claim's data passes here; field names are only built for a hit.
     for name, value in model.__dict__.items():
         kind = value.__class__
         if kind is str:
