@@ -24,7 +24,7 @@ from typing import TextIO
 from pydantic import BaseModel
 
 from pipeline.build.common import CHARSET_MESSAGE, d8, patient_person, subscriber_of, up
-from pipeline.build.integrity import CONTROL, conflict_message, control_fields
+from pipeline.build.integrity import conflict_message, control_fields
 from pipeline.build.scrub import Finding, npi_is_valid
 from pipeline.errors import X12WriteError
 from pipeline.practice.model import Appointment, Coverage, Practice
@@ -191,7 +191,7 @@ def build_270(
         inquiry = _with_trace(inquiry, f"{isa13}-{n}")
         try:
             segments = _render(inquiry, d)
-            if not all(text.isascii() and not CONTROL.search(text) for text in segments):
+            if not all(text.isascii() and text.isprintable() for text in segments):
                 raise X12WriteError(f"value {CHARSET_MESSAGE}")
             rendered[inquiry.payer_id].append((inquiry, segments))
         except X12WriteError as exc:

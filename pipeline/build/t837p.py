@@ -17,6 +17,7 @@ REF*6R, 2410 LIN/CTP, 2430 SVD/CAS/DTP*573). COB data comes from :mod:`pipeline.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -26,7 +27,6 @@ from typing import TextIO
 from pipeline.build.cob import AOB_INDICATOR, line_adjudications, other_payers
 from pipeline.build.codes import CodeSets
 from pipeline.build.common import CHARSET_MESSAGE, d8, money, patient_person, subscriber_of, up
-from pipeline.build.integrity import CONTROL
 from pipeline.build.scrub import Finding, ScrubReport, scrub
 from pipeline.errors import X12WriteError
 from pipeline.practice.model import (
@@ -93,6 +93,9 @@ class ClaimContext:
         self.coverages: dict[tuple[str, str], Coverage] = {}
         for coverage in practice.coverages:  # the first one at a priority wins
             self.coverages.setdefault((coverage.patient_id, coverage.priority), coverage)
+        # Patients with more than one coverage: only their claims can name another payer.
+        counts = Counter(patient_id for patient_id, _ in self.coverages)
+        self.several = {patient_id for patient_id, n in counts.items() if n > 1}
         self._subscribers: dict[str, tuple[Person, str, str]] = {}
         self._patients: dict[str, Person] = {}
         self._providers: dict[str, tuple[str, tuple[str, str], str]] = {}
@@ -178,7 +181,9 @@ def claim_record(
     pcn = e.patient_control_number
     pos = e.place_of_service
     emergency = e.emergency
-    others = other_payers(practice, e, patient, ctx.coverages)
+    others = (
+        other_payers(practice, e, patient, ctx.coverages) if e.patient_id in ctx.several else ()
+    )
     # 2430 names the payer as its 2330B does; only the primary's EOB has line detail.
     by_line = next((o.payer_id for o in others if o.paid_amount is not None), "")
     lines = tuple([
@@ -189,7 +194,7 @@ def claim_record(
             emergency, c.ndc or "",
             c.ndc_quantity if c.ndc else None,
             (c.ndc_unit or "") if c.ndc else "",
-            adjudications=line_adjudications(e, c, by_line),
+            adjudications=line_adjudications(e, c, by_line) if by_line else (),
         )
         for i, c in enumerate(e.charges, start=1)
     ])  # fmt: skip
@@ -302,7 +307,8 @@ class _Segments:
         blob = "".join(self.raw)
         if any(delimiter in blob for delimiter in self.d.active()):
             return "delimiter"
-        return None if blob.isascii() and not CONTROL.search(blob) else "charset"
+        # For ASCII, printable means no control character (and is faster than a regex).
+        return None if blob.isascii() and blob.isprintable() else "charset"
 
 
 def _name(s: _Segments, qualifier: str, p: Person, id_qualifier: str, ident: str) -> None:
