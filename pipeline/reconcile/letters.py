@@ -180,12 +180,20 @@ def letter_contexts(
                 "protection": _protection_words(members),
                 "nsa": asdict(case) if case is not None else None,
                 "contact": _contact(nsa_contact, practice),
-                "practice": _complete(practice, _PRACTICE_KEYS),
+                "practice": _practice(practice),
                 "as_of": as_of,
                 "letter_date": _letter_date(item, case, as_of),
             }
         )
     return contexts
+
+
+def _practice(practice: Mapping[str, str]) -> dict[str, str]:
+    out = _complete(practice, _PRACTICE_KEYS)
+    tin = out["tax_id"]
+    if len(tin) == 9 and tin.isdigit():
+        out["tax_id"] = f"{tin[:2]}-{tin[2:]}"  # an EIN as printed on letters
+    return out
 
 
 def _contact(contact: Mapping[str, str], practice: Mapping[str, str]) -> dict[str, str]:
