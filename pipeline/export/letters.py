@@ -84,6 +84,8 @@ def _table(element: Any) -> str:
 def html_to_markdown(text: str) -> str:
     """The letter's body as Markdown (the letter templates' subset of HTML)."""
     body = lxml_html.document_fromstring(text).find("body")
+    if body is None:
+        return ""
     blocks: list[str] = []
     for element in body.iter():
         if element.tag in ("h1", "h2"):

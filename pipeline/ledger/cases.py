@@ -61,7 +61,10 @@ _NEGOTIATING = frozenset({"payer_responded", "settled", "idr_initiated", "closed
 NEXT_EVENTS: Mapping[str, Mapping[str | None, frozenset[str]]] = MappingProxyType(
     {
         "remittance": MappingProxyType(
-            {None: frozenset({"payment_received"}), "payment_received": frozenset({"payment_received"})}
+            {
+                None: frozenset({"payment_received"}),
+                "payment_received": frozenset({"payment_received"}),
+            }
         ),
         "nsa": MappingProxyType(
             {

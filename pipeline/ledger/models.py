@@ -2,8 +2,8 @@
 
 Tables: ``files`` (+ ``file_names``, ``file_events``, ``file_transactions``, ``outbox``),
 ``claims`` (+ ``claim_lines``, ``claim_events``, ``claim_submissions``),
-``eligibility_checks``, ``case_events`` (NSA cases and appeals) and ``control_counters``. Money is ``Numeric(12, 2)``; every timestamp
-is timezone-aware UTC (:class:`UTCDateTime`).
+``eligibility_checks``, ``case_events`` (NSA cases and appeals) and ``control_counters``.
+Money is ``Numeric(12, 2)``; every timestamp is timezone-aware UTC (:class:`UTCDateTime`).
 """
 
 from __future__ import annotations

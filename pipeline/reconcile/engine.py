@@ -343,7 +343,9 @@ def _nsa_tables(
     facts = dict(practice or {})
     for pcn, state in sorted(cases.items()):
         disputes = [
-            f for f in flags if f["patient_control_number"] == pcn and f["flag"] == "payment_dispute"
+            f
+            for f in flags
+            if f["patient_control_number"] == pcn and f["flag"] == "payment_dispute"
         ]
         claim = match.claims[pcn]
         lines = [r for r in recon if r["patient_control_number"] == pcn]

@@ -16,7 +16,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from pipeline.reconcile.matching import MatchResult, SubClaim, SubLine
+from pipeline.reconcile.matching import MatchResult, RemitClaim, SubClaim, SubLine
 from pipeline.reconcile.nsa_cases import CaseState
 from pipeline.reconcile.reference import CodeBook, FeeSchedule, PayerProfile
 
@@ -33,12 +33,22 @@ def _complete(values: Mapping[str, str], keys: Sequence[str]) -> dict[str, str]:
     return {**dict.fromkeys(keys, ""), **values}
 
 
+def _remit_codes(remit: RemitClaim | None, lcn: str) -> list[str]:
+    """The codes the payer put on the line (CAS group-reason, then RARCs), in its order."""
+    line = next((ln for ln in remit.lines if ln.matched_line == lcn), None) if remit else None
+    if line is None:
+        return []
+    cas = [f"{a.group_code}-{a.reason_code}" for a in line.adjustments if a.amount]
+    return list(dict.fromkeys([*cas, *line.remark_codes]))
+
+
 def _line(
     f: Mapping[str, Any],
     sub: SubLine | None,
     claim: SubClaim,
     recon: Mapping[tuple[str, str], Mapping[str, Any]],
     fees: FeeSchedule,
+    remit: RemitClaim | None,
 ) -> dict[str, Any]:
     code = sub.procedure_code if sub else f["procedure_code"]
     row = recon.get((f["claim_key"], sub.line_control_number if sub else ""), {})
@@ -50,9 +60,9 @@ def _line(
             "paid_amount": paid,
             "amount_at_stake": None if expected is None else max(expected - (paid or ZERO), ZERO),
         }
-    codes = [f"{f['group_code']}-{c}" for c in str(f["carc"] or "").split(",") if c]
-    if not f["group_code"]:
-        codes = []
+    codes = _remit_codes(remit, sub.line_control_number if sub else "")
+    if not codes and f["group_code"]:  # a claim-level adjustment
+        codes = [f"{f['group_code']}-{c}" for c in str(f["carc"] or "").split(",") if c]
     return {
         "line_control_number": sub.line_control_number if sub else f["line_control_number"],
         "procedure_code": code,
@@ -69,24 +79,23 @@ def _line(
         "allowed_amount": row.get("allowed_amount"),
         "cost_share": row.get("cost_share"),
         "recognized_amount": row.get("expected_allowed") if row.get("basis") == "qpa" else None,
-        "reason_codes": codes + str(f["rarc"] or "").split(),
+        "reason_codes": codes,
         "balance_billed": "PR-45" in str(f["reason"]),
         "cost_share_above_in_network": "above the in-network level" in str(f["reason"]),
         "multiple_procedure": "multiple-procedure" in str(f["reason"]),
     }
 
 
-def _reason_codes(flags: Sequence[Mapping[str, Any]], codes: CodeBook) -> list[dict[str, str]]:
-    """Each CARC (with its group) and RARC once, with its meaning in words."""
+def _reason_codes(lines: Sequence[Mapping[str, Any]], codes: CodeBook) -> list[dict[str, str]]:
+    """Each code on the letter's lines once, with its meaning in words."""
     seen: dict[str, str] = {}
-    for f in flags:
-        if f.get("group_code"):
-            for carc in str(f.get("carc") or "").split(","):
-                if carc:
-                    action = codes.carc_action(str(f["group_code"]), carc)
-                    seen.setdefault(f"{f['group_code']}-{carc}", action.description)
-        for rarc in str(f.get("rarc") or "").split():
-            seen.setdefault(rarc, codes.rarc_plain(rarc))
+    for line in lines:
+        for code in line["reason_codes"]:
+            group, _, carc = code.partition("-")
+            if carc and group in ("CO", "PR", "OA", "PI", "CR"):
+                seen.setdefault(code, codes.carc_action(group, carc).description)
+            else:
+                seen.setdefault(code, codes.rarc_plain(code))
     return [{"code": k, "words": v} for k, v in seen.items()]
 
 
@@ -153,7 +162,7 @@ def letter_contexts(
                 else list(claim.lines)
             )
             for sub in subs or [None]:
-                lines.append(_line(f, sub, claim, recon, fees))
+                lines.append(_line(f, sub, claim, recon, fees, remit))
         case = nsa_cases.get(claim.patient_control_number)
         contexts.append(
             {
@@ -176,7 +185,7 @@ def letter_contexts(
                     "claim_status_code": remit.claim_status_code if remit else "",
                 },
                 "lines": lines,
-                "reason_codes": _reason_codes(members, codes),
+                "reason_codes": _reason_codes(lines, codes),
                 "protection": _protection_words(members),
                 "nsa": asdict(case) if case is not None else None,
                 "contact": _contact(nsa_contact, practice),

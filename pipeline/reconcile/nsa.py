@@ -148,8 +148,11 @@ def _category(
 ) -> Protection:
     codes = {ln.procedure_code for ln in lines}
     places = {ln.place_of_service or facts.place_of_service for ln in lines}
-    if facts.emergency or "23" in places or any(ln.emergency for ln in lines) or (
-        codes & EMERGENCY_CODES
+    if (
+        facts.emergency
+        or "23" in places
+        or any(ln.emergency for ln in lines)
+        or (codes & EMERGENCY_CODES)
     ):
         return Protection(True, "emergency", _CATEGORY_WORDS["emergency"])
     if codes & AIR_AMBULANCE_CODES:
@@ -433,9 +436,12 @@ def _dispute(
     qpa = "not disclosed" if view.qpa is None else f"${view.qpa:.2f}"
     if protection.state_law:
         # Open negotiation and the federal IDR are for the federal process only.
-        deadline, action = None, (
-            f"The {protection.state_law} applies instead of the federal process: dispute the "
-            "payment under the state law"
+        deadline, action = (
+            None,
+            (
+                f"The {protection.state_law} applies instead of the federal process: dispute the "
+                "payment under the state law"
+            ),
         )
     return NsaFinding(
         line_control_number=view.facts.line_control_number,

@@ -168,48 +168,73 @@ def _status(
     if deadline is None or received is None:
         return "awaiting_payment", None, "Wait for the initial payment or notice of denial"
     if as_of > deadline:
-        return "notice_window_missed", None, (
-            f"The 30 business days to send the open negotiation notice ended {_d(deadline)}: "
-            "the federal IDR is no longer available"
+        return (
+            "notice_window_missed",
+            None,
+            (
+                f"The 30 business days to send the open negotiation notice ended {_d(deadline)}: "
+                "the federal IDR is no longer available"
+            ),
         )
     assert clock is not None
-    return "notice_due", deadline, (
-        f"Send the open negotiation notice by {_d(deadline)}; sent on {_d(clock.notice_sent_on)} "
-        f"the negotiation ends {_d(clock.negotiation_end)} and the federal IDR may be initiated "
-        f"{_d(clock.idr_window_start)} to {_d(clock.idr_window_end)}"
+    return (
+        "notice_due",
+        deadline,
+        (
+            f"Send the open negotiation notice by {_d(deadline)}; sent on "
+            f"{_d(clock.notice_sent_on)} the negotiation ends {_d(clock.negotiation_end)} and the "
+            f"federal IDR may be initiated {_d(clock.idr_window_start)} to "
+            f"{_d(clock.idr_window_end)}"
+        ),
     )
 
 
 def _negotiation_status(as_of: date, clock: NegotiationClock) -> tuple[str, date | None, str]:
     window = f"{_d(clock.idr_window_start)} to {_d(clock.idr_window_end)}"
     if as_of <= clock.negotiation_end:
-        return "negotiating", clock.negotiation_end, (
-            f"Negotiate until {_d(clock.negotiation_end)}; if no agreement, initiate the "
-            f"federal IDR {window} (not earlier)"
+        return (
+            "negotiating",
+            clock.negotiation_end,
+            (
+                f"Negotiate until {_d(clock.negotiation_end)}; if no agreement, initiate the "
+                f"federal IDR {window} (not earlier)"
+            ),
         )
     if as_of <= clock.idr_window_end:
-        return "idr_window_open", clock.idr_window_end, (
-            f"Initiate the federal IDR on the portal {window}"
+        return (
+            "idr_window_open",
+            clock.idr_window_end,
+            (f"Initiate the federal IDR on the portal {window}"),
         )
     return "idr_window_missed", None, f"The IDR initiation window ({window}) has passed"
 
 
 def _idr_status(done: set[str], as_of: date, idr: Any) -> tuple[str, date | None, str]:
     if "idr_decided" in done:
-        return "idr_decided", idr.payment_due, (
-            f"Payment of any amount owed is due by {_d(idr.payment_due)}"
+        return (
+            "idr_decided",
+            idr.payment_due,
+            (f"Payment of any amount owed is due by {_d(idr.payment_due)}"),
         )
     if "offer_submitted" in done:
-        return "offer_submitted", idr.determination_deadline, (
-            f"The IDR entity decides by {_d(idr.determination_deadline)}"
+        return (
+            "offer_submitted",
+            idr.determination_deadline,
+            (f"The IDR entity decides by {_d(idr.determination_deadline)}"),
         )
     if "idr_entity_selected" in done:
-        return "idr_entity_selected", idr.offer_deadline, (
-            f"Submit the offer and supporting information by {_d(idr.offer_deadline)}"
+        return (
+            "idr_entity_selected",
+            idr.offer_deadline,
+            (f"Submit the offer and supporting information by {_d(idr.offer_deadline)}"),
         )
-    return "idr_initiated", idr.joint_selection_deadline, (
-        f"Select the certified IDR entity jointly by {_d(idr.joint_selection_deadline)} "
-        f"(else the Departments select by {_d(idr.departments_selection_deadline)})"
+    return (
+        "idr_initiated",
+        idr.joint_selection_deadline,
+        (
+            f"Select the certified IDR entity jointly by {_d(idr.joint_selection_deadline)} "
+            f"(else the Departments select by {_d(idr.departments_selection_deadline)})"
+        ),
     )
 
 
@@ -367,7 +392,9 @@ def case_head(
         "charge_amount": sum((r["charge_amount"] or ZERO for r in lines), ZERO),
         "allowed_amount": offer - at_stake,
         "paid_amount": sum((f["paid_amount"] or ZERO for f in disputes), ZERO),
-        "qpa_amount": sum((r["expected_allowed"] or ZERO for r in lines if r["basis"] == "qpa"), ZERO),
+        "qpa_amount": sum(
+            (r["expected_allowed"] or ZERO for r in lines if r["basis"] == "qpa"), ZERO
+        ),
         "offer_amount": offer,
         "amount_in_dispute": at_stake,
         "place_of_service": extras.get("place_of_service", ""),

@@ -31,18 +31,39 @@ PRACTICE = {
     "state": "IL",
 }
 ADDRESSES = {
-    "default": {"attention": "Provider Appeals Unit", "line1": "PO Box 7300", "city": "Hartford",
-                "state": "CT", "zip": "06102", "fax": "(860) 555-0190"},
-    "medical_necessity": {"attention": "Clinical Appeals Unit", "line1": "PO Box 7310",
-                          "city": "Hartford", "state": "CT", "zip": "06102"},
-    "nsa_open_negotiation": {"attention": "No Surprises Act Open Negotiation",
-                             "line1": "PO Box 7350", "city": "Hartford", "state": "CT",
-                             "zip": "06102", "email": "nsa@contoso.example"},
-}  # fmt: skip
+    "default": {
+        "attention": "Provider Appeals Unit",
+        "line1": "PO Box 7300",
+        "city": "Hartford",
+        "state": "CT",
+        "zip": "06102",
+        "fax": "(860) 555-0190",
+    },
+    "medical_necessity": {
+        "attention": "Clinical Appeals Unit",
+        "line1": "PO Box 7310",
+        "city": "Hartford",
+        "state": "CT",
+        "zip": "06102",
+    },
+    "nsa_open_negotiation": {
+        "attention": "No Surprises Act Open Negotiation",
+        "line1": "PO Box 7350",
+        "city": "Hartford",
+        "state": "CT",
+        "zip": "06102",
+        "email": "nsa@contoso.example",
+    },
+}
 IN_NETWORK_ADDRESS = {
-    "default": {"attention": "Provider Reconsiderations", "line1": "PO Box 1010",
-                "city": "Hartford", "state": "CT", "zip": "06101"},
-}  # fmt: skip
+    "default": {
+        "attention": "Provider Reconsiderations",
+        "line1": "PO Box 1010",
+        "city": "Hartford",
+        "state": "CT",
+        "zip": "06101",
+    },
+}
 
 # pcn: (kind, notes, attachments, pwk, authorized representative, aob)
 CASES: dict[str, tuple[str, str, str, str, str, bool]] = {
@@ -50,8 +71,14 @@ CASES: dict[str, tuple[str, str, str, str, str, bool]] = {
     "U2": ("underpayment", "", "", "", "2025-01-15", True),
     "C1": ("coding_bundling", "", "operative report", "AC1001", "", True),
     "C2": ("coding_bundling", "", "", "", "", True),
-    "M1": ("medical_necessity", "Knee locking for 6 weeks; failed physical therapy.",
-           "MRI report|clinic note", "AC2001", "2025-02-01", True),
+    "M1": (
+        "medical_necessity",
+        "Knee locking for 6 weeks; failed physical therapy.",
+        "MRI report|clinic note",
+        "AC2001",
+        "2025-02-01",
+        True,
+    ),
     "M2": ("medical_necessity", "", "", "", "", False),
     "P1": ("prior_auth", "Acute tear, surgery within 48 hours.", "operative report", "", "", True),
     "P2": ("prior_auth", "", "", "", "", True),
@@ -62,7 +89,7 @@ CASES: dict[str, tuple[str, str, str, str, str, bool]] = {
     "N1": ("nsa", "", "", "", "", True),
     "N2": ("nsa", "", "", "", "", True),
     "O2": ("nsa_open_negotiation", "", "", "", "", True),
-}  # fmt: skip
+}
 # N1 (emergency allowed at the QPA, PR-45 on the patient) also gets an open negotiation notice.
 NOTICES = ("N1", "O2")
 
@@ -70,9 +97,17 @@ _CLAIMS: list[dict[str, Any]] = []
 _LINES: list[dict[str, Any]] = []
 
 
-def _submit(pcn: str, payer: str, lines: list[tuple[str, str]], *, pos: str = "11",
-            emergency: bool = False, facility: str = "", auth: str = "") -> None:  # fmt: skip
-    kind, notes, attachments, pwk, rep, aob = CASES.get(pcn, ("", "", "", "", "", True))
+def _submit(
+    pcn: str,
+    payer: str,
+    lines: list[tuple[str, str]],
+    *,
+    pos: str = "11",
+    emergency: bool = False,
+    facility: str = "",
+    auth: str = "",
+) -> None:
+    _kind, notes, attachments, pwk, rep, aob = CASES.get(pcn, ("", "", "", "", "", True))
     charge = D(0)
     for n, (code, mods) in enumerate(lines, start=1):
         amount = D(scenario.RATES[code][3])
@@ -140,23 +175,82 @@ def remittance() -> dict[str, pd.DataFrame]:
     b = RemitBuilder()
     b.payment("EFT1", PAID_ON, "NWH01")
     b.payment("CHK2", PAID_ON, "CTS02")
-    b.claim("EFT1", "U1", [Line("U1-1", "99214", "393.00", "120.00", "150.00",
-            [("CO", "45", "243.00"), ("PR", "2", "30.00")])])  # fmt: skip
+    b.claim(
+        "EFT1",
+        "U1",
+        [
+            Line(
+                "U1-1",
+                "99214",
+                "393.00",
+                "120.00",
+                "150.00",
+                [("CO", "45", "243.00"), ("PR", "2", "30.00")],
+            )
+        ],
+    )
     # MPPR cut the higher-valued 29881 instead of the 20610 (NWH01 reduces the second).
-    b.claim("EFT1", "C1", [
-        Line("C1-1", "29881", "1560.00", "338.00", "338.00", [("CO", "45", "884.00"),
-             ("CO", "59", "338.00")], modifiers="RT"),
-        Line("C1-2", "20610", "198.00", "85.80", "85.80", [("CO", "45", "112.20")],
-             modifiers="LT"),
-    ])  # fmt: skip
-    b.claim("CHK2", "U2", [Line("U2-1", "99214", "393.00", "160.00", "200.00",
-            [("PR", "2", "40.00"), ("PR", "45", "193.00")])])  # fmt: skip
-    b.claim("CHK2", "C2", [
-        Line("C2-1", "99214", "393.00", "251.52", "314.40", [("PR", "2", "62.88"),
-             ("PR", "45", "78.60")], modifiers="25"),
-        Line("C2-2", "36415", "9.00", "2.88", "3.60", [("CO", "59", "3.60"), ("PR", "2", "0.72"),
-             ("PR", "45", "1.80")]),
-    ])  # fmt: skip
+    b.claim(
+        "EFT1",
+        "C1",
+        [
+            Line(
+                "C1-1",
+                "29881",
+                "1560.00",
+                "338.00",
+                "338.00",
+                [("CO", "45", "884.00"), ("CO", "59", "338.00")],
+                modifiers="RT",
+            ),
+            Line(
+                "C1-2",
+                "20610",
+                "198.00",
+                "85.80",
+                "85.80",
+                [("CO", "45", "112.20")],
+                modifiers="LT",
+            ),
+        ],
+    )
+    b.claim(
+        "CHK2",
+        "U2",
+        [
+            Line(
+                "U2-1",
+                "99214",
+                "393.00",
+                "160.00",
+                "200.00",
+                [("PR", "2", "40.00"), ("PR", "45", "193.00")],
+            )
+        ],
+    )
+    b.claim(
+        "CHK2",
+        "C2",
+        [
+            Line(
+                "C2-1",
+                "99214",
+                "393.00",
+                "251.52",
+                "314.40",
+                [("PR", "2", "62.88"), ("PR", "45", "78.60")],
+                modifiers="25",
+            ),
+            Line(
+                "C2-2",
+                "36415",
+                "9.00",
+                "2.88",
+                "3.60",
+                [("CO", "59", "3.60"), ("PR", "2", "0.72"), ("PR", "45", "1.80")],
+            ),
+        ],
+    )
     for pcn, code, carc, remark in (
         ("M1", "73721", "50", "N130"),
         ("M2", "20610", "50", ""),
@@ -168,14 +262,57 @@ def remittance() -> dict[str, pd.DataFrame]:
         ("R2", "99213", "A1", "N130"),
     ):
         charge = scenario.RATES[code][3]
-        b.claim("CHK2", pcn, [Line(f"{pcn}-1", code, charge, "0", "0", [("CO", carc, charge)],
-                remarks=remark)], status="4")  # fmt: skip
-    b.claim("CHK2", "N1", [Line("N1-1", "99284", "399.00", "133.00", "166.25",
-            [("PR", "2", "33.25"), ("PR", "45", "232.75")], remarks="N864")])  # fmt: skip
-    b.claim("CHK2", "N2", [Line("N2-1", "20610", "198.00", "49.50", "82.50",
-            [("PR", "2", "33.00"), ("CO", "45", "115.50")])], member_id="MEMN2")  # fmt: skip
-    b.claim("CHK2", "O2", [Line("O2-1", "29881", "1560.00", "480.00", "600.00",
-            [("PR", "2", "120.00"), ("CO", "45", "960.00")], remarks="N865")])  # fmt: skip
+        b.claim(
+            "CHK2",
+            pcn,
+            [Line(f"{pcn}-1", code, charge, "0", "0", [("CO", carc, charge)], remarks=remark)],
+            status="4",
+        )
+    b.claim(
+        "CHK2",
+        "N1",
+        [
+            Line(
+                "N1-1",
+                "99284",
+                "399.00",
+                "133.00",
+                "166.25",
+                [("PR", "2", "33.25"), ("PR", "45", "232.75")],
+                remarks="N864",
+            )
+        ],
+    )
+    b.claim(
+        "CHK2",
+        "N2",
+        [
+            Line(
+                "N2-1",
+                "20610",
+                "198.00",
+                "49.50",
+                "82.50",
+                [("PR", "2", "33.00"), ("CO", "45", "115.50")],
+            )
+        ],
+        member_id="MEMN2",
+    )
+    b.claim(
+        "CHK2",
+        "O2",
+        [
+            Line(
+                "O2-1",
+                "29881",
+                "1560.00",
+                "480.00",
+                "600.00",
+                [("PR", "2", "120.00"), ("CO", "45", "960.00")],
+                remarks="N865",
+            )
+        ],
+    )
     return b.tables()
 
 

@@ -5,6 +5,8 @@ each remittance code explained once, diagnoses with their decimal point and desc
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -77,7 +79,9 @@ def test_every_required_field_and_nothing_internal(
     text, markdown = _read(letters, appeal_id)
     ctx = _context(cases, appeal_id)
     item, claim = ctx["item"], ctx["claim"]
-    book = lc.IN_NETWORK_ADDRESS if claim["patient_control_number"] in ("U1", "C1") else lc.ADDRESSES
+    book = (
+        lc.IN_NETWORK_ADDRESS if claim["patient_control_number"] in ("U1", "C1") else lc.ADDRESSES
+    )
     address = book.get(kind) or book["default"]
     for words in (text, markdown):
         for field in (
@@ -185,3 +189,45 @@ def test_html_letters_escape_practice_data(cases: ReconcileResult, tmp_path: Pat
     render_letters(SimpleNamespace(letters=[context]), tmp_path)
     html = next(tmp_path.glob("*.html")).read_text()
     assert "<script>" not in html and "A &amp; B" in html
+
+
+@pytest.mark.skipif(
+    shutil.which("chromium") is None or shutil.which("pdftotext") is None,
+    reason="chromium / poppler-utils not installed",
+)
+@pytest.mark.parametrize("appeal_id", ["C1-coding_bundling", "O2-nsa_open_negotiation"])
+def test_letters_print_on_letter_without_clipping(
+    letters: Path, tmp_path: Path, appeal_id: str
+) -> None:
+    """Printed by headless Chromium: US Letter pages, every word inside the page, the last
+    column of the widest table included."""
+    pdf = tmp_path / f"{appeal_id}.pdf"
+    subprocess.run(
+        [
+            "chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--no-pdf-header-footer",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            f"--print-to-pdf={pdf}",
+            (letters / f"{appeal_id}.html").as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    bbox = subprocess.run(
+        ["pdftotext", "-bbox", str(pdf), "-"], check=True, capture_output=True, text=True
+    ).stdout
+    pages = re.findall(r'<page width="([\d.]+)" height="([\d.]+)"', bbox)
+    assert pages and {(float(w), float(h)) for w, h in pages} == {(612.0, 792.0)}
+    right_edges = [float(x) for x in re.findall(r'xMax="([\d.]+)"', bbox)]
+    assert right_edges and max(right_edges) <= 612 - 36  # inside a half-inch margin
+    words = set(re.findall(r">([^<]+)</word>", bbox))
+    last_column = {
+        "C1-coding_bundling": {"CO-59", "$338.00"},
+        "O2-nsa_open_negotiation": {"Offer", "$1,248.00"},
+    }[appeal_id]  # the rightmost column's heading or values
+    assert last_column <= words

@@ -50,7 +50,12 @@ def test_out_of_order_events_are_refused(ledger: Ledger) -> None:
 def test_appeal_worklist_transitions_with_the_recovered_amount(ledger: Ledger) -> None:
     def appeal(event: str, day: int, **kw: object) -> NewCaseEvent:
         return NewCaseEvent(
-            "LS2-medical_necessity", "LS2", "appeal", event, dt.date(2027, 1, day), **kw  # type: ignore[arg-type]
+            "LS2-medical_necessity",
+            "LS2",
+            "appeal",
+            event,
+            dt.date(2027, 1, day),
+            **kw,  # type: ignore[arg-type]
         )
 
     for event in (

@@ -26,9 +26,13 @@ def ledger_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]
         claim = ledger.record_claim(draft("LS21", state=ClaimState.READY))
         ledger.record_case_event(
             NewCaseEvent(
-                "LS21", "LS21", "remittance", "payment_received", dt.date(2026, 12, 11),
+                "LS21",
+                "LS21",
+                "remittance",
+                "payment_received",
+                dt.date(2026, 12, 11),
                 reference="835:1",
-            )  # fmt: skip
+            )
         )
         assert claim.id
     yield url
@@ -47,8 +51,19 @@ def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str,
 
 def test_notice_then_idr_in_its_window(ledger_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _run(
-        ["nsa", "notice-sent", "LS21", "--date", "2027-01-11", "--method", "email",
-         "--offer", "552.00"], capsys)  # fmt: skip
+        [
+            "nsa",
+            "notice-sent",
+            "LS21",
+            "--date",
+            "2027-01-11",
+            "--method",
+            "email",
+            "--offer",
+            "552.00",
+        ],
+        capsys,
+    )
     assert code == 0
     assert "negotiating" in out and "2027-02-23" in out and "2027-02-24 to 2027-03-01" in out
     # Premature: the negotiation runs until 2027-02-23.
@@ -68,14 +83,17 @@ def test_notice_then_idr_in_its_window(ledger_url: str, capsys: pytest.CaptureFi
 
 
 def test_bad_input_is_one_line(ledger_url: str, capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = _run(["nsa", "notice-sent", "NOPE", "--date", "2027-01-11", "--method",
-                         "mail"], capsys)  # fmt: skip
+    code, _, err = _run(
+        ["nsa", "notice-sent", "NOPE", "--date", "2027-01-11", "--method", "mail"], capsys
+    )
     assert code == 2 and "claim NOPE: not in the ledger" in err
-    code, _, err = _run(["nsa", "notice-sent", "LS21", "--date", "2026-12-01", "--method",
-                         "mail"], capsys)  # fmt: skip
+    code, _, err = _run(
+        ["nsa", "notice-sent", "LS21", "--date", "2026-12-01", "--method", "mail"], capsys
+    )
     assert code == 2 and "before the payment received 2026-12-11" in err
-    code, _, err = _run(["appeal", "status", "LS21-prior_auth", "won", "--date", "2027-01-05"],
-                        capsys)  # fmt: skip
+    code, _, err = _run(
+        ["appeal", "status", "LS21-prior_auth", "won", "--date", "2027-01-05"], capsys
+    )
     assert code == 2 and "(new case) -> won is not allowed" in err
 
 
@@ -93,7 +111,8 @@ def test_appeal_status_transitions(ledger_url: str, capsys: pytest.CaptureFixtur
 
 
 def test_clock_needs_no_ledger(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = _run(["nsa", "clock", "--received", "2026-11-19", "--sent", "2026-11-23"],
-                        capsys)  # fmt: skip
+    code, out, _ = _run(
+        ["nsa", "clock", "--received", "2026-11-19", "--sent", "2026-11-23"], capsys
+    )
     assert code == 0
     assert "2027-01-04" in out and "2027-01-06" in out and "2027-01-07 to 2027-01-12" in out

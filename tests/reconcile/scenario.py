@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline.reconcile import Submitted, submitted_from_records
+from pipeline.reconcile.nsa_reference import NsaPolicy, NsaReference
 from pipeline.reconcile.reference import (
     CodeBook,
     FeeRow,
@@ -21,7 +22,6 @@ from pipeline.reconcile.reference import (
     PayerProfile,
     load_code_book,
 )
-from pipeline.reconcile.nsa_reference import NsaPolicy, NsaReference
 from tests.reconcile.remit_builder import Line, RemitBuilder
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -38,7 +38,8 @@ def test_families_deadlines_and_priority(result: ReconcileResult) -> None:
     assert scores == sorted(scores, reverse=True)
     # An NSA notice due in 21 days outranks a larger underpayment due in 155.
     assert (
-        items.loc["B4-nsa_open_negotiation", "priority"] < items.loc["A6-coding_bundling", "priority"]
+        items.loc["B4-nsa_open_negotiation", "priority"]
+        < items.loc["A6-coding_bundling", "priority"]
     )
     # Balance billing is appealed to the plan (its own letter), on the appeal window.
     assert items.loc["B5-nsa", "family"] == "nsa"

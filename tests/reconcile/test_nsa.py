@@ -29,9 +29,13 @@ IN_FACILITY, OUT_FACILITY = "1582047365", "1111111111"
 
 REF = NsaReference(
     facilities=(
-        FacilityNetwork(IN_FACILITY, "Lakeview Memorial", "CTS02", "in_network", date(2025, 1, 1), None),
-        FacilityNetwork(OUT_FACILITY, "Elm Surgery", "CTS02", "out_of_network", date(2025, 1, 1), None),
-    ),  # fmt: skip
+        FacilityNetwork(
+            IN_FACILITY, "Lakeview Memorial", "CTS02", "in_network", date(2025, 1, 1), None
+        ),
+        FacilityNetwork(
+            OUT_FACILITY, "Elm Surgery", "CTS02", "out_of_network", date(2025, 1, 1), None
+        ),
+    ),
     excluded_plans={
         "MB": ("Medicare Part B", "outside the federal NSA"),
         "MC": ("Medicaid", "outside the federal NSA"),
@@ -43,9 +47,13 @@ REF = NsaReference(
         ("taxonomy", "207L00000X", "anesthesiology"),
     ),
     state_laws={
-        "IL": StateLaw("IL", "Illinois law", "215 ILCS 5/356z.3a", frozenset({"emergency", "facility"}), False),
-        "NJ": StateLaw("NJ", "New Jersey law", "N.J.S.A. 26:2SS", frozenset({"emergency", "facility"}), True),
-    },  # fmt: skip
+        "IL": StateLaw(
+            "IL", "Illinois law", "215 ILCS 5/356z.3a", frozenset({"emergency", "facility"}), False
+        ),
+        "NJ": StateLaw(
+            "NJ", "New Jersey law", "N.J.S.A. 26:2SS", frozenset({"emergency", "facility"}), True
+        ),
+    },
 )
 
 
@@ -100,8 +108,9 @@ def test_office_services_are_not_protected() -> None:
 
 
 def test_air_ambulance_is_protected_and_federal_only() -> None:
-    got = _decide(_facts(place_of_service="41", facility_npi="", plan_funding="fully_insured"),
-                  _line("A0435"))  # fmt: skip
+    got = _decide(
+        _facts(place_of_service="41", facility_npi="", plan_funding="fully_insured"), _line("A0435")
+    )
     assert got.protected and got.category == "air_ambulance" and got.state_law == ""
 
 
@@ -137,15 +146,21 @@ def test_consent_signed_after_the_service_does_not_count() -> None:
 
 
 def test_consent_cannot_waive_emergency_services() -> None:
-    facts = _facts(place_of_service="23", emergency=True, consent_date=date(2026, 10, 1),
-                   consent_services=frozenset({"99284"}))  # fmt: skip
+    facts = _facts(
+        place_of_service="23",
+        emergency=True,
+        consent_date=date(2026, 10, 1),
+        consent_services=frozenset({"99284"}),
+    )
     assert _decide(facts, _line("99284")).protected
 
 
 @pytest.mark.parametrize("indicator", ["MB", "MC", "CH"])
 def test_medicare_medicaid_tricare_are_outside_the_federal_nsa(indicator: str) -> None:
-    got = _decide(_facts(claim_filing_indicator=indicator, place_of_service="23", emergency=True),
-                  _line("99284"))  # fmt: skip
+    got = _decide(
+        _facts(claim_filing_indicator=indicator, place_of_service="23", emergency=True),
+        _line("99284"),
+    )
     assert not got.protected and "outside the federal NSA" in got.reason
 
 
@@ -202,12 +217,14 @@ def test_case_status_and_next_deadline_from_recorded_events() -> None:
     started = case_state(idr, RECEIVED, date(2027, 1, 11))
     # 3 business days after Mon 2027-01-11: 12, 13, 14.
     assert (started.status, started.next_deadline) == ("idr_initiated", date(2027, 1, 14))
-    chosen = case_state([*idr, _E("idr_entity_selected", date(2027, 1, 14))], RECEIVED,
-                        date(2027, 1, 15))  # fmt: skip
+    chosen = case_state(
+        [*idr, _E("idr_entity_selected", date(2027, 1, 14))], RECEIVED, date(2027, 1, 15)
+    )
     # 10 business days after Thu 01-14 with MLK Day 01-18 skipped: Fri 2027-01-29.
     assert (chosen.status, chosen.next_deadline) == ("idr_entity_selected", date(2027, 1, 29))
-    settled = case_state([*sent, _E("settled", date(2026, 12, 20), amount=D("500"))], RECEIVED,
-                         date(2027, 1, 2))  # fmt: skip
+    settled = case_state(
+        [*sent, _E("settled", date(2026, 12, 20), amount=D("500"))], RECEIVED, date(2027, 1, 2)
+    )
     assert settled.status == "settled" and settled.settled_amount == D("500")
     assert case_state([], RECEIVED, date(2026, 12, 1), "Illinois law").status == "state_process"
 
@@ -255,8 +272,20 @@ def test_recorded_notice_drives_the_flag_deadline_and_the_idr_rows() -> None:
 
 def _Ev(pcn: str, kind: str, event: str, on: date, method: str | None = None) -> CaseEventRecord:
     """A ledger event as ``Ledger.case_events()`` returns it."""
-    return CaseEventRecord(0, f"{pcn}-{kind}", pcn, kind, event, on, method, None, None, None,
-                           None, datetime(2026, 1, 1, tzinfo=UTC))  # fmt: skip
+    return CaseEventRecord(
+        0,
+        f"{pcn}-{kind}",
+        pcn,
+        kind,
+        event,
+        on,
+        method,
+        None,
+        None,
+        None,
+        None,
+        datetime(2026, 1, 1, tzinfo=UTC),
+    )
 
 
 def _item(code: str, dos: date, window: date, payer: str = "CTS02") -> dict[str, object]:
