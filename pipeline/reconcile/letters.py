@@ -187,6 +187,7 @@ def letter_contexts(
                 "lines": lines,
                 "reason_codes": _reason_codes(lines, codes),
                 "protection": _protection_words(members),
+                "protection_type": _protection_type(_protection_words(members)),
                 "nsa": asdict(case) if case is not None else None,
                 "contact": _contact(nsa_contact, practice),
                 "practice": _practice(practice),
@@ -218,6 +219,18 @@ def _protection_words(members: Sequence[Mapping[str, Any]]) -> str:
         if reason.startswith("No Surprises Act (") and "):" in reason:
             return reason[len("No Surprises Act (") : reason.index("):")].split(";")[0]
     return ""
+
+
+def _protection_type(words: str) -> str:
+    """The short type the standard notice's table asks for."""
+    for start, label in (
+        ("emergency", "Emergency services"),
+        ("non-emergency", "Non-emergency services at an in-network facility"),
+        ("air ambulance", "Air ambulance services"),
+    ):
+        if words.startswith(start):
+            return label
+    return words
 
 
 def _letter_date(item: Mapping[str, Any], case: CaseState | None, as_of: date) -> date:
