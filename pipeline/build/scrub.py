@@ -4,7 +4,9 @@ Every :class:`Finding` names the encounter, the field (our model's name, 1-based
 positions: ``diagnoses[2]``, ``charges[1].modifiers``) and the rule. Errors hold the
 claim (it is reported, never sent); warnings are reported and the claim is sent.
 Payer rules come from ``mappings/payers/*.yaml`` (``prior_auth_procedures`` and
-``rules:``); code lists from ``mappings/codes``.
+``rules:``); code lists from ``mappings/codes``. Rules kept in their own modules are
+registered in ``_ENCOUNTER_RULES``: :mod:`pipeline.build.scrub_eligibility` (the 271s on
+file, when the caller passes ``eligibility``).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from stdnum import luhn
 from stdnum.us import ein as us_ein
 
 from pipeline.build.codes import CodeSets
+from pipeline.build.scrub_eligibility import EligibilityOnFile, eligibility_rules
 from pipeline.practice.model import Charge, Coverage, Encounter, Payer, PayerRule, Practice
 
 __all__ = [
@@ -108,6 +111,7 @@ class _Check:
         self.out = out
         self.coverages = coverages
         self.prior_auth: dict[str, frozenset[str]] = {}
+        self.eligibility: EligibilityOnFile | None = None
 
     def error(self, field: str, rule: str, message: str) -> None:
         self._add(field, rule, "error", message)
@@ -128,8 +132,12 @@ def scrub(
     *,
     today: date,
     codes: CodeSets,
+    eligibility: EligibilityOnFile | None = None,
 ) -> ScrubReport:
-    """Run every front-end edit on ``encounters`` (default: all of the practice's)."""
+    """Run every front-end edit on ``encounters`` (default: all of the practice's).
+
+    ``eligibility``: the 271s on file (from the ledger); without it no eligibility rule runs.
+    """
     encounters = list(practice.encounters if encounters is None else encounters)
     findings: list[Finding] = []
     findings.extend(_billing_provider(practice, encounters))
@@ -142,6 +150,7 @@ def scrub(
     for encounter in encounters:
         check = _Check(encounter, findings, coverages)
         check.prior_auth = prior_auth
+        check.eligibility = eligibility
         for rule in _ENCOUNTER_RULES:
             rule(practice, encounter, check, today, codes)
         _duplicates(encounter, check, seen, pcns)
@@ -430,6 +439,7 @@ def _duplicates(
 
 _ENCOUNTER_RULES: tuple[Rule, ...] = (
     _identity, _coverage, _providers, _facility, _diagnoses, _claim, _lines,
+    eligibility_rules,
 )  # fmt: skip
 
 
