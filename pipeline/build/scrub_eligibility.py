@@ -211,10 +211,12 @@ def _prior_auth(
         place = ch.place_of_service or e.place_of_service
         found = facts.authorization_for(code, service_types.of(code), place, payer.in_network)
         if found is not None:
-            needs[code] = found.describe()
+            needs[code] = (
+                found.describe() if found.procedure_code else f"{code} ({found.describe()})"
+            )
     if needs:
         contact = f"; contact {facts.prior_auth_contact}" if facts.prior_auth_contact else ""
-        listed = ", ".join(why if why == code else f"{code} ({why})" for code, why in needs.items())
+        listed = ", ".join(needs.values())
         c.error(
             "prior_auth", "prior_auth_271",
             f"{asked}: prior authorization required for {listed}{contact}",

@@ -34,6 +34,7 @@ __all__ = [
     "AuthRequirement",
     "CoverageFacts",
     "authorizations",
+    "copay_for",
     "copays_by_service_type",
     "format_authorizations",
     "format_copays",
@@ -177,6 +178,14 @@ def parse_copays(text: str) -> dict[str, Decimal]:
     return out
 
 
+def copay_for(copays: Mapping[str, Decimal], service_types: frozenset[str]) -> Decimal | None:
+    """The copay of the most specific service type priced (the higher of two; ``30`` last)."""
+    specific = [copays[t] for t in service_types if t in copays and t != _PLAN]
+    if specific:
+        return max(specific)
+    return copays.get(_PLAN) if _PLAN in service_types else None
+
+
 def _date(value: object) -> date | None:
     if isinstance(value, date):
         return value
@@ -247,10 +256,7 @@ class CoverageFacts:
     def copay_for(self, service_types: frozenset[str], in_network: bool) -> Decimal | None:
         """The copay of the most specific service type the 271 prices (``30`` last)."""
         copays = self.in_network_copays if in_network else self.out_of_network_copays
-        specific = sorted(t for t in service_types if t in copays and t != _PLAN)
-        if specific:
-            return max(copays[t] for t in specific)
-        return copays.get(_PLAN) if _PLAN in service_types else None
+        return copay_for(copays, service_types)
 
     def authorization_for(
         self, procedure_code: str, service_types: frozenset[str], place: str, in_network: bool
