@@ -23,7 +23,8 @@ service (the latest, if asked twice); else the one about the nearest date. Then,
   is about to bill, so this means the payer has not answered (yet).
 
 Plan-design facts (networks, prior auth) from a 271 about another date hold within the same
-plan year (DTP*346/347, else the calendar year).
+plan year (DTP*346/347, else the calendar year). A void (frequency 8) is never held by these
+rules: it takes back a claim sent before.
 """
 
 from __future__ import annotations
@@ -100,6 +101,8 @@ def eligibility_rules(
     coverage = c.coverages.get((e.patient_id, e.coverage_priority))
     if on_file is None or coverage is None or coverage.payer_id not in p.payers:
         return  # coverage_missing / payer_unknown hold it already
+    if e.frequency == "8":
+        return  # a void takes back a claim sent before: coverage does not matter
     payer = p.payers[coverage.payer_id]
     facts = on_file.for_claim(e.patient_id, payer.payer_id, e.service_date)
     member_id = coverage.patient_member_id or coverage.member_id

@@ -3,6 +3,7 @@ the same folder sends and posts nothing new (the same numbers)."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -52,7 +53,9 @@ def test_demo_writes_everything_and_a_rerun_doubles_nothing(tmp_path: Path) -> N
     assert (out / "ledger.db").exists()
     assert (out / "clearinghouse" / "ground_truth" / "truth.jsonl").stat().st_size > 0
     totals = _totals(first.stdout)
-    assert totals["claims sent"] == "160" and len(totals) == len(TOTALS), first.stdout
+    assert totals["claims sent"] == "125" and len(totals) == len(TOTALS), first.stdout
+    _nothing_sent_against_its_271(out)
+    assert len(list((out / "exports" / "good_faith_estimates").glob("GFE-*.html"))) == 35
 
     again = _demo(out)
     assert again.returncode == 0, again.stderr[-3000:]
@@ -60,3 +63,41 @@ def test_demo_writes_everything_and_a_rerun_doubles_nothing(tmp_path: Path) -> N
     assert _facts(again.stdout)["sent by this run"] == "0"
     assert sorted(p.name for p in (out / "edi" / "sent").iterdir()) == sent
     assert len(list((out / "edi" / "received").iterdir())) == len(received)
+
+
+def _nothing_sent_against_its_271(out: Path) -> None:
+    """Issue 12: no claim goes to coverage its 271 called inactive or unknown; the CO-96s left
+    are routed by the 271 (none on a plan whose 271 showed no out-of-network benefit)."""
+    import csv
+    import sqlite3
+
+    db = sqlite3.connect(out / "ledger.db")
+    try:
+        answers = {
+            (patient, payer, day): json.loads(summary)
+            for patient, payer, day, summary in db.execute(
+                "select patient_id, payer_id, service_date, summary from eligibility_checks"
+                " where summary is not null"
+            )
+        }
+        sent = db.execute(
+            "select patient_control_number, patient_id, payer_id, service_date_start from claims"
+            " where state not in ('ready', 'scrub_failed') and frequency_code != '8'"
+        ).fetchall()  # a void takes back a claim: nothing to ask about
+    finally:
+        db.close()
+    assert len(sent) == 123  # 125 sent, two of them voids (E0155, E0156)
+    statuses = [answers[(p, payer, day)]["coverage_status"] for _, p, payer, day in sent]
+    assert statuses.count("active") == 123  # every claim sent was asked about its DOS: active
+    not_covered = {
+        pcn
+        for pcn, p, payer, day in sent
+        if answers[(p, payer, day)].get("out_of_network_coverage") == "not_covered"
+    }
+    with (out / "exports" / "flags.csv").open(encoding="utf-8") as fh:
+        co96 = [r for r in csv.DictReader(fh) if r["carc"] == "96"]
+    for flag in co96:
+        if flag["patient_control_number"] in not_covered:
+            assert flag["flag"] == "patient_responsibility" or "No Surprises" in flag["action"]
+        else:  # the 271 showed out-of-network benefits: the denial is disputed
+            assert flag["flag"] == "denied_appealable" and "271 shows" in flag["action"]
