@@ -1,7 +1,8 @@
 """Good-faith estimates: one patient-facing document (HTML, print-ready, and Markdown) per
 ``patient_estimates`` row, written beside the table (``exports/good_faith_estimates/``).
 
-Templates ``mappings/templates/good_faith_estimate.{html,md}.j2`` (DOMAIN.md §9.5). Context:
+Template ``mappings/templates/good_faith_estimate.html.j2`` (DOMAIN.md §9.5); the Markdown
+copy is made from the HTML, as for the letters. Context:
 ``estimate`` (the table row), ``services`` (code, description, expected charge),
 ``patient`` (name, birth date) and ``provider`` (rendering clinician) when the practice model
 is given, ``practice`` (letterhead facts), ``as_of`` (the date the estimate is issued),
@@ -19,6 +20,7 @@ from typing import Any
 from jinja2 import TemplateError
 
 from pipeline.errors import ConfigError
+from pipeline.export.letters import html_to_markdown
 from pipeline.export.templating import environment
 from pipeline.reconcile.reference import FeeSchedule
 
@@ -26,7 +28,7 @@ __all__ = ["DISPUTE_THRESHOLD", "GFE_FOLDER", "render_estimates"]
 
 GFE_FOLDER = "good_faith_estimates"
 DISPUTE_THRESHOLD = Decimal("400")
-TEMPLATE = "good_faith_estimate"
+TEMPLATE = "good_faith_estimate.html.j2"
 
 
 def render_estimates(
@@ -51,12 +53,11 @@ def render_estimates(
     for row in frame.to_dict("records"):
         context = _context(row, fees, practice, result.practice, issued or result.as_of)
         stem = "GFE-" + _safe(str(row["appointment_id"]))
-        for ext in ("html", "md"):
-            name = f"{TEMPLATE}.{ext}.j2"
-            try:
-                text = env.get_template(name).render(**context)
-            except TemplateError as exc:
-                raise ConfigError(f"mappings/templates/{name}: {exc}") from exc
+        try:
+            html = env.get_template(TEMPLATE).render(**context)
+        except TemplateError as exc:
+            raise ConfigError(f"mappings/templates/{TEMPLATE}: {exc}") from exc
+        for ext, text in (("html", html), ("md", html_to_markdown(html))):
             path = out_dir / f"{stem}.{ext}"
             path.write_text(text, encoding="utf-8")
             written.append(path)

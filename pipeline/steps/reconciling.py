@@ -55,6 +55,7 @@ def reconcile_and_export(
         eligibility=pd.DataFrame(elig_rows) if elig_rows else None,
         appointments=appointments_from_practice(practice),
         practice=practice_facts(practice),
+        case_events=ledger.case_events(),
     )
     exports = write_exports(result, workspace.exports_dir)
     letters = render_letters(result, workspace.letters_dir)
@@ -82,7 +83,7 @@ def reconcile_and_export(
 def submitted_claims(ledger: Ledger, practice: Practice, *, on: date) -> Any:
     """Claims as sent (the 837P files in the ledger's sent folder), with ledger states/dates."""
     from pipeline.parse.t837p import read_837p
-    from pipeline.reconcile.inputs import submitted_from_claim_records
+    from pipeline.reconcile.inputs import encounter_extras, submitted_from_claim_records
 
     records: dict[str, Any] = {}
     sent_on: dict[str, date] = {}
@@ -108,6 +109,7 @@ def submitted_claims(ledger: Ledger, practice: Practice, *, on: date) -> Any:
         default_submitted=on,
         notes=notes,
         ledger_states=states,
+        encounter_facts=encounter_extras(practice),
     )
 
 

@@ -236,7 +236,7 @@ def test_good_faith_estimate_documents(tmp_path: Path, result: ReconcileResult) 
     ap1 = next(r for r in result.tables["patient_estimates"].to_dict("records")
                if r["appointment_id"] == "AP1")  # fmt: skip
     assert "# Good Faith Estimate" in md and "December 15, 2025" in md
-    assert f"**${ap1['estimated_patient_total']:,.2f}**" in md
+    assert f"| You may owe | ${ap1['estimated_patient_total']:,.2f} |" in md
     assert "$400.00" in md and "120 calendar days" in md
     html = (tmp_path / "GFE-AP4.html").read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>") and 'class="warning"' in html  # inactive
