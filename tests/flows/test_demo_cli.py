@@ -111,8 +111,11 @@ def _check_nsa_cases(out: Path) -> None:
     due by business day 30 = Tue 2027-01-26 (Christmas, New Year's Day, MLK Day skipped); the
     draft is dated as of 2027-01-11, so the negotiation would end Tue 2027-02-23 (Presidents'
     Day skipped) and the IDR window is Wed 2027-02-24 to Mon 2027-03-01. The offer is the
-    practice's UCR rate 552.00 beside the plan's QPA 287.50; the plan allowed 244.38.
-    LS0000023 (FAB03): paid Thu 2026-12-17, notice due Mon 2027-02-01.
+    practice's UCR rate 552.00 beside the plan's QPA 287.50, which the plan allowed (since the
+    271s hold the Tailspin claims, the simulator's below-QPA mistake falls on LS0000024: 552.50
+    allowed against a QPA of 650.00).
+    LS0000023 (FAB03): paid Wed 2026-12-09, notice due Fri 2027-01-22 (two business days before
+    LS0000021's, received two business days earlier).
     """
     import csv
 
@@ -132,12 +135,14 @@ def _check_nsa_cases(out: Path) -> None:
     assert (ls21["offer_amount"], ls21["qpa_amount"], ls21["allowed_amount"]) == (
         "552.00",
         "287.50",
-        "244.38",
+        "287.50",
     )
+    ls24 = cases["LS0000024"]
+    assert (ls24["qpa_amount"], ls24["allowed_amount"]) == ("650.00", "552.50")
     assert (ls21["status"], ls21["next_deadline"]) == ("notice_due", "2027-01-26")
     assert (cases["LS0000023"]["received_on"], cases["LS0000023"]["notice_deadline"]) == (
-        "2026-12-17",
-        "2027-02-01",
+        "2026-12-09",
+        "2027-01-22",
     )
     notice = (out / "letters" / "LS0000021-nsa_open_negotiation.md").read_text()
     for words in (
