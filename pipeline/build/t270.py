@@ -79,17 +79,21 @@ class Build270Result:
 
 
 def inquiries_for(
-    practice: Practice, on: date
+    practice: Practice, on: date | None
 ) -> tuple[list[tuple[Appointment, Coverage, InquiryRecord]], list[Finding]]:
-    """The inquiries (without trace numbers yet) for appointments on ``on``, and findings."""
-    by_patient: dict[str, list[Appointment]] = defaultdict(list)
+    """The inquiries (without trace numbers yet) for appointments on ``on``, and findings.
+
+    ``on=None``: every appointment of ``practice``, one inquiry per patient and date (the
+    nightly also asks about the dates of service it is about to bill).
+    """
+    by_patient: dict[tuple[str, date], list[Appointment]] = defaultdict(list)
     for appointment in practice.appointments:
-        if appointment.date == on:
-            by_patient[appointment.patient_id].append(appointment)
+        if on is None or appointment.date == on:
+            by_patient[(appointment.patient_id, appointment.date)].append(appointment)
     bp = practice.billing_provider
     found: list[tuple[Appointment, Coverage, InquiryRecord]] = []
     findings: list[Finding] = []
-    for patient_id, appointments in by_patient.items():
+    for (patient_id, day), appointments in by_patient.items():
         first = appointments[0]
         types = tuple(dict.fromkeys(t for a in appointments for t in a.service_types)) or ("30",)
         coverages = sorted(practice.coverages_of(patient_id), key=lambda c: c.priority)
@@ -118,7 +122,7 @@ def inquiries_for(
                 member_id=member_id,
                 subscriber=_name_and_dob(subscriber),
                 service_types=types,
-                service_date=on,
+                service_date=day,
                 dependent=dependent,
                 relationship=_DEPENDENT_RELATIONSHIP.get(relationship, "34")
                 if dependent
@@ -159,14 +163,15 @@ def build_270(
     practice: Practice,
     out: TextIO,
     *,
-    on: date,
+    on: date | None,
     control_numbers: ControlNumbers,
     now: datetime | None = None,
     usage: str = "P",
     delimiters: Delimiters | None = None,
     max_inquiries_per_transaction: int = MAX_INQUIRIES_PER_TRANSACTION,
 ) -> Build270Result:
-    """Write the 270s for appointments on ``on``; nothing is written when there are none."""
+    """Write the 270s for appointments on ``on`` (``None``: all of them, each on its date);
+    nothing is written when there are none."""
     d = delimiters or Delimiters()
     planned, findings = inquiries_for(practice, on)
     bp = practice.billing_provider

@@ -93,6 +93,7 @@ _SPEC: dict[str, list[tuple[str, str]]] = {
         ("authorization_required", ""), ("in_network", ""), ("messages", ""),
         ("source_file", ""), ("transaction_control_number", ""), ("member_level", ""),
         ("benefit_text", ""), ("procedure_code", ""), ("segment_number", _I),
+        ("places_of_service", ""), ("related_entities", ""),
     ],
     "eligibility_summary": [
         ("trace_number", ""), ("member_id", ""), ("last_name", ""), ("first_name", ""),
@@ -107,6 +108,10 @@ _SPEC: dict[str, list[tuple[str, str]]] = {
         ("member_level", ""), ("payer_name", ""), ("payer_id", ""),
         ("follow_up_action_code", ""), ("insurance_type", ""),
         ("out_of_network_office_visit_copay", _D), ("benefit_count", _I),
+        ("in_network_coverage", ""), ("out_of_network_coverage", ""),
+        ("out_of_network_service_types", ""), ("in_network_copays", ""),
+        ("out_of_network_copays", ""), ("prior_auth_services", ""), ("prior_auth_contact", ""),
+        ("plan_begin", ""), ("plan_end", ""), ("eligibility_begin", ""), ("eligibility_end", ""),
     ],
     "ack_transactions": [
         ("source_file", ""), ("group_control_number", ""), ("transaction_set_id", ""),

@@ -513,7 +513,8 @@ def appointments_from_practice(practice: Any) -> pd.DataFrame:
             {
                 "appointment_id": appt.appointment_id,
                 "patient_id": appt.patient_id,
-                "member_id": coverage.member_id if coverage else "",
+                # A dependent with an id of their own is asked about (and answered) under it.
+                "member_id": (coverage.patient_member_id or coverage.member_id) if coverage else "",
                 "payer_id": coverage.payer_id if coverage else "",
                 "appointment_date": appt.date,
                 "place_of_service": "11",

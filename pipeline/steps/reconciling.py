@@ -59,6 +59,7 @@ def reconcile_and_export(
     )
     exports = write_exports(result, workspace.exports_dir)
     letters = render_letters(result, workspace.letters_dir)
+    _good_faith_estimates(result, practice, workspace, on)
     report = render_report(result, workspace.report_path)
     flags = result.tables.get("flags")
     summary = ReconcileSummary(
@@ -110,6 +111,17 @@ def submitted_claims(ledger: Ledger, practice: Practice, *, on: date) -> Any:
         ledger_states=states,
         encounter_facts=encounter_extras(practice),
     )
+
+
+def _good_faith_estimates(result: Any, practice: Practice, workspace: Workspace, on: date) -> None:
+    """The patient-facing document of each estimate, beside ``patient_estimates.csv``."""
+    from pipeline.export.estimates import GFE_FOLDER, render_estimates
+    from pipeline.reconcile.reference import load_fee_schedule
+    from pipeline.settings import get_settings
+
+    fees = load_fee_schedule(get_settings().mappings_dir / "fee_schedules")
+    folder = workspace.exports_dir / GFE_FOLDER
+    render_estimates(result, folder, fees=fees, practice=practice, issued=on)
 
 
 def _money(value: object) -> Decimal:

@@ -125,3 +125,23 @@ def test_dependent_with_several_service_types_repeats_eq01(demo: LoadResult, tmp
     report = validate_file(path)
     assert report.status == "valid", [p.message for p in report.errors][:5]
     assert [i.service_types for i in read_270(path)] == [i.service_types for i in result.inquiries]
+
+
+def test_every_appointment_on_its_own_date_in_one_file(demo: LoadResult, tmp_path: Path) -> None:
+    # on=None: what the nightly sends for tomorrow plus the dates of service it is about to bill
+    out = io.StringIO()
+    result = build_270(
+        demo.practice, out, on=None, control_numbers=CountingControlNumbers(), now=NOW
+    )
+    expected = {
+        (c.patient_id, c.payer_id, a.date)
+        for a in demo.practice.appointments
+        for c in demo.practice.coverages
+        if c.patient_id == a.patient_id
+    }
+    got = [(i.patient_id, i.payer_id, i.service_date) for i in result.inquiries]
+    assert sorted(got) == sorted(expected) and {d for *_, d in got} == set(DAYS)
+    path = tmp_path / "all.270.x12"
+    path.write_text(out.getvalue(), encoding="ascii")
+    assert validate_file(path).status == "valid"
+    assert read_270(path) == result.inquiries  # each DTP*291 carries its own date
