@@ -4,6 +4,7 @@
 folder the practice downloads from, what a clearinghouse and its payers send back:
 
 - 270 -> one 271 (a transaction set per inquiry);
+- 276 -> one 277 (005010X212: a status per claim, from :mod:`.status`);
 - 837P -> TA1 (when ISA14=1), a 999 (an AK2 per transaction set), a 277CA (a status per
   claim), then one 835 per payer payment (a second, later payment for one payer carries the
   interest, reversal/correction and recoupment);
@@ -34,8 +35,9 @@ from pipeline.clearinghouse.emit import Envelope, write_277ca, write_835, write_
 from pipeline.clearinghouse.fees import FeeSchedule
 from pipeline.clearinghouse.history import ClaimHistory
 from pipeline.clearinghouse.members import Accumulators, MemberDirectory
-from pipeline.clearinghouse.model import InquiryBatch, Submission
+from pipeline.clearinghouse.model import InquiryBatch, StatusBatch, Submission
 from pipeline.clearinghouse.plans import load_plans
+from pipeline.clearinghouse.status import StatusBook, answer_status, write_277
 from pipeline.clearinghouse.truth import TruthWriter, outcome_records
 from pipeline.errors import X12SyntaxError
 from pipeline.x12.control import FileControlNumbers
@@ -155,6 +157,7 @@ class Responder:
         self.accumulators = Accumulators(self.layout.state / "accumulators.json", seed)
         self.state = _State.load(self.layout.state / "seen.json")
         self.history = ClaimHistory(self.layout.state / "adjudicated.json")
+        self.status_book = StatusBook(self.layout.state / "claim_status.json")
         self.truth = TruthWriter(self.layout.ground_truth)
 
     # -- entry point ------------------------------------------------------------------------
@@ -168,6 +171,7 @@ class Responder:
             kind = _functional_id(path)
             submission = inbound.read_submission(path) if kind == "HC" else None
             batch = inbound.read_inquiries(path) if kind == "HS" else None
+            statuses = inbound.read_status_requests(path) if kind == "HR" else None
         except X12SyntaxError as exc:
             log.warning("unreadable upload %s: %s", path.name, exc)
             return released + self._reject_unreadable(path, data)
@@ -175,6 +179,8 @@ class Responder:
             files = self._claims(path, submission, rng)
         elif batch is not None:
             files = self._eligibility(path, batch)
+        elif statuses is not None:
+            files = self._status(path, statuses)
         else:
             log.warning("upload %s holds no 270 or 837P (GS01 %r); ignored", path.name, kind)
             files = []
@@ -221,6 +227,43 @@ class Responder:
         )
         return [f for f in files if f.parent == self.layout.responses]
 
+    # -- 276 ----------------------------------------------------------------------------------
+    def _status(self, path: Path, batch: StatusBatch) -> list[Path]:
+        if self._seen_interchange(batch.sender_id, batch.interchange_control_number):
+            return self._duplicate_interchange(batch.sender_id, batch)
+        files = []
+        if batch.ack_requested:
+            files.append(self._deliver("TA1", write_ta1(self._head_envelope(batch), batch)))
+        files.append(self._deliver("277", self._answer_276(path, batch)))
+        return [f for f in files if f.parent == self.layout.responses]
+
+    def _answer_276(self, path: Path, batch: StatusBatch) -> str:
+        """The 277 text for a 276 (as of its ISA date); the answers go to the ground truth."""
+        envelope = self._head_envelope(batch)
+        on = batch.interchange_date
+        answers = [answer_status(r, self.status_book, on) for r in batch.requests]
+        text = write_277(envelope, batch, answers)
+        self.truth.append(
+            [
+                {
+                    "record": "claim_status",
+                    "source_file": path.name,
+                    "trace_number": a.request.trace_number,
+                    "patient_control_number": a.request.patient_control_number,
+                    "payer_id": a.request.payer_id,
+                    "status": f"{a.category}:{a.code}",
+                    "paid_amount": str(a.paid) if a.paid is not None else None,
+                    "file": f"277_{_isa13(text)}.x12",
+                }
+                for a in answers
+            ]
+        )
+        return text
+
+    def _head_envelope(self, head: StatusBatch | InquiryBatch | Submission) -> Envelope:
+        now = _clock(head.interchange_date, head.interchange_time)
+        return self._envelope(head.receiver_id, head.sender_id, now)
+
     # -- 837P ---------------------------------------------------------------------------------
     def _claims(self, path: Path, submission: Submission, rng: random.Random) -> list[Path]:
         if self._seen_interchange(submission.sender_id, submission.interchange_control_number):
@@ -235,6 +278,7 @@ class Responder:
             self.plans, self.fees, self.members, self.accumulators, self.state.claims, self.history
         )
         outcome = adjudicator.run(submission, rng, submission.interchange_date)
+        self.status_book.record(outcome, submission.interchange_date)
         later = self._envelope(
             submission.receiver_id, submission.sender_id, now + dt.timedelta(days=1)
         )
@@ -293,7 +337,9 @@ class Responder:
         self.state.interchanges.add(key)
         return False
 
-    def _duplicate_interchange(self, sender: str, head: Submission | InquiryBatch) -> list[Path]:
+    def _duplicate_interchange(
+        self, sender: str, head: Submission | InquiryBatch | StatusBatch
+    ) -> list[Path]:
         now = _clock(head.interchange_date, head.interchange_time)
         envelope = self._envelope(head.receiver_id, sender, now)
         return [self._deliver("TA1", write_ta1(envelope, head, "R", "025"))]
