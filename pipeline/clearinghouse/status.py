@@ -7,8 +7,9 @@ interchange date (never the wall clock):
 
 - no such claim (or another payer claim number in REF*1K): ``A4:35`` not found;
 - rejected on the 277CA: its category and status (e.g. ``A7:454``);
-- adjudicated, payment date reached: ``F1:65`` paid, ``F2:1`` denied (CLP02 4) or ``F4:1`` no
-  payment forthcoming, with STC04 charge, STC05 paid, STC06/STC08 dates and STC09 the trace;
+- adjudicated, payment date reached: ``F1:65`` paid, ``F2:1`` denied (CLP02 4), ``F4:1`` no
+  payment forthcoming, or ``F3:1`` revised (voided: the reversal is the last word), with STC04
+  charge, STC05 paid, STC06/STC08 dates and STC09 the trace;
 - adjudicated, payment still to come (the second payment cycle): ``F0:3`` awaiting payment;
 - accepted, not adjudicated: ``P1:20`` in process.
 
@@ -81,8 +82,8 @@ class StatusBook:
         for payment in outcome.payments:
             for result in payment.claims:
                 entry = self.claims.get(self.key(result.claim.payer_id, result.claim.pcn))
-                if entry is None or result.status == "22":
-                    continue  # a reversal: the correction (if any) follows as its own result
+                if entry is None:
+                    continue  # a reversal of a claim this submission did not carry
                 entry["adjudications"].append(
                     {
                         "date": payment.date.isoformat(),
@@ -122,13 +123,21 @@ def answer_status(request: StatusRequestRecord, book: StatusBook, on: date) -> S
         return StatusAnswer(request, "P1", "20", charge, icn=icn)
     last = done[-1]
     paid = Decimal(last["paid"])
-    category, code = (
-        ("F1", "65") if paid > _ZERO else ("F2", "1") if last["status"] == "4" else ("F4", "1")
-    )
+    category, code = _finalized(last["status"], paid)
     day = date.fromisoformat(last["date"])
     return StatusAnswer(
         request, category, code, charge, paid, day, day, last["trace"], last["icn"] or icn
     )
+
+
+def _finalized(clp02: str, paid: Decimal) -> tuple[str, str]:
+    """STC01 for an adjudication (its CLP02 and payment): a reversal that is the last word
+    (a void) is a revision, then paid, denied, or complete with nothing to pay."""
+    if clp02 == "22":
+        return "F3", "1"
+    if paid > _ZERO:
+        return "F1", "65"
+    return ("F2", "1") if clp02 == "4" else ("F4", "1")
 
 
 def write_277(envelope: Envelope, batch: StatusBatch, answers: list[StatusAnswer]) -> str:
