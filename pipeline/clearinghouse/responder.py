@@ -203,29 +203,54 @@ class Responder:
     def _eligibility(self, path: Path, batch: InquiryBatch) -> list[Path]:
         if self._seen_interchange(batch.sender_id, batch.interchange_control_number):
             return self._duplicate_interchange(batch.sender_id, batch)
-        now = _clock(batch.interchange_date, batch.interchange_time)
-        envelope = self._envelope(batch.receiver_id, batch.sender_id, now)
         files = []
         if batch.ack_requested:
-            files.append(self._deliver("TA1", write_ta1(envelope, batch)))
+            files.append(self._deliver("TA1", write_ta1(self._head_envelope(batch), batch)))
+        files.append(self._deliver("271", self._answer_270(path.name, batch)))
+        return [f for f in files if f.parent == self.layout.responses]
+
+    def _answer_270(self, source: str, batch: InquiryBatch, *, delivered: bool = True) -> str:
+        """The 271 text for a 270; the answers go to the ground truth."""
+        envelope = self._head_envelope(batch)
         answers = [answer(inquiry, self.members, self.plans) for inquiry in batch.inquiries]
         text = write_271(envelope, batch, answers, self.plans, self.accumulators)
-        files.append(self._deliver("271", text))
         self.truth.append(
             [
                 {
                     "record": "eligibility",
-                    "source_file": path.name,
+                    "source_file": source,
                     "trace_number": a.inquiry.trace,
                     "payer_id": a.inquiry.payer_id,
                     "coverage_status": a.status,
                     "reject_reason_code": a.reject_reason,
-                    "file": files[-1].name,
+                    "file": f"271_{_isa13(text)}.x12" if delivered else "",
                 }
                 for a in answers
             ]
         )
-        return [f for f in files if f.parent == self.layout.responses]
+        return text
+
+    # -- real time (CORE) ---------------------------------------------------------------------
+    def respond_realtime(self, data: bytes, name: str) -> tuple[str, str]:
+        """Answer one real-time 270 or 276 with the batch logic: (``"271"``/``"277"``, text).
+
+        The request is kept under ``<root>/realtime/<name>.x12``; nothing is delivered over
+        SFTP. Raises :class:`X12SyntaxError` for a payload that is not a 270 or 276.
+        """
+        folder = self.layout.root / "realtime"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{_SAFE.sub('', name)[:80] or 'request'}.x12"
+        path.write_bytes(data)
+        kind = _functional_id(path)
+        source = f"realtime/{path.name}"
+        if kind == "HS":
+            return "271", self._answer_270(source, inbound.read_inquiries(path), delivered=False)
+        if kind == "HR":
+            statuses = inbound.read_status_requests(path)
+            return "277", self._answer_276(source, statuses, delivered=False)
+        raise X12SyntaxError(
+            f"GS01 {kind!r}: real time answers a 270 (HS) or a 276 (HR)", source=source
+        )
 
     # -- 276 ----------------------------------------------------------------------------------
     def _status(self, path: Path, batch: StatusBatch) -> list[Path]:
@@ -234,10 +259,10 @@ class Responder:
         files = []
         if batch.ack_requested:
             files.append(self._deliver("TA1", write_ta1(self._head_envelope(batch), batch)))
-        files.append(self._deliver("277", self._answer_276(path, batch)))
+        files.append(self._deliver("277", self._answer_276(path.name, batch)))
         return [f for f in files if f.parent == self.layout.responses]
 
-    def _answer_276(self, path: Path, batch: StatusBatch) -> str:
+    def _answer_276(self, source: str, batch: StatusBatch, *, delivered: bool = True) -> str:
         """The 277 text for a 276 (as of its ISA date); the answers go to the ground truth."""
         envelope = self._head_envelope(batch)
         on = batch.interchange_date
@@ -247,13 +272,13 @@ class Responder:
             [
                 {
                     "record": "claim_status",
-                    "source_file": path.name,
+                    "source_file": source,
                     "trace_number": a.request.trace_number,
                     "patient_control_number": a.request.patient_control_number,
                     "payer_id": a.request.payer_id,
                     "status": f"{a.category}:{a.code}",
                     "paid_amount": str(a.paid) if a.paid is not None else None,
-                    "file": f"277_{_isa13(text)}.x12",
+                    "file": f"277_{_isa13(text)}.x12" if delivered else "",
                 }
                 for a in answers
             ]

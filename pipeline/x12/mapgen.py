@@ -1,9 +1,10 @@
 """Build the authored pyx12 maps from the YAML specs in ``mappings/pyx12``.
 
 270/271 (005010X279A1) and 276/277 (005010X212): pyx12 4.0.0 ships no 5010 eligibility maps, no
-X212 276 map, and an X212 277 map it does not register and that cannot validate a 277. We keep the guide's facts as data
-(``mappings/pyx12/spec/*.yaml``: segment dictionary, code lists, loop/segment/element usage) and
-generate pyx12's XML map format from it, so the XML is never edited by hand::
+X212 276 map, and an X212 277 map it does not register and that cannot validate a 277. We keep
+the guide's facts as data (``mappings/pyx12/spec/*.yaml``: segment dictionary, code lists,
+loop/segment/element usage) and generate pyx12's XML map format from it, so the XML is never
+edited by hand::
 
     .venv/bin/python -m pipeline.x12.mapgen          # rewrite mappings/pyx12/<map>.xml
     .venv/bin/python -m pipeline.x12.mapgen --check  # exit 1 when a map is stale or invalid

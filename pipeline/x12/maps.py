@@ -6,8 +6,8 @@ what we author (``mappings/pyx12``: the X279A1 and X212 maps, our ``maps.xml`` e
 elements we add); :func:`map_path` assembles the folder pyx12 needs in a cache directory:
 links to pyx12's own files, our maps, and ``maps.xml`` / ``dataele.xml`` merged (ours first /
 ours last, so ours win); an authored map with the name of a shipped one (``277.5010.X212.xml``,
-which pyx12 ships unregistered and unusable) replaces it. The folder name carries a digest of every input, so an edited map or a
-new pyx12 gets a fresh folder and a stale one is never reused.
+which pyx12 ships unregistered and unusable) replaces it. The folder name carries a digest of
+every input, so an edited map or a new pyx12 gets a fresh folder and a stale one is never reused.
 """
 
 from __future__ import annotations
