@@ -12,7 +12,7 @@ refused certificate or credentials, bad payload).
 from __future__ import annotations
 
 import sys
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
@@ -79,13 +79,15 @@ def eligibility_check_command(
     practice_dir: Path | None = None,
     transport: RealtimeTransport | None = None,
     stdout: TextIO | None = None,
+    now: datetime | None = None,
 ) -> int:
+    """``now`` stamps the request (default: the clock); tests pass a business time."""
     from pipeline.steps.realtime import check_eligibility
 
     def run(parts: _Parts) -> RealtimeResult:
         return check_eligibility(
             parts.ledger, parts.practice, parts.workspace, parts.transport, parts.credentials,
-            patient_id=patient, on=on,
+            patient_id=patient, on=on, now=now,
         )  # fmt: skip
 
     result, practice = _run(run, practice_dir, transport)
@@ -100,13 +102,15 @@ def claim_status_check_command(
     practice_dir: Path | None = None,
     transport: RealtimeTransport | None = None,
     stdout: TextIO | None = None,
+    now: datetime | None = None,
 ) -> int:
+    """``now`` stamps the request (default: the clock); the payer answers as of that day."""
     from pipeline.steps.realtime import check_claim_status
 
     def run(parts: _Parts) -> RealtimeResult:
         return check_claim_status(
             parts.ledger, parts.practice, parts.workspace, parts.transport, parts.credentials,
-            patient_control_number=pcn,
+            patient_control_number=pcn, now=now,
         )  # fmt: skip
 
     result, _ = _run(run, practice_dir, transport)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -190,3 +191,59 @@ def test_flags_say_what_the_payer_answered(cycle: Cycle, practice: Practice) -> 
             "F1:65" in row["reason"] and f"paid {Decimal(said['paid_amount']):.2f}" in row["reason"]
         )
         assert "resend the remittance" in row["action"]
+
+
+def test_one_claim_asked_in_real_time_over_core(
+    cycle: Cycle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline.clearinghouse.realtime import RealtimeServer, core_app
+    from pipeline.clearinghouse.tls import make_certificate
+    from pipeline.cli_realtime import claim_status_check_command
+    from pipeline.settings import get_settings
+    from pipeline.transport.core import Credentials
+    from pipeline.transport.profiles import RealtimeEndpoint
+    from pipeline.transport.realtime import HttpsCoreTransport
+
+    w = cycle.world
+    windows = _windows()
+    pcn = sorted(p for p, payer in cycle.accepted.items() if windows[payer] >= 40)[0]
+    payments = _payments_by_claim(w.clearinghouse.root)[pcn]
+    creds = Credentials("clinic", "s3cret")
+    tls = make_certificate(tmp_path / "cert.pem", tmp_path / "key.pem")
+    app = core_app(w.clearinghouse.respond_realtime, creds)
+    server = RealtimeServer(app, tls.certificate, tls.key).start()
+    for key, value in {
+        "CLAIMFLOW_HOME": str(w.workspace.base),
+        "CLAIMFLOW_DATABASE_URL": w.workspace.ledger_url,
+        "CLAIMFLOW_PRACTICE_DIR": str(ROOT / "sample_edi" / "practice"),
+        "CLAIMFLOW_REALTIME_USERNAME": creds.username,
+        "CLAIMFLOW_REALTIME_PASSWORD": creds.password,
+    }.items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    out = io.StringIO()
+    try:
+        endpoint = RealtimeEndpoint(url=server.url, certificate=tls.certificate)
+        with HttpsCoreTransport(endpoint) as transport:
+            code = claim_status_check_command(
+                pcn, transport=transport, stdout=out, now=_clock(LATER).replace(tzinfo=None)
+            )
+    finally:
+        server.stop()
+        get_settings.cache_clear()
+    assert code == 0, out.getvalue()
+    with _ledger(w, LATER) as ledger:
+        (check,) = ledger.status_checks(patient_control_number=pcn)
+        claim = ledger.claim(pcn)
+        assert claim is not None
+        (event,) = [e for e in ledger.transitions(claim.id) if (e.code or "").startswith("277 ")]
+    assert check.channel == "realtime" and check.summary is not None
+    paid_by = [p for p in payments if p["payment_date"] <= LATER.isoformat()]
+    assert paid_by, "FAB03 pays its first cycle within 40 days"
+    assert check.summary["check_number"] == paid_by[-1]["trace_number"]
+    assert event.reference == check.trace_number and event.code in (
+        "277 F1:65",
+        "277 F4:1",
+        "277 F2:1",
+    )
+    assert pcn in out.getvalue() and "answered in" in out.getvalue()
