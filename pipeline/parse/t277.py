@@ -65,6 +65,12 @@ class ClaimStatus277Parser(ClaimAck277Parser):
             return
         super().feed(seg)
 
+    def _nm1(self, seg: Segment) -> None:
+        if self.level == "19" and seg[1] == "1P":  # X212 names the provider 1P (277CA: 85)
+            self.provider = seg[9]
+            return
+        super()._nm1(seg)
+
     def _open(self, seg: Segment) -> None:
         env = seg.envelope
         last, first, member = self.patient
