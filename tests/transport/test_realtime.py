@@ -243,3 +243,54 @@ def test_not_an_envelope_gets_a_sender_fault(ch: Clearinghouse) -> None:
     with _transport(ch) as transport, pytest.raises(EnvelopeError) as err:
         parse_envelope(transport.post(b"ISA*00*not soap at all"), source="answer")
     assert "SOAP fault: Sender: not an XML envelope" in str(err.value)
+
+
+def test_clearinghouse_serve_offers_real_time_and_writes_a_profile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import stat
+    import threading
+
+    from pipeline.clearinghouse.commands import serve_command
+    from pipeline.transport import load_profile
+
+    for key in ("CLAIMFLOW_REALTIME_USERNAME", "CLAIMFLOW_REALTIME_PASSWORD"):
+        monkeypatch.delenv(key, raising=False)
+    get_settings.cache_clear()
+    out = io.StringIO()
+    done: list[int] = []
+    root = tmp_path / "sim"
+    thread = threading.Thread(
+        target=lambda: done.append(serve_command(root, port=0, seed=7, stdout=out, run_for=0.5))
+    )
+    thread.start()
+    thread.join(30)
+    get_settings.cache_clear()
+    assert done == [0]
+    text = out.getvalue()
+    assert re.search(r"real time \(CORE SOAP 1\.2\): https://127\.0\.0\.1:\d+/core/realtime", text)
+    password = root / "keys" / "realtime_password"
+    assert stat.S_IMODE(password.stat().st_mode) == 0o600
+    assert password.read_text().strip() not in text  # printed nowhere
+    profile = load_profile(root / "profile.yaml")
+    assert profile.realtime is not None and profile.realtime.url.startswith("https://127.0.0.1:")
+    assert profile.realtime.certificate == root / "keys" / "realtime_cert.pem"
+    assert profile.realtime.timeout_seconds == 20
+
+
+def test_profile_realtime_block_is_https_and_resolves_its_certificate(tmp_path: Path) -> None:
+    from pipeline.errors import ConfigError
+    from pipeline.transport import load_profile
+
+    source = (ROOT / "mappings" / "clearinghouses" / "embedded.yaml").read_text()
+    good = tmp_path / "rt.yaml"
+    good.write_text(
+        source + "realtime:\n  url: https://ch.example/core\n  certificate: keys/ch.pem\n"
+    )
+    profile = load_profile(good, base_dir=tmp_path / "home", port=2222)
+    assert profile.realtime is not None
+    assert profile.realtime.certificate == tmp_path / "home" / "keys" / "ch.pem"
+    bad = tmp_path / "plain.yaml"
+    bad.write_text(source + "realtime:\n  url: http://ch.example/core\n  certificate: c.pem\n")
+    with pytest.raises(ConfigError, match=r"realtime\.url: .*https://"):
+        load_profile(bad, base_dir=tmp_path, port=2222)
