@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline.export.charts import PALETTE, Series, grouped_bars, stacked_bars
+from pipeline.export.nsa_report import nsa_report_context
 from pipeline.export.templating import environment
 from pipeline.reconcile.aging import AGING_BUCKETS
 from pipeline.reconcile.inputs import records
@@ -132,6 +133,7 @@ def render_report(result: Any, out_path: Path, templates: Path | None = None) ->
     from markupsafe import Markup
 
     context = report_context(result)
+    context.update(nsa_report_context(result))  # NSA cases, appeal outcomes (nsa_report.py)
     context["charts"] = {k: Markup(v) for k, v in context["charts"].items()}
     html = environment(templates).get_template("report.html.j2").render(**context)
     out_path.parent.mkdir(parents=True, exist_ok=True)

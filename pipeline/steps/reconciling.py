@@ -56,6 +56,7 @@ def reconcile_and_export(
         eligibility=pd.DataFrame(elig_rows) if elig_rows else None,
         appointments=appointments_from_practice(practice),
         practice=practice_facts(practice),
+        case_events=ledger.case_events(),
     )
     if result.tables.get("flags") is not None:  # what the payers' 277s said (claim status)
         result.tables["flags"] = annotate_flags(result.tables["flags"], ledger, practice)
@@ -84,7 +85,7 @@ def reconcile_and_export(
 def submitted_claims(ledger: Ledger, practice: Practice, *, on: date) -> Any:
     """Claims as sent (the 837P files in the ledger's sent folder), with ledger states/dates."""
     from pipeline.parse.t837p import read_837p
-    from pipeline.reconcile.inputs import submitted_from_claim_records
+    from pipeline.reconcile.inputs import encounter_extras, submitted_from_claim_records
 
     records: dict[str, Any] = {}
     sent_on: dict[str, date] = {}
@@ -110,6 +111,7 @@ def submitted_claims(ledger: Ledger, practice: Practice, *, on: date) -> Any:
         default_submitted=on,
         notes=notes,
         ledger_states=states,
+        encounter_facts=encounter_extras(practice),
     )
 
 
