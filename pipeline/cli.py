@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 
 from pipeline.cases_cli import register as register_case_commands
+from pipeline.cli_realtime import add_realtime_commands
 from pipeline.errors import ClaimflowError
 
 __all__ = ["app", "main"]
@@ -32,6 +33,7 @@ clearinghouse_app = typer.Typer(help="The embedded clearinghouse simulator.", no
 app.add_typer(build_app, name="build")
 app.add_typer(clearinghouse_app, name="clearinghouse")
 register_case_commands(app)  # claimflow nsa ... / claimflow appeal ... (pipeline/cases_cli.py)
+add_realtime_commands(app)  # eligibility check, claim-status check (real time, CORE)
 
 Files = Annotated[list[Path], typer.Argument(help="X12 files.", show_default=False)]
 

@@ -24,6 +24,7 @@ __all__ = [
     "OtherPayer",
     "Person",
     "ServiceFacilityLocation",
+    "StatusRequestRecord",
 ]
 
 
@@ -238,3 +239,34 @@ class InquiryRecord:
     @property
     def patient(self) -> Person:
         return self.dependent or self.subscriber
+
+
+@dataclass(frozen=True, slots=True)
+class StatusRequestRecord:
+    """One 276 claim status request (a 2200D claim, or 2200E when the patient is a dependent).
+
+    Built from the 837P claim as sent (and the payer's claim number from its 277CA), so the
+    payer finds the claim by what it received.
+    """
+
+    trace_number: str
+    """TRN02 in 2200D/2200E; the 277 echoes it in TRN*2."""
+    payer_id: str
+    payer_name: str
+    provider_npi: str
+    provider_name: str
+    member_id: str
+    subscriber: Person
+    patient_control_number: str
+    """REF*EJ: our CLM01."""
+    charge_amount: Decimal
+    """AMT*T3: CLM02 as sent."""
+    service_date_start: date
+    service_date_end: date
+    patient: Person | None = None
+    """2000E/2100E, only when the patient is not the subscriber (no member id of their own)."""
+    payer_claim_control_number: str = ""
+    """REF*1K, when the payer gave one (277CA REF*1K)."""
+    source_file: str = field(default="", compare=False)
+    interchange_control_number: str = field(default="", compare=False)
+    transaction_control_number: str = field(default="", compare=False)

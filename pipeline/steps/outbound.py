@@ -1,5 +1,7 @@
 """Outbound steps: build a 270 or 837P, validate it, stage it in the ledger outbox, upload.
 
+(The 276 claim status requests go the same way: :mod:`pipeline.steps.claim_status`.)
+
 The order is what makes a crash harmless:
 
 1. ``upload_pending`` first sends whatever an earlier run staged but never confirmed;
@@ -38,6 +40,7 @@ from pipeline.ledger import (
     EligibilityRequest,
     Ledger,
     LineDraft,
+    StatusCheckRequest,
 )
 from pipeline.ledger.eligibility import coverage_facts
 from pipeline.ledger.registry import sniff_controls
@@ -306,6 +309,7 @@ def _stage(
     claims: dict[int, Controls],
     requests: Iterable[EligibilityRequest],
     transaction: str,
+    status_checks: Iterable[StatusCheckRequest] = (),
 ) -> bool:
     """Validate the file, then commit it to the outbox and keep its copy in ``edi/sent``.
 
@@ -332,6 +336,7 @@ def _stage(
             transaction_type=transaction,
             local_path=local,
             eligibility=tuple(requests),
+            status_checks=tuple(status_checks),
         )
     except IllegalTransition as exc:
         draft.unlink(missing_ok=True)

@@ -15,6 +15,7 @@ from typing import Any
 
 from pipeline.ledger import Direction, FileState, Ledger
 from pipeline.practice import Practice
+from pipeline.steps.claim_status import annotate_flags
 from pipeline.steps.eligibility import eligibility_table
 from pipeline.steps.files import REMITTANCE, local_path
 from pipeline.steps.remittance import combine_tables
@@ -57,6 +58,8 @@ def reconcile_and_export(
         practice=practice_facts(practice),
         case_events=ledger.case_events(),
     )
+    if result.tables.get("flags") is not None:  # what the payers' 277s said (claim status)
+        result.tables["flags"] = annotate_flags(result.tables["flags"], ledger, practice)
     exports = write_exports(result, workspace.exports_dir)
     letters = render_letters(result, workspace.letters_dir)
     _good_faith_estimates(result, practice, workspace, on)
