@@ -28,15 +28,15 @@ def test_one_night_sends_collects_posts_and_exports(
 ) -> None:
     night = run_night(world, practice, codes)
     eligibility, claims = night.sent
-    # tomorrow's 20 appointments (22 coverages) and the 174 patient/dates of service of the
-    # encounters not billed yet (one future and two voids left out): 178 coverages
-    assert eligibility.file and eligibility.count == 200
+    # tomorrow's 20 appointments (22 coverages) and 185 coverages for the patients/dates of
+    # service of the encounters not billed yet (one future and two voids left out)
+    assert eligibility.file and eligibility.count == 207
     assert claims.file and claims.count == 125
     expected = set()
     for name in ("expected_holds.csv", "expected_eligibility_holds.csv"):
         with (ROOT / "tests" / "build" / name).open() as fh:
             expected |= {row["encounter_id"] for row in csv.DictReader(fh)}
-    assert len(expected) == 53  # 18 scrubber holds + 35 from the 271s (E0169, E0178 in both)
+    assert len(expected) == 60  # 25 scrubber holds + 37 from the 271s (E0169, E0178 in both)
     assert {h["encounter_id"] for h in claims.held} == expected  # E0167 (future) too
     assert world.remote("outbound") == [eligibility.file, claims.file]
     assert sorted(os.listdir(world.workspace.sent_dir)) == [eligibility.file, claims.file]
@@ -45,7 +45,7 @@ def test_one_night_sends_collects_posts_and_exports(
     assert world.remote("inbound") == []
     assert sorted(world.remote("archive")) == sorted(night.collected.received)
     assert night.acks is not None and night.acks.rejected == len(night.acks.rejections) >= 1
-    assert night.eligibility is not None and night.eligibility.responses == 200
+    assert night.eligibility is not None and night.eligibility.responses == 207
     assert night.remit is not None and night.remit.files >= 5 and not night.remit.unmatched
     assert night.counts["sent"] == 125
     assert night.counts["accepted"] + night.counts["rejected"] == 125
