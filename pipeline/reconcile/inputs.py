@@ -39,6 +39,7 @@ __all__ = [
     "REMIT_SERVICE_LINES",
     "REMIT_TABLES",
     "SUBMITTED_CLAIMS",
+    "SUBMITTED_CLAIM_COB",
     "SUBMITTED_CLAIM_EXTRAS",
     "SUBMITTED_LINES",
     "SUBMITTED_LINE_EXTRAS",
@@ -49,6 +50,7 @@ __all__ = [
     "as_decimal",
     "as_text",
     "check_columns",
+    "cob_columns",
     "empty_frame",
     "modifiers_of",
     "practice_facts",
@@ -157,6 +159,13 @@ SUBMITTED_CLAIMS = (
     "aob",  # CLM08 = Y (benefits assigned to the practice)
     "submitted_date",  # when the 837P went out (no_response clock)
 )
+# Coordination of benefits (2000B SBR01, 2320): optional; empty = a primary claim.
+SUBMITTED_CLAIM_COB = (
+    "responsibility",  # SBR01 of the payer billed: P, S or T
+    "prior_paid_amount",  # Σ 2320 AMT*D of the payers before it
+    "prior_patient_responsibility",  # the last prior payer's PR (2320 CAS PR)
+    "prior_adjustment_amount",  # the prior payers' CO/PI/OA (2320 CAS)
+)
 SUBMITTED_CLAIM_EXTRAS = (
     "patient_name",  # letters only
     "member_id",
@@ -165,7 +174,9 @@ SUBMITTED_CLAIM_EXTRAS = (
     "clinical_notes",  # the encounter notes: clinical justification in letters
     "rendering_provider",
     "ledger_state",  # claim state from the ledger (worklist status; rejected → no no_response)
-    "payer_claim_control_number",
+    "payer_claim_control_number",  # REF*F8 of a replacement/void: the claim it replaces
+    "payer_name",
+    "reject_reason",  # the 999/277CA reason of a rejected claim
 )
 SUBMITTED_LINES = (
     "patient_control_number",
@@ -347,7 +358,7 @@ def submitted_from_records(
         claim_frame,
         "submitted claims",
         ("patient_control_number", "payer_id", "service_date_start", "charge_amount"),
-        (*SUBMITTED_CLAIMS, *SUBMITTED_CLAIM_EXTRAS),
+        (*SUBMITTED_CLAIMS, *SUBMITTED_CLAIM_COB, *SUBMITTED_CLAIM_EXTRAS),
     )
     line_frame = check_columns(
         line_frame,
@@ -366,12 +377,14 @@ def submitted_from_claim_records(
     default_submitted: date | None = None,
     notes: Mapping[str, str] | None = None,
     ledger_states: Mapping[str, str] | None = None,
+    reject_reasons: Mapping[str, str] | None = None,
 ) -> Submitted:
     """Claims as submitted from 837P claim records (``pipeline.practice.records.ClaimRecord``:
     what the builder wrote, or ``pipeline.parse.t837p.read_837p`` of the files sent).
 
     ``network_status``: payer_id → in_network / out_of_network; ``submitted_dates``: PCN → the
-    day the 837P went out (else ``default_submitted``); ``notes``: PCN → encounter notes.
+    day the 837P went out (else ``default_submitted``); ``notes``: PCN → encounter notes;
+    ``reject_reasons``: PCN → the 999/277CA reason of a rejected claim.
     """
     claim_rows: list[dict[str, Any]] = []
     line_rows: list[dict[str, Any]] = []
@@ -401,7 +414,10 @@ def submitted_from_claim_records(
                 "rendering_provider": rec.rendering_npi,
                 "ledger_state": (ledger_states or {}).get(pcn, ""),
                 "payer_claim_control_number": rec.original_claim_number,
+                "payer_name": rec.payer_name,
+                "reject_reason": (reject_reasons or {}).get(pcn, ""),
             }
+            | cob_columns(rec)
         )
         for ln in lines:
             line_rows.append(
@@ -419,6 +435,29 @@ def submitted_from_claim_records(
                 }
             )
     return submitted_from_records(claim_rows, line_rows)
+
+
+_RANK = {"P": 1, "S": 2, "T": 3}
+
+
+def cob_columns(rec: Any) -> dict[str, Any]:
+    """:data:`SUBMITTED_CLAIM_COB` from an 837P claim record's 2000B SBR01 and 2320 loops: the
+    prior payers' paid (AMT*D) and adjustments, and the patient share the last of them left."""
+    rank = _RANK.get(str(rec.responsibility or "P").upper(), 1)
+    prior = [o for o in rec.other_payers if _RANK.get(str(o.responsibility).upper(), 1) < rank]
+    if rank == 1 or not prior:
+        return {"responsibility": str(rec.responsibility or "P").upper()}
+    last = max(prior, key=lambda o: _RANK.get(str(o.responsibility).upper(), 1))
+    return {
+        "responsibility": str(rec.responsibility).upper(),
+        "prior_paid_amount": sum((o.paid_amount for o in prior), Decimal(0)),
+        "prior_patient_responsibility": sum(
+            (a.amount for a in last.adjustments if a.group_code == "PR"), Decimal(0)
+        ),
+        "prior_adjustment_amount": sum(
+            (a.amount for o in prior for a in o.adjustments if a.group_code != "PR"), Decimal(0)
+        ),
+    }
 
 
 def submitted_from_practice(

@@ -47,9 +47,9 @@ def test_csv_amounts_are_decimal_strings(exported: Path) -> None:
         rows = list(csv.DictReader(fh))
     a2 = next(r for r in rows if r["patient_control_number"] == "A2" and r["flag"] == "underpaid")
     assert (a2["expected_amount"], a2["paid_amount"], a2["amount_at_stake"]) == (
-        "150.30",
+        "147.59",
         "130.00",
-        "20.30",
+        "17.59",
     )
     assert a2["line_control_number"] == "A2-1" and a2["deadline"] == "2026-05-19"
     pr = next(r for r in rows if r["flag"] == "patient_responsibility")

@@ -32,7 +32,7 @@ def test_a_letter_per_appealable_flag(result: ReconcileResult, letters: Path) ->
 def test_underpayment_letter_states_basis_and_amounts(letters: Path) -> None:
     text = (letters / "B2-underpayment.md").read_text()
     assert "usual, customary and reasonable" in text
-    assert "$114.40" in text and "$254.40" in text and "ICNCHK300-" in text
+    assert "$80.08" in text and "$220.08" in text and "ICNCHK300-" in text
     assert "The patient assigned benefits" in text
     contract = (letters / "A6-underpayment.html").read_text()
     assert "participation agreement" in contract and "multiple-procedure" in contract
