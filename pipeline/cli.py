@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 
 from pipeline.errors import ClaimflowError
+from pipeline.report_cli import report_app
 
 __all__ = ["app", "main"]
 
@@ -30,6 +31,7 @@ build_app = typer.Typer(help="Build X12 files from practice data.", no_args_is_h
 clearinghouse_app = typer.Typer(help="The embedded clearinghouse simulator.", no_args_is_help=True)
 app.add_typer(build_app, name="build")
 app.add_typer(clearinghouse_app, name="clearinghouse")
+app.add_typer(report_app, name="report")  # pipeline/report_cli.py: --from/--to (month-end close)
 
 Files = Annotated[list[Path], typer.Argument(help="X12 files.", show_default=False)]
 
