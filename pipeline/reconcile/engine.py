@@ -18,6 +18,7 @@ from pipeline.reconcile.estimates import PATIENT_ESTIMATE_COLUMNS, patient_estim
 from pipeline.reconcile.inputs import (
     ELIGIBILITY_SUMMARY,
     Submitted,
+    as_decimal,
     as_text,
     check_columns,
     empty_frame,
@@ -38,6 +39,7 @@ from pipeline.reconcile.posting import (
     duplicate_remittance,
     payment_balance,
     payment_posting,
+    pms_posting,
     provider_adjustments,
 )
 from pipeline.reconcile.reference import (
@@ -57,6 +59,7 @@ ZERO = Decimal(0)
 TABLES = (
     "deposits",
     "payment_posting",
+    "pms_posting",
     "payment_balance",
     "reconciliation",
     "flags",
@@ -160,6 +163,7 @@ def reconcile(
         if eligibility is not None
         else empty_frame(ELIGIBILITY_SUMMARY)
     )
+    elig = _eligibility_amounts(elig)
     match = match_remittance(remit_tables(remit), submitted, refused)
     _name_payers(match, profiles)
     elig_by_member = {as_text(r.get("member_id")): r for r in records(elig)}
@@ -176,6 +180,7 @@ def reconcile(
     tables = {
         "deposits": deposits(match, period.holds),
         "payment_posting": payment_posting(match),
+        "pms_posting": pms_posting(match),
         "payment_balance": payment_balance(match),
         "reconciliation": recon_frame,
         "flags": flag_frame,
@@ -211,6 +216,19 @@ def reconcile(
     )
     result.summary = _summary(tables, match)
     return result
+
+
+_ELIGIBILITY_AMOUNTS = ("deductible", "oop", "copay", "coinsurance")
+
+
+def _eligibility_amounts(frame: pd.DataFrame) -> pd.DataFrame:
+    """271 amounts as Decimals (a ledger keeps them as text)."""
+    out = frame.copy()
+    for column in out.columns:
+        if any(word in str(column) for word in _ELIGIBILITY_AMOUNTS):
+            where = f"eligibility_summary.{column}"
+            out[column] = [as_decimal(v, where=where) for v in out[column]]
+    return out
 
 
 def _payer_name(profiles: Mapping[str, PayerProfile], payer_id: str) -> str:

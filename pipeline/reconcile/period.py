@@ -21,6 +21,7 @@ __all__ = ["ACTIVITY_TABLES", "Period", "activity_in", "restrict_remittance", "r
 # Tables of dated activity (their ``payment_date`` decides), filtered to the period.
 ACTIVITY_TABLES = (
     "payment_posting",
+    "pms_posting",
     "payment_balance",
     "reconciliation",
     "flags",
@@ -95,7 +96,8 @@ def restrict_submitted(submitted: Submitted, end: date) -> Submitted:
 
 def activity_in(frame: pd.DataFrame, period: Period) -> pd.DataFrame:
     """Rows whose ``payment_date`` is in the period (rows without one stay)."""
-    if period.start is None or "payment_date" not in frame.columns or frame.empty:
+    column = "deposit_date" if "deposit_date" in frame.columns else "payment_date"
+    if period.start is None or column not in frame.columns or frame.empty:
         return frame
-    mask = [period.holds(as_date(d)) for d in frame["payment_date"]]
+    mask = [period.holds(as_date(d)) for d in frame[column]]
     return frame[mask].reset_index(drop=True)

@@ -7,6 +7,7 @@
 - ``deposits``: per trace, BPR02 (what reached the bank) against claims paid − PLB, with the
   duplicates that were in the deposit but not posted; difference and a TOTAL row. It ties
   when every difference is 0.00.
+- ``pms_posting``: the posting file a practice-management system imports (layout below).
 - ``provider_adjustments``: each PLB amount, the claim its reference names (CLP07 or PCN), and
   what it is: a recoupment applied to that claim (it reduces the claim's net paid and opens a
   review item), interest income (L6), a balance forwarded (FB, offset by its pair), or an open
@@ -26,6 +27,8 @@ from pipeline.reconcile.matching import Adjustment, MatchResult, RemitClaim
 
 __all__ = [
     "DEPOSIT_COLUMNS",
+    "PMS_POSTING_COLUMNS",
+    "pms_posting",
     "DUPLICATE_COLUMNS",
     "POSTING_COLUMNS",
     "PROVIDER_ADJUSTMENT_COLUMNS",
@@ -426,3 +429,99 @@ def claim_recoupments(match: MatchResult) -> dict[str, Decimal]:
         if pcn and p["reason_code"] in _RECOUPMENT:
             out[pcn] = out.get(pcn, ZERO) + p["amount"]
     return out
+
+
+# The PMS import layout: one row per line payment or adjustment (docs/pms_posting.md).
+PMS_POSTING_COLUMNS = (
+    "record_type",  # PAY (SVC03 or claim-level residual) | ADJ (one CAS amount) | PLB
+    "check_number",  # TRN02: EFT trace or check number
+    "deposit_date",  # BPR16
+    "payer_id",
+    "payer_name",
+    "patient_control_number",  # CLP01 = CLM01 (the PMS claim number)
+    "line_control_number",  # REF*6R; empty at claim level
+    "procedure_code",
+    "service_date",
+    "amount",  # positive = payment to / reduction of the line; reversals are negative
+    "group_code",  # CAS01 for ADJ (CO, PR, OA, PI)
+    "reason_code",  # CARC for ADJ, PLB03-1 for PLB
+    "payer_claim_control_number",  # CLP07; PLB03-2 for PLB
+    "claim_status_code",  # CLP02 (22 = reversal)
+    "claim_key",
+)
+
+
+def _pms_rows(r: RemitClaim, payer_name: str) -> list[dict[str, Any]]:
+    base = {
+        "check_number": r.trace_number,
+        "deposit_date": r.payment_date,
+        "payer_id": r.payer_id,
+        "payer_name": payer_name,
+        "patient_control_number": r.matched_claim or r.patient_control_number,
+        "payer_claim_control_number": r.payer_claim_control_number,
+        "claim_status_code": r.claim_status_code,
+        "claim_key": r.claim_key,
+    }
+    rows = []
+    for line in r.lines:
+        where = {
+            "line_control_number": line.matched_line or line.line_control_number,
+            "procedure_code": line.procedure_code,
+            "service_date": line.service_date or r.service_date_start,
+        }
+        rows.append(base | where | {"record_type": "PAY", "amount": line.paid_amount})
+        rows += [
+            base
+            | where
+            | {
+                "record_type": "ADJ",
+                "amount": a.amount,
+                "group_code": a.group_code,
+                "reason_code": a.reason_code,
+            }
+            for a in line.adjustments
+        ]
+    residual = r.paid_amount - sum((ln.paid_amount for ln in r.lines), ZERO)
+    claim_level = {"line_control_number": "", "procedure_code": "", "service_date": None}
+    if residual or not r.lines:
+        rows.append(base | claim_level | {"record_type": "PAY", "amount": residual})
+    rows += [
+        base
+        | claim_level
+        | {
+            "record_type": "ADJ",
+            "amount": a.amount,
+            "group_code": a.group_code,
+            "reason_code": a.reason_code,
+        }
+        for a in r.adjustments
+    ]
+    return rows
+
+
+def pms_posting(match: MatchResult) -> pd.DataFrame:
+    """Every posted CLP (duplicates never) as PAY/ADJ rows, then each PLB amount."""
+    rows: list[dict[str, Any]] = []
+    for r in match.remits:
+        if r.posted:
+            rows += _pms_rows(r, _payer_name(match, r.trace_number))
+    for p in match.provider_adjustments:
+        pay = match.payments.get(p["trace_number"], {})
+        rows.append(
+            {
+                "record_type": "PLB",
+                "check_number": p["trace_number"],
+                "deposit_date": pay.get("payment_date"),
+                "payer_id": pay.get("payer_id", ""),
+                "payer_name": pay.get("payer_name", ""),
+                "patient_control_number": p["patient_control_number"],
+                "amount": -p["amount"],  # as paid to the practice
+                "reason_code": p["reason_code"],
+                "payer_claim_control_number": p["reference_id"],
+                "claim_key": p["claim_key"],
+            }
+        )
+    frame = pd.DataFrame(rows, columns=list(PMS_POSTING_COLUMNS))
+    for column in ("group_code", "reason_code", "line_control_number", "procedure_code"):
+        frame[column] = frame[column].fillna("")
+    return frame
