@@ -78,8 +78,11 @@ def report_context(result: Any) -> dict[str, Any]:
         "Insurance A/R aging by payer",
         [r["payer_id"] for r in aging],
         [
-            Series(_BUCKET_LABELS[b], [r[b] for r in aging], PALETTE[i % len(PALETTE)])
-            for i, b in enumerate(AGING_BUCKETS)
+            *(
+                Series(_BUCKET_LABELS[b], [r[b] for r in aging], PALETTE[i % len(PALETTE)])
+                for i, b in enumerate(AGING_BUCKETS)
+            ),
+            Series("Denied – in appeal", [r["denied_in_appeal"] for r in aging], "#c9a227"),
         ],
     )
     flags = tables["flags"]

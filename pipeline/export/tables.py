@@ -43,22 +43,21 @@ __all__ = [
 WORKBOOK_NAME = "claimflow.xlsx"
 CURRENCY_FORMAT = '"$"#,##0.00;[Red]-"$"#,##0.00'
 _RATE_COLUMNS = {"coinsurance_rate", "in_network_coinsurance", "out_of_network_coinsurance"}
-_PLAIN_NUMBER = (
-    "units",
-    "percent",
-    "quantity",
-    "priority_score",
-    "days",
-    "claims",
-    "denials",
-    "rate_",
+# Decimal columns that are counts, units, days or percents (by name or name part), not money.
+_PLAIN_NAMES = frozenset(
+    {"claims", "denials", "lines", "count", "remittances", "priority_score", "quantity"}
 )
+_PLAIN_PARTS = ("units", "percent", "_days", "days_")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def is_money(column: str) -> bool:
     """A Decimal column that holds dollars (not a rate, units or a percent)."""
-    return column not in _RATE_COLUMNS and not any(w in column for w in _PLAIN_NUMBER)
+    return (
+        column not in _RATE_COLUMNS
+        and column not in _PLAIN_NAMES
+        and not any(part in column for part in _PLAIN_PARTS)
+    )
 
 
 def safe_text(text: str) -> str:
