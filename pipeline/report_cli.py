@@ -60,9 +60,7 @@ def report(
     end: Annotated[
         str | None, typer.Option("--to", help="Last day of the period (YYYY-MM-DD).")
     ] = None,
-    on: Annotated[
-        str | None, typer.Option("--date", help="Business date (default: --to).")
-    ] = None,
+    on: Annotated[str | None, typer.Option("--date", help="Business date (default: --to).")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Folder to write.")] = None,
 ) -> None:
     """Write exports/, letters/ and report.html for the period."""

@@ -5,7 +5,8 @@ versions), or a replacement/void (frequency 7/8) whose REF*F8 names an earlier c
 claim control number (CLP07). The chain's charge is its current version's (0 once voided: a
 void closes the original at 0). Per chain, every dollar of the charge is in exactly one place:
 
-    charge = prior payers' paid + their adjustments          (secondary claims, from 2320)
+    charge = prior payers' paid + their adjustments          (secondary claims, from 2320:
+                                                              prior_*_amount columns)
            + paid (Σ CLP04 − PLB recouped from the claim)
            + adjustments (write-offs)
            + patient_responsibility (patient A/R: what the patient is billed)
@@ -121,7 +122,9 @@ def chains(match: MatchResult) -> list[list[str]]:
     groups: dict[str, list[str]] = {}
     for pcn in match.claims:
         groups.setdefault(root(pcn), []).append(pcn)
-    return [sorted(g, key=lambda p: (p != r, _order(match.claims[p]), p)) for r, g in groups.items()]
+    return [
+        sorted(g, key=lambda p: (p != r, _order(match.claims[p]), p)) for r, g in groups.items()
+    ]
 
 
 def _order(claim: SubClaim) -> date:
@@ -176,7 +179,11 @@ def _row(
     recouped = sum((recoupments.get(p, ZERO) for p in chain.pcns), ZERO)
     paid = sum((r.paid_amount for r in books), ZERO) - recouped
     patient = sum(
-        (f.amount_at_stake or ZERO for f in flags if f.flag in _PATIENT_FLAGS and f.claim_key in effective),
+        (
+            f.amount_at_stake or ZERO
+            for f in flags
+            if f.flag in _PATIENT_FLAGS and f.claim_key in effective
+        ),
         ZERO,
     )
     in_appeal = _in_appeal(chain, flags, codes, as_of)
@@ -185,17 +192,17 @@ def _row(
     if claim.secondary and chain.effective:
         # This payer answers for the prior payers' patient share only; past it, a credit.
         owed = (claim.prior_patient_responsibility or ZERO) - paid - patient - in_appeal
-        adjusted = prior_adj + max(owed, ZERO)
+        adjusted = max(owed, ZERO)
         insurance = min(owed, ZERO) + in_appeal
     else:
         cas = sum((a.amount for r in books for a in r.all_adjustments()), ZERO)
         base = chain.charge - prior_paid - prior_adj
         if claim.secondary:  # nothing adjudicated yet: the prior payers' share is open
             cas = ZERO
-        adjusted = prior_adj + cas - patient - in_appeal
+        adjusted = cas - patient - in_appeal
         insurance = base - sum((r.paid_amount for r in books), ZERO) - cas + in_appeal + recouped
         if not books:
-            adjusted = prior_adj
+            adjusted = ZERO
     dos = claim.service_date_start or min(
         (ln.service_date for ln in claim.lines if ln.service_date), default=as_of
     )

@@ -1,4 +1,4 @@
-"""The patient's cost share recomputed on the *expected* allowed amount (DESIGN.md § Reconciliation).
+"""The patient's cost share recomputed on the *expected* allowed amount (DESIGN § Reconciliation).
 
 Subtracting the payer's reported PR from the expected allowed is wrong whenever the payer
 allowed too little: coinsurance shrinks with the allowed amount, so the payer's own PR

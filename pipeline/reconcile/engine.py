@@ -78,7 +78,14 @@ TABLES = (
     "eligibility_summary",
     "patient_estimates",
 )
-HELD_COLUMNS = ("patient_control_number", "payer_id", "payer_name", "service_date", "charge_amount", "reason")
+HELD_COLUMNS = (
+    "patient_control_number",
+    "payer_id",
+    "payer_name",
+    "service_date",
+    "charge_amount",
+    "reason",
+)
 REVIEW_COLUMNS = (
     "kind",
     "patient_control_number",
@@ -139,6 +146,8 @@ def reconcile(
     """
     period = period or Period()
     as_of = as_of or period.end or date.today()
+    if period.end is not None and as_of > period.end:
+        as_of = period.end  # the books at the close
     if period.end is not None:
         remit = restrict_remittance(remit_tables(remit), period.end)
         submitted = restrict_submitted(submitted, period.end)
@@ -212,7 +221,14 @@ def reconcile(
     kept = {id(f) for f in flags if period.holds(f["payment_date"])}
     worklist_in = [w for w in worklist if period.holds(w.get("payment_date"))]
     result.letters = _letter_contexts(
-        worklist_in, [f for f in flags if id(f) in kept], by_line, match, profiles, fees, book, result
+        worklist_in,
+        [f for f in flags if id(f) in kept],
+        by_line,
+        match,
+        profiles,
+        fees,
+        book,
+        result,
     )
     result.summary = _summary(tables, match)
     return result
@@ -227,7 +243,9 @@ def _eligibility_amounts(frame: pd.DataFrame) -> pd.DataFrame:
     for column in out.columns:
         if any(word in str(column) for word in _ELIGIBILITY_AMOUNTS):
             where = f"eligibility_summary.{column}"
-            out[column] = [as_decimal(v, where=where) for v in out[column]]
+            out[column] = pd.Series(
+                [as_decimal(v, where=where) for v in out[column]], index=out.index, dtype=object
+            )
     return out
 
 

@@ -282,7 +282,7 @@ def load_remittance(tables: Mapping[str, pd.DataFrame]) -> Remittance:
     """Remittance tables → claims with lines and adjustments attached, payments by trace."""
     payments: dict[str, dict[str, Any]] = {}
     seen: dict[tuple[Any, ...], str] = {}
-    again: dict[tuple[str, str], str] = {}  # (source_file, ST02) of an ERA seen before → trace
+    again: dict[tuple[str, str], str] = {}  # (source_file, trace) of an ERA seen before → trace
     duplicates: list[dict[str, Any]] = []
     for row in records(tables["remit_payments"]):
         trace = as_text(row["trace_number"])
@@ -292,7 +292,7 @@ def load_remittance(tables: Mapping[str, pd.DataFrame]) -> Remittance:
             as_decimal(row.get("payment_amount")),
             as_date(row.get("payment_date")),
         )
-        source = (as_text(row.get("source_file")), as_text(row.get("transaction_control_number")))
+        source = (as_text(row.get("source_file")), trace)
         if era in seen and seen[era] != source[0]:
             again[source] = trace
             duplicates.append(row)
@@ -368,7 +368,7 @@ def load_remittance(tables: Mapping[str, pd.DataFrame]) -> Remittance:
         for r in records(tables["remit_provider_adjustments"])
     ]
     _mark_era_duplicates(claims.values(), again)
-    plb = [p for p in plb if (p["source_file"], p["transaction_control_number"]) not in again]
+    plb = [p for p in plb if (p["source_file"], p["trace_number"]) not in again]
     return Remittance(list(claims.values()), payments, plb, duplicates)
 
 
@@ -380,9 +380,11 @@ class Remittance:
     duplicate_payments: list[dict[str, Any]]
 
 
-def _mark_era_duplicates(claims: Iterable[RemitClaim], again: Mapping[tuple[str, str], str]) -> None:
+def _mark_era_duplicates(
+    claims: Iterable[RemitClaim], again: Mapping[tuple[str, str], str]
+) -> None:
     for claim in claims:
-        trace = again.get((claim.source_file, claim.transaction_control_number))
+        trace = again.get((claim.source_file, claim.trace_number))
         if trace is not None:
             claim.duplicate = f"the remittance of trace {trace} was received again"
 
@@ -607,5 +609,3 @@ def _link_provider_adjustments(plb: list[dict[str, Any]], remits: list[RemitClai
         else:
             p["patient_control_number"] = ""
             p["claim_key"] = ""
-
-

@@ -27,9 +27,8 @@ from pipeline.reconcile.matching import Adjustment, MatchResult, RemitClaim
 
 __all__ = [
     "DEPOSIT_COLUMNS",
-    "PMS_POSTING_COLUMNS",
-    "pms_posting",
     "DUPLICATE_COLUMNS",
+    "PMS_POSTING_COLUMNS",
     "POSTING_COLUMNS",
     "PROVIDER_ADJUSTMENT_COLUMNS",
     "claim_recoupments",
@@ -37,6 +36,7 @@ __all__ = [
     "duplicate_remittance",
     "payment_balance",
     "payment_posting",
+    "pms_posting",
     "provider_adjustments",
 ]
 
@@ -299,7 +299,9 @@ def deposits(match: MatchResult, keep: Callable[[date | None], bool] | None = No
             continue
         sums = _trace_sums(match, trace)
         amount = pay.get("payment_amount")
-        deposit = None if amount is None else (-amount if pay.get("credit_debit") == "D" else amount)
+        deposit = (
+            None if amount is None else (-amount if pay.get("credit_debit") == "D" else amount)
+        )
         rows.append(
             {
                 "trace_number": trace,
@@ -312,9 +314,7 @@ def deposits(match: MatchResult, keep: Callable[[date | None], bool] | None = No
                 "provider_adjustments": -sums["plb"],
                 "posted_total": sums["posted"],
                 "duplicates_not_posted": sums["again"],
-                "difference": None
-                if deposit is None
-                else deposit - sums["posted"] - sums["again"],
+                "difference": None if deposit is None else deposit - sums["posted"] - sums["again"],
             }
         )
     total: dict[str, Any] = dict.fromkeys(DEPOSIT_COLUMNS, "")

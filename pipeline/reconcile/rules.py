@@ -150,7 +150,9 @@ def evaluate(
         if pcn in adjudicated:
             continue
         rejected = claim.extras.get("ledger_state", "") == "rejected"
-        status = "reversed" if pcn in answered else "rejected" if rejected else "awaiting_remittance"
+        status = (
+            "reversed" if pcn in answered else "rejected" if rejected else "awaiting_remittance"
+        )
         for line in claim.lines:
             recon.append(_recon_unanswered(claim, line, status))
         if pcn in answered:
@@ -239,7 +241,9 @@ def _evaluate_claim(
             e.status = _nsa_check(ctx, remit, claim, e, flags)
     _underpaid(ctx, remit, claim, payer, [e for e in evals if e not in protected], flags)
     if not in_network:
-        _co45_out_of_network(ctx, remit, claim, payer, [e for e in evals if e not in protected], flags)
+        _co45_out_of_network(
+            ctx, remit, claim, payer, [e for e in evals if e not in protected], flags
+        )
     for e in evals:
         recon.append(_recon_row(claim, remit, e))
     _claim_level(ctx, remit, claim, payer, {e.line.line_control_number for e in protected}, flags)
