@@ -3,28 +3,13 @@ the same folder sends and posts nothing new (the same numbers)."""
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
-from tests.flows.conftest import ROOT
+from tests.conftest import run_demo
 
-CLAIMFLOW = Path(sys.executable).with_name("claimflow")
 TOTALS = ("claims sent", "accepted", "rejected", "paid", "denied", "flags", "dollars flagged")
-
-
-def _demo(out: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CLAIMFLOW_")}
-    return subprocess.run(
-        [str(CLAIMFLOW), "demo", "--out", str(out)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def _facts(stdout: str) -> dict[str, str]:
@@ -37,9 +22,10 @@ def _totals(stdout: str) -> dict[str, str]:
     return {k: v for k, v in _facts(stdout).items() if k in TOTALS}
 
 
-def test_demo_writes_everything_and_a_rerun_doubles_nothing(tmp_path: Path) -> None:
-    out = tmp_path / "demo"
-    first = _demo(out)
+def test_demo_writes_everything_and_a_rerun_doubles_nothing(
+    demo_run: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    out, first = demo_run  # the session's demo run (shared with the money tests)
     assert first.returncode == 0, first.stderr[-3000:]
     sent = sorted(p.name for p in (out / "edi" / "sent").iterdir())
     assert [n[:3] for n in sent] == ["270", "837"]
@@ -54,7 +40,7 @@ def test_demo_writes_everything_and_a_rerun_doubles_nothing(tmp_path: Path) -> N
     totals = _totals(first.stdout)
     assert totals["claims sent"] == "160" and len(totals) == len(TOTALS), first.stdout
 
-    again = _demo(out)
+    again = run_demo(out)
     assert again.returncode == 0, again.stderr[-3000:]
     assert _totals(again.stdout) == totals
     assert _facts(again.stdout)["sent by this run"] == "0"
