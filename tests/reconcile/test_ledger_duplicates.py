@@ -21,9 +21,14 @@ D = Decimal
 
 def _payment(trace: str) -> str:
     line = Line(
-        "99214", D("393.00"), D("150.30"), [("CO", "45", D("222.70")), ("PR", "2", D("20.00"))],
-        control="DUP1-1", allowed=D("170.30"), date="20251005",
-    )  # fmt: skip
+        "99214",
+        D("393.00"),
+        D("150.30"),
+        [("CO", "45", D("222.70")), ("PR", "2", D("20.00"))],
+        control="DUP1-1",
+        allowed=D("170.30"),
+        date="20251005",
+    )
     claim = Claim("DUP1", "1", D("393.00"), D("150.30"), D("20.00"), icn="ICNDUP1", lines=[line])
     return build_835([Payment(D("150.30"), trace, [claim])], control=Counter())
 
@@ -32,10 +37,14 @@ def test_the_ledger_refuses_a_second_payment_and_it_is_never_posted(tmp_path: Pa
     ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
     claim = ledger.record_claim(
         ClaimDraft(
-            "DUP1", "NWH01", D("393.00"), date(2025, 10, 5), date(2025, 10, 5),
+            "DUP1",
+            "NWH01",
+            D("393.00"),
+            date(2025, 10, 5),
+            date(2025, 10, 5),
             lines=[LineDraft(1, "DUP1-1", "99214", D("393.00"), date(2025, 10, 5))],
         )
-    )  # fmt: skip
+    )
     ledger.transition(claim.id, ClaimState.SUBMITTED, Cause(code="sent"))
     ledger.transition(claim.id, ClaimState.ACCEPTED, Cause(code="277CA A1"))
     summary = RemitSummary()
@@ -58,23 +67,40 @@ def test_the_ledger_refuses_a_second_payment_and_it_is_never_posted(tmp_path: Pa
     result = reconcile(
         remit,
         submitted_from_records(
-            [{"patient_control_number": "DUP1", "payer_id": "NWH01", "charge_amount": D("393.00"),
-              "service_date_start": date(2025, 10, 5), "network_status": "in_network"}],
-            [{"patient_control_number": "DUP1", "line_control_number": "DUP1-1",
-              "procedure_code": "99214", "charge_amount": D("393.00"),
-              "service_date": date(2025, 10, 5)}],
+            [
+                {
+                    "patient_control_number": "DUP1",
+                    "payer_id": "NWH01",
+                    "charge_amount": D("393.00"),
+                    "service_date_start": date(2025, 10, 5),
+                    "network_status": "in_network",
+                }
+            ],
+            [
+                {
+                    "patient_control_number": "DUP1",
+                    "line_control_number": "DUP1-1",
+                    "procedure_code": "99214",
+                    "charge_amount": D("393.00"),
+                    "service_date": date(2025, 10, 5),
+                }
+            ],
         ),
         scenario.fee_schedule(),
         scenario.payers(),
         as_of=date(2025, 11, 27),
         codes=scenario.codes(),
         refused=refused,
-    )  # fmt: skip
+    )
     assert sum(result.tables["payment_posting"].paid_amount, D(0)) == D("150.30")
     assert result.tables["duplicate_remittance"].claim_key.tolist() == [keys[1]]
     deposits = result.tables["deposits"]
-    assert deposits.iloc[-1][["deposit_amount", "posted_total", "duplicates_not_posted"]].tolist() == [
-        D("300.60"), D("150.30"), D("150.30"),
-    ]  # fmt: skip
+    assert deposits.iloc[-1][
+        ["deposit_amount", "posted_total", "duplicates_not_posted"]
+    ].tolist() == [
+        D("300.60"),
+        D("150.30"),
+        D("150.30"),
+    ]
     assert set(deposits.difference) == {D("0")}
     ledger.close()
