@@ -437,13 +437,17 @@ def _underpaid(
     ]
     short = sum((e.shortfall for e in priced if e.shortfall > ZERO), ZERO)
     expected = sum((e.expected_payment or ZERO for e in priced), ZERO)
+    if claim.secondary:
+        # The cap is the claim's (the prior payers' PR), its split over lines an estimate: a
+        # later payer is short only when the claim as a whole is.
+        short = min(short, max(sum((e.shortfall for e in priced), ZERO), ZERO))
     over = ctx.thresholds.exceeded(short, expected)
     for e in priced:
         assert e.exp is not None
         misapplied = (
             e.exp.mppr_percent == HUNDRED and _sum(e.line.adjustments, "CO", reasons={"59"}) > ZERO
         )
-        if e.shortfall <= ZERO or not (over or misapplied):
+        if e.shortfall <= ZERO or not (over or misapplied) or short <= ZERO:
             continue
         e.status = "underpaid"
         flags.append(_underpaid_flag(remit, claim, payer, e, misapplied))

@@ -479,3 +479,24 @@ def test_a_period_is_the_books_at_its_end_and_the_activity_in_it() -> None:
     assert october.as_of == date(2025, 11, 10)
     assert october.tables["deposits"].trace_number.tolist() == ["E1", "TOTAL"]
     assert _ar(october).loc["DU", "paid_amount"] == D("150.30")  # E2 had not happened yet
+
+
+def test_a_secondary_is_underpaid_only_when_the_claim_is() -> None:
+    # Two lines; the cap (prior PR 109.35) is split over them as an estimate. The payer paid
+    # 109.35 all on line 1: the claim is whole, so neither line is underpaid.
+    claims = [_claim("S2", "CTS02", "729.00", **_SECONDARY)]
+    lines = [_line("S2", 1, "29881", "531.00"), _line("S2", 2, "20610", "198.00")]
+    b = RemitBuilder().payment("CHK1", PAID, "CTS02")
+    b.claim(
+        "CHK1",
+        "S2",
+        [
+            Line("S2-1", "29881", "531.00", "109.35", None, [("OA", "23", "421.65")]),
+            Line("S2-2", "20610", "198.00", "0", None, [("OA", "23", "198.00")]),
+        ],
+        status="2",
+    )
+    whole = _run(claims, lines, b, thresholds=Thresholds(D(0), D(0)))
+    assert _flags(whole, "S2", "underpaid").empty
+    assert _flags(whole, "S2", "overpayment").empty
+    _balanced(whole)
