@@ -15,6 +15,7 @@ from typing import Annotated
 
 import typer
 
+from pipeline.cases_cli import register as register_case_commands
 from pipeline.errors import ClaimflowError
 from pipeline.report_cli import report_app
 
@@ -32,6 +33,7 @@ clearinghouse_app = typer.Typer(help="The embedded clearinghouse simulator.", no
 app.add_typer(build_app, name="build")
 app.add_typer(clearinghouse_app, name="clearinghouse")
 app.add_typer(report_app, name="report")  # pipeline/report_cli.py: --from/--to (month-end close)
+register_case_commands(app)  # claimflow nsa ... / claimflow appeal ... (pipeline/cases_cli.py)
 
 Files = Annotated[list[Path], typer.Argument(help="X12 files.", show_default=False)]
 

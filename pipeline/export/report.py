@@ -3,8 +3,8 @@
 Totals, the deposits that tie to the bank, paid vs expected by payer, denials by CARC,
 insurance and patient A/R, NSA deadlines coming up, the top of the appeal worklist and what to
 review. Template: ``mappings/templates/report.html.j2``, one include per section
-(``mappings/templates/report/<name>.html.j2``, in :data:`REPORT_SECTIONS` order): a new section
-is a template file and a name in that list. The as-of date is the run's business date.
+(in :data:`REPORT_SECTIONS` order): a new section is a template file and a name in that
+list. The as-of date is the run's business date.
 """
 
 from __future__ import annotations
@@ -17,13 +17,23 @@ from typing import Any
 import pandas as pd
 
 from pipeline.export.charts import PALETTE, Series, grouped_bars, stacked_bars
+from pipeline.export.nsa_report import nsa_report_context
 from pipeline.export.templating import environment
 from pipeline.reconcile.aging import AGING_BUCKETS
 from pipeline.reconcile.inputs import records
 
 __all__ = ["REPORT_SECTIONS", "render_report", "report_context"]
 
-REPORT_SECTIONS = ("kpis", "deposits", "payers_denials", "ar", "nsa", "worklist", "review")
+REPORT_SECTIONS = (
+    "report/kpis.html.j2",
+    "report/deposits.html.j2",
+    "report/payers_denials.html.j2",
+    "report/ar.html.j2",
+    "report_nsa.html.j2",  # NSA cases (pipeline/export/nsa_report.py)
+    "report/worklist.html.j2",
+    "report_appeals.html.j2",  # appeal outcomes
+    "report/review.html.j2",
+)
 
 ZERO = Decimal(0)
 _BUCKET_LABELS = {
@@ -149,6 +159,7 @@ def render_report(result: Any, out_path: Path, templates: Path | None = None) ->
     from markupsafe import Markup
 
     context = report_context(result)
+    context.update(nsa_report_context(result))  # NSA cases, appeal outcomes (nsa_report.py)
     context["charts"] = {k: Markup(v) for k, v in context["charts"].items()}
     html = environment(templates).get_template("report.html.j2").render(**context)
     out_path.parent.mkdir(parents=True, exist_ok=True)

@@ -2,8 +2,8 @@
 
 Tables: ``files`` (+ ``file_names``, ``file_events``, ``file_transactions``, ``outbox``),
 ``claims`` (+ ``claim_lines``, ``claim_events``, ``claim_submissions``),
-``eligibility_checks`` and ``control_counters``. Money is ``Numeric(12, 2)``; every timestamp
-is timezone-aware UTC (:class:`UTCDateTime`).
+``eligibility_checks``, ``case_events`` (NSA cases and appeals) and ``control_counters``.
+Money is ``Numeric(12, 2)``; every timestamp is timezone-aware UTC (:class:`UTCDateTime`).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 __all__ = [
     "Base",
+    "CaseEvent",
     "Claim",
     "ClaimEvent",
     "ClaimLine",
@@ -281,3 +282,30 @@ class ControlCounter(Base):
 
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger)
+
+
+class CaseEvent(Base):
+    """Append-only log of No Surprises Act cases and appeals (``pipeline.ledger.cases``).
+
+    ``on`` is the business date the thing happened (a notice sent, a payment received), which
+    the clocks count from; ``recorded_at`` is when the ledger heard of it.
+    """
+
+    __tablename__ = "case_events"
+    __table_args__ = (
+        UniqueConstraint("case_id", "dedupe_key", name="uq_case_events_case_id_dedupe_key"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[str] = mapped_column(String(80), index=True)
+    patient_control_number: Mapped[str] = mapped_column(String(38), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    event: Mapped[str] = mapped_column(String(32))
+    on: Mapped[dt.date] = mapped_column(Date)
+    method: Mapped[str | None] = mapped_column(String(16))
+    amount: Mapped[Decimal | None]
+    reference: Mapped[str | None] = mapped_column(String(80))
+    note: Mapped[str | None] = mapped_column(Text)
+    file_id: Mapped[int | None] = mapped_column(ForeignKey("files.id"))
+    recorded_at: Mapped[dt.datetime]
+    dedupe_key: Mapped[str] = mapped_column(String(200))

@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, selectinload
 
 from pipeline.errors import DuplicateFileError, LedgerError, LedgerUnavailable
+from pipeline.ledger import cases as _cases
 from pipeline.ledger import claims as _claims
 from pipeline.ledger import eligibility as _eligibility
 from pipeline.ledger import registry as _registry
@@ -34,6 +35,7 @@ from pipeline.ledger.engine import make_engine
 from pipeline.ledger.lifecycle import ClaimState, Direction, FileState
 from pipeline.ledger.migrate import upgrade
 from pipeline.ledger.models import (
+    CaseEvent,
     Claim,
     ClaimEvent,
     ClaimLine,
@@ -518,6 +520,34 @@ class Ledger:
             query = query.where(EligibilityCheck.responded_at.is_(None))
         with self._tx() as s:
             return [_eligibility.eligibility_record(row) for row in s.scalars(query)]
+
+    # -- NSA cases and appeals (pipeline.ledger.cases) ----------------------------------------
+
+    def record_case_event(self, new: _cases.NewCaseEvent) -> _cases.CaseEventRecord:
+        """Append an NSA / appeal / remittance-receipt event (a replay is a no-op)."""
+
+        def work(s: Session) -> _cases.CaseEventRecord:
+            return _cases.record_case_event(s, new, self._now())
+
+        return self._write(f"case {new.case_id}", work)
+
+    def case_events(
+        self,
+        *,
+        case_id: str | None = None,
+        patient_control_number: str | None = None,
+        kind: str | None = None,
+    ) -> list[_cases.CaseEventRecord]:
+        """Case events in the order they were recorded."""
+        query = select(CaseEvent).order_by(CaseEvent.id)
+        if case_id is not None:
+            query = query.where(CaseEvent.case_id == case_id)
+        if patient_control_number is not None:
+            query = query.where(CaseEvent.patient_control_number == patient_control_number)
+        if kind is not None:
+            query = query.where(CaseEvent.kind == kind)
+        with self._tx() as s:
+            return [_cases.case_event_record(row) for row in s.scalars(query)]
 
 
 def _first_line(exc: Exception) -> str:

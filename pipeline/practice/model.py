@@ -148,6 +148,8 @@ class Patient(_Model):
     """Assignment of benefits: signed, refused (CLM08=W) or never captured."""
     aob_date: date | None = None
     release_of_information: Literal["Y", "I"] = "Y"
+    authorized_representative_date: date | None = None
+    """The patient's designation of the practice as authorized representative (appeals)."""
 
 
 class Coverage(_Model):
@@ -250,6 +252,14 @@ class Encounter(_Model):
     total_charge: Decimal | None = None
     """Total as the PM system exported it; the scrubber checks it against the lines."""
     clinical_notes: str | None = None
+    attachments: list[str] = Field(default_factory=list)
+    """Clinical documents on file for the encounter (operative report, imaging, ...)."""
+    attachment_control_number: str | None = None
+    """PWK06: the control number the attachments were sent to the payer under."""
+    nsa_consent_date: date | None = None
+    """No Surprises Act notice-and-consent form signed by the patient (45 CFR 149.420)."""
+    nsa_consent_services: list[str] = Field(default_factory=list)
+    """The CPT/HCPCS codes the consent form lists."""
     charges: list[Charge] = Field(default_factory=list)
     primary_adjudication: PrimaryAdjudication | None = None
 

@@ -1,11 +1,21 @@
-"""Business-day clocks for the No Surprises Act (DOMAIN.md §9.4, §10).
+"""Business-day clocks for the No Surprises Act (DOMAIN.md §9.4, §10; 45 CFR 149.510).
 
 Business days are Monday–Friday minus US federal holidays (observed dates) from the
 ``holidays`` package — no hand-written holiday lists.
 
-Open negotiation: the 30-business-day period *beginning on the day* the initial payment or
-denial is received, so that day is business day 1 when it is a business day. The federal IDR
-may then be initiated in the 4 business days after it ends (business days 31–34).
+Two clocks, each started by a recorded event, never by a guess:
+
+- **Notice clock** — the open negotiation notice may be sent during the 30-business-day
+  period *beginning on the day* the initial payment or notice of denial is received
+  (that day is business day 1 when it is a business day).
+- **Negotiation clock** — the open negotiation period is the 30 business days beginning on
+  the day the notice is sent; the federal IDR may be initiated during the 4 business days
+  beginning on the 31st (business days 31–34). Filing earlier is premature, later is late.
+
+After initiation the parties select a certified IDR entity within 3 business days (else the
+Departments select by the 6th); offers are due 10 business days after selection; the entity
+decides within 30 business days of selection; payment is due 30 calendar days after the
+determination. "Within N business days after X" counts from the day after X.
 """
 
 from __future__ import annotations
@@ -17,17 +27,29 @@ from functools import lru_cache
 import holidays
 
 __all__ = [
+    "ENTITY_SELECTION_BUSINESS_DAYS",
     "IDR_WINDOW_BUSINESS_DAYS",
+    "NOTICE_BUSINESS_DAYS",
     "OPEN_NEGOTIATION_BUSINESS_DAYS",
-    "NsaClock",
+    "IdrClock",
+    "NegotiationClock",
     "business_day_number",
+    "business_days_after",
+    "idr_clock",
     "is_business_day",
-    "nsa_clock",
+    "negotiation_clock",
+    "notice_deadline",
     "nth_business_day",
 ]
 
+NOTICE_BUSINESS_DAYS = 30
 OPEN_NEGOTIATION_BUSINESS_DAYS = 30
 IDR_WINDOW_BUSINESS_DAYS = 4
+ENTITY_SELECTION_BUSINESS_DAYS = 3
+DEPARTMENTS_SELECTION_BUSINESS_DAYS = 6
+OFFER_BUSINESS_DAYS = 10
+DETERMINATION_BUSINESS_DAYS = 30
+PAYMENT_CALENDAR_DAYS = 30
 
 
 @lru_cache(maxsize=64)
@@ -53,6 +75,11 @@ def nth_business_day(start: date, n: int) -> date:
         day += timedelta(days=1)
 
 
+def business_days_after(day: date, n: int) -> date:
+    """The ``n``-th business day after ``day`` (``day`` itself never counts)."""
+    return nth_business_day(day + timedelta(days=1), n)
+
+
 def business_day_number(start: date, day: date) -> int:
     """How many business days of a period beginning on ``start`` have passed by ``day``."""
     count = 0
@@ -63,19 +90,65 @@ def business_day_number(start: date, day: date) -> int:
     return count
 
 
+def notice_deadline(received_on: date) -> date:
+    """Last day to send the open negotiation notice (business day 30 from the receipt)."""
+    return nth_business_day(received_on, NOTICE_BUSINESS_DAYS)
+
+
 @dataclass(frozen=True)
-class NsaClock:
-    payment_date: date
-    open_negotiation_deadline: date  # business day 30
+class NegotiationClock:
+    """Started by the day the open negotiation notice is sent."""
+
+    notice_sent_on: date
+    negotiation_end: date  # business day 30
     idr_window_start: date  # business day 31
     idr_window_end: date  # business day 34
 
+    def idr_window_open(self, day: date) -> bool:
+        return self.idr_window_start <= day <= self.idr_window_end
 
-def nsa_clock(payment_date: date) -> NsaClock:
+
+def negotiation_clock(notice_sent_on: date) -> NegotiationClock:
     last = OPEN_NEGOTIATION_BUSINESS_DAYS
-    return NsaClock(
-        payment_date=payment_date,
-        open_negotiation_deadline=nth_business_day(payment_date, last),
-        idr_window_start=nth_business_day(payment_date, last + 1),
-        idr_window_end=nth_business_day(payment_date, last + IDR_WINDOW_BUSINESS_DAYS),
+    return NegotiationClock(
+        notice_sent_on=notice_sent_on,
+        negotiation_end=nth_business_day(notice_sent_on, last),
+        idr_window_start=nth_business_day(notice_sent_on, last + 1),
+        idr_window_end=nth_business_day(notice_sent_on, last + IDR_WINDOW_BUSINESS_DAYS),
+    )
+
+
+@dataclass(frozen=True)
+class IdrClock:
+    """Started by the day the federal IDR was initiated (and, later, the entity selected)."""
+
+    initiated_on: date
+    joint_selection_deadline: date  # 3 business days after initiation
+    departments_selection_deadline: date  # 6 business days after, when the parties did not
+    entity_selected_on: date | None = None
+    offer_deadline: date | None = None  # 10 business days after selection
+    determination_deadline: date | None = None  # 30 business days after selection
+    determined_on: date | None = None
+    payment_due: date | None = None  # 30 calendar days after the determination
+
+
+def idr_clock(
+    initiated_on: date, entity_selected_on: date | None = None, determined_on: date | None = None
+) -> IdrClock:
+    selected = entity_selected_on
+    return IdrClock(
+        initiated_on=initiated_on,
+        joint_selection_deadline=business_days_after(initiated_on, ENTITY_SELECTION_BUSINESS_DAYS),
+        departments_selection_deadline=business_days_after(
+            initiated_on, DEPARTMENTS_SELECTION_BUSINESS_DAYS
+        ),
+        entity_selected_on=selected,
+        offer_deadline=business_days_after(selected, OFFER_BUSINESS_DAYS) if selected else None,
+        determination_deadline=business_days_after(selected, DETERMINATION_BUSINESS_DAYS)
+        if selected
+        else None,
+        determined_on=determined_on,
+        payment_due=determined_on + timedelta(days=PAYMENT_CALENDAR_DAYS)
+        if determined_on
+        else None,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -12,8 +12,12 @@ from typing import Any
 import pandas as pd
 
 from pipeline.reconcile.aging import ar_aging, ar_claims, patient_aging
-from pipeline.reconcile.appeals import APPEAL_WORKLIST_COLUMNS, appeal_worklist
-from pipeline.reconcile.calendar import nsa_clock
+from pipeline.reconcile.appeals import (
+    APPEAL_OUTCOME_COLUMNS,
+    APPEAL_WORKLIST_COLUMNS,
+    appeal_outcomes,
+    appeal_worklist,
+)
 from pipeline.reconcile.estimates import PATIENT_ESTIMATE_COLUMNS, patient_estimates
 from pipeline.reconcile.inputs import (
     ELIGIBILITY_SUMMARY,
@@ -25,7 +29,20 @@ from pipeline.reconcile.inputs import (
     records,
     remit_tables,
 )
-from pipeline.reconcile.matching import MatchResult, SubClaim, SubLine, match_remittance
+from pipeline.reconcile.letters import letter_contexts
+from pipeline.reconcile.matching import MatchResult, match_remittance
+from pipeline.reconcile.nsa import NsaContext
+from pipeline.reconcile.nsa_cases import (
+    IDR_INITIATION_COLUMNS,
+    NSA_CASE_COLUMNS,
+    CaseState,
+    case_head,
+    case_row,
+    case_state,
+    idr_batches,
+    idr_items,
+)
+from pipeline.reconcile.nsa_reference import NsaReference, load_nsa_reference
 from pipeline.reconcile.period import (
     ACTIVITY_TABLES,
     Period,
@@ -67,6 +84,9 @@ TABLES = (
     "denials",
     "denial_trends",
     "appeal_worklist",
+    "nsa_cases",
+    "idr_initiation",
+    "appeal_outcomes",
     "ar_aging",
     "patient_ar_aging",
     "ar_claims",
@@ -133,16 +153,21 @@ def reconcile(
     refused: Mapping[str, str] | None = None,
     held: pd.DataFrame | None = None,
     period: Period | None = None,
+    nsa_reference: NsaReference | Path | None = None,
+    case_events: Sequence[Any] = (),
 ) -> ReconcileResult:
     """Match, post, compute expected amounts, flag, build the worklist and the exports' tables.
 
     ``remit``: the five remittance tables (DESIGN names). ``submitted``: claims and lines as
     sent (:mod:`pipeline.reconcile.inputs`). Reference data defaults to ``mappings/``;
     thresholds to the settings. ``practice``: billing provider facts for the letters (name,
-    npi, tax_id, address, phone). ``refused``: claim_key → why the ledger refused to post that
-    CLP (a duplicate payment; see :func:`~pipeline.reconcile.matching.match_remittance`).
+    npi, tax_id, address, phone, state). ``refused``: claim_key → why the ledger refused to
+    post that CLP (a duplicate payment; see :func:`~pipeline.reconcile.matching.match_remittance`).
     ``held``: claims the scrubber held (:data:`HELD_COLUMNS`). ``period``: reconcile as of its
     end and keep the activity dated inside it (:mod:`pipeline.reconcile.period`).
+    ``nsa_reference``: ``mappings/nsa`` by default; ``case_events``: the ledger's case events
+    (``Ledger.case_events()``: remittance receipt dates, NSA case and appeal events) — the NSA
+    clocks and the worklist status start there.
     """
     period = period or Period()
     as_of = as_of or period.end or date.today()
@@ -173,15 +198,27 @@ def reconcile(
         else empty_frame(ELIGIBILITY_SUMMARY)
     )
     elig = _eligibility_amounts(elig)
+    nsa_ref = (
+        nsa_reference
+        if isinstance(nsa_reference, NsaReference)
+        else load_nsa_reference(nsa_reference or _mappings_dir() / "nsa")
+    )
+    nsa = _nsa_context(nsa_ref, case_events, practice or {})
     match = match_remittance(remit_tables(remit), submitted, refused)
     _name_payers(match, profiles)
     elig_by_member = {as_text(r.get("member_id")): r for r in records(elig)}
-    typed, recon = evaluate(match, profiles, fees, book, thresholds, as_of, elig_by_member)
+    typed, recon = evaluate(match, profiles, fees, book, thresholds, as_of, elig_by_member, nsa)
     flags = [f.row() | {"payer_name": _payer_name(profiles, f.payer)} for f in typed]
     for row in recon:
         row["payer_name"] = _payer_name(profiles, row["payer_id"])
     states = {pcn: c.extras.get("ledger_state", "") for pcn, c in match.claims.items()}
-    worklist = appeal_worklist(flags, states, as_of)
+    cases = _nsa_states(flags, match, nsa, as_of)
+    appeal_events: dict[str, list[Any]] = {}
+    for event in case_events:
+        if event.kind == "appeal":
+            appeal_events.setdefault(event.case_id, []).append(event)
+    worklist = appeal_worklist(flags, states, as_of, appeal_events, cases)
+    case_rows, idr_rows = _nsa_tables(flags, recon, match, profiles, nsa, cases, practice, as_of)
     flag_frame = pd.DataFrame(flags, columns=[*FLAG_COLUMNS, "appeal_id", "payer_name"])
     recon_frame = pd.DataFrame(recon, columns=[*RECONCILIATION_COLUMNS, "payer_name"])
     recouped = claim_recoupments(match)
@@ -197,6 +234,11 @@ def reconcile(
         "denials": _denials(flag_frame),
         "denial_trends": _denial_trends(flag_frame),
         "appeal_worklist": pd.DataFrame(worklist, columns=list(APPEAL_WORKLIST_COLUMNS)),
+        "nsa_cases": pd.DataFrame(case_rows, columns=list(NSA_CASE_COLUMNS)),
+        "idr_initiation": pd.DataFrame(idr_rows, columns=list(IDR_INITIATION_COLUMNS)),
+        "appeal_outcomes": pd.DataFrame(
+            appeal_outcomes(worklist), columns=list(APPEAL_OUTCOME_COLUMNS)
+        ),
         "ar_aging": ar_aging(claims_ar),
         "patient_ar_aging": patient_aging(claims_ar, as_of),
         "ar_claims": claims_ar,
@@ -220,7 +262,7 @@ def reconcile(
     by_line = {(r["claim_key"], r["line_control_number"]): r for r in recon}
     kept = {id(f) for f in flags if period.holds(f["payment_date"])}
     worklist_in = [w for w in worklist if period.holds(w.get("payment_date"))]
-    result.letters = _letter_contexts(
+    result.letters = letter_contexts(
         worklist_in,
         [f for f in flags if id(f) in kept],
         by_line,
@@ -228,7 +270,10 @@ def reconcile(
         profiles,
         fees,
         book,
-        result,
+        as_of=as_of,
+        practice=result.practice,
+        nsa_cases=cases,
+        nsa_contact=nsa_ref.policy.contact,
     )
     result.summary = _summary(tables, match)
     return result
@@ -356,119 +401,6 @@ def _denial_trends(flags: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame([rows[k] for k in sorted(rows)], columns=columns)
 
 
-def _letter_line(
-    f: Mapping[str, Any],
-    sub: SubLine | None,
-    claim: SubClaim,
-    recon: Mapping[tuple[str, str], Mapping[str, Any]],
-    fees: FeeSchedule,
-    codes: CodeBook,
-) -> dict[str, Any]:
-    code = sub.procedure_code if sub else f["procedure_code"]
-    numbers: Mapping[str, Any] = f
-    if not f["line_control_number"] and sub is not None:
-        row = recon.get((f["claim_key"], sub.line_control_number), {})
-        expected, paid = row.get("expected_payment"), row.get("paid_amount")
-        numbers = {
-            "expected_amount": expected,
-            "paid_amount": paid,
-            "amount_at_stake": None if expected is None else max(expected - (paid or ZERO), ZERO),
-        }
-    return {
-        "line_control_number": sub.line_control_number if sub else f["line_control_number"],
-        "procedure_code": code,
-        "description": fees.descriptions.get(code or "", ""),
-        "modifiers": " ".join(sub.modifiers) if sub else "",
-        "units": sub.units if sub else "",
-        "service_date": sub.service_date if sub else claim.service_date_start,
-        "charge_amount": sub.charge_amount if sub else claim.charge_amount,
-        "flag": f["flag"],
-        "reason": f["reason"],
-        "basis": f["basis"],
-        "expected_amount": numbers["expected_amount"],
-        "paid_amount": numbers["paid_amount"],
-        "amount_at_stake": numbers["amount_at_stake"],
-        "carc": f["carc"],
-        "group_code": f["group_code"],
-        "carc_words": codes.carc_words(f["group_code"], f["carc"])
-        if f["carc"] and f["group_code"]
-        else "",
-        "rarc_words": [codes.rarc_words(r) for r in str(f["rarc"] or "").split()],
-    }
-
-
-def _letter_contexts(
-    worklist: list[dict[str, Any]],
-    flags: list[dict[str, Any]],
-    recon: Mapping[tuple[str, str], Mapping[str, Any]],
-    match: MatchResult,
-    payers: Mapping[str, PayerProfile],
-    fees: FeeSchedule,
-    codes: CodeBook,
-    result: ReconcileResult,
-) -> list[dict[str, Any]]:
-    contexts = []
-    for item in worklist:
-        claim = match.claims[item["patient_control_number"]]
-        members = [f for f in flags if f.get("appeal_id") == item["appeal_id"]]
-        remit = next((r for r in match.remits if r.claim_key == members[0]["claim_key"]), None)
-        payer = payers.get(claim.payer_id)
-        lines = []
-        for f in members:
-            # A claim-level finding lists every service of the claim, each with its numbers.
-            subs: list[SubLine | None] = (
-                [ln for ln in claim.lines if ln.line_control_number == f["line_control_number"]]
-                if f["line_control_number"]
-                else list(claim.lines)
-            )
-            for sub in subs or [None]:
-                lines.append(_letter_line(f, sub, claim, recon, fees, codes))
-        clock = nsa_clock(item["payment_date"]) if item["payment_date"] else None
-        contexts.append(
-            {
-                "item": item,
-                "family": item["family"],
-                "claim": _claim_facts(claim),
-                "payer": {
-                    "payer_id": claim.payer_id,
-                    "name": payer.name if payer else claim.payer_id,
-                    "network_status": payer.network_status if payer else claim.network_status,
-                    "appeal_window_days": payer.appeal_window_days if payer else None,
-                },
-                "remit": {
-                    "payer_claim_control_number": remit.payer_claim_control_number if remit else "",
-                    "payment_date": remit.payment_date if remit else None,
-                    "trace_number": remit.trace_number if remit else "",
-                    "claim_status_code": remit.claim_status_code if remit else "",
-                },
-                "lines": lines,
-                "nsa": clock,
-                "practice": result.practice,
-                "as_of": result.as_of,
-            }
-        )
-    return contexts
-
-
-def _claim_facts(claim: SubClaim) -> dict[str, Any]:
-    return {
-        "patient_control_number": claim.patient_control_number,
-        "patient_name": claim.extras.get("patient_name", ""),
-        "member_id": claim.extras.get("member_id", ""),
-        "service_date_start": claim.service_date_start,
-        "service_date_end": claim.service_date_end,
-        "place_of_service": claim.place_of_service,
-        "emergency": claim.emergency,
-        "charge_amount": claim.charge_amount,
-        "aob": claim.aob,
-        "diagnosis_codes": claim.extras.get("diagnosis_codes", ""),
-        "prior_auth_number": claim.extras.get("prior_auth_number", ""),
-        "clinical_notes": claim.extras.get("clinical_notes", ""),
-        "rendering_provider": claim.extras.get("rendering_provider", ""),
-        "submitted_date": claim.submitted_date,
-    }
-
-
 def _dsum(frame: pd.DataFrame, column: str) -> Decimal:
     return sum((v for v in frame[column] if v is not None and v == v), ZERO)
 
@@ -523,6 +455,7 @@ def _summary(tables: Mapping[str, pd.DataFrame], match: MatchResult) -> dict[str
         "nsa": at_stake("nsa_violation"),
         "overpayment": at_stake("overpayment"),
         "rejected": at_stake("rejected_correct_resubmit"),
+        "payment_dispute": at_stake("payment_dispute"),
         "patient_responsibility": at_stake("patient_responsibility"),
         "paid_to_patient": at_stake("paid_to_patient"),
         "ar_total": aging.iloc[-1]["total"] if len(aging) else ZERO,
@@ -531,3 +464,106 @@ def _summary(tables: Mapping[str, pd.DataFrame], match: MatchResult) -> dict[str
         "flag_counts": flags["flag"].value_counts().to_dict(),
         "by_payer": [by_payer[k] for k in sorted(by_payer)],
     }
+
+
+def _nsa_context(
+    ref: NsaReference, events: Sequence[Any], practice: Mapping[str, str]
+) -> NsaContext:
+    """The ledger's NSA events by PCN and the 835 receipt dates by claim_key."""
+    by_pcn: dict[str, list[Any]] = {}
+    received: dict[str, date] = {}
+    for event in events:
+        if event.kind == "nsa":
+            by_pcn.setdefault(event.patient_control_number, []).append(event)
+        elif event.kind == "remittance" and event.reference:
+            received.setdefault(event.reference, event.on)
+    return NsaContext(
+        reference=ref, events=by_pcn, received=received, practice_state=practice.get("state", "")
+    )
+
+
+def _nsa_states(
+    flags: list[dict[str, Any]], match: MatchResult, nsa: NsaContext, as_of: date
+) -> dict[str, CaseState]:
+    """Every claim with a payment dispute (federal or state) or a recorded NSA event."""
+    remits = {r.claim_key: r for r in match.remits}
+    out: dict[str, CaseState] = {}
+    for f in flags:
+        if f["flag"] != "payment_dispute" or f["patient_control_number"] in out:
+            continue
+        remit = remits.get(f["claim_key"])
+        received = nsa.received_on(remit) if remit else f["payment_date"]
+        state_law = nsa.state_law(f["patient_control_number"])
+        events = nsa.events.get(f["patient_control_number"], ())
+        out[f["patient_control_number"]] = case_state(events, received, as_of, state_law)
+    return out
+
+
+def _nsa_tables(
+    flags: list[dict[str, Any]],
+    recon: list[dict[str, Any]],
+    match: MatchResult,
+    payers: Mapping[str, PayerProfile],
+    nsa: NsaContext,
+    cases: Mapping[str, CaseState],
+    practice: Mapping[str, str] | None,
+    as_of: date,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``nsa_cases`` (one row per case) and ``idr_initiation`` (batched portal rows)."""
+    case_rows: list[dict[str, Any]] = []
+    items: list[dict[str, Any]] = []
+    facts = dict(practice or {})
+    for pcn, state in sorted(cases.items()):
+        disputes = [
+            f
+            for f in flags
+            if f["patient_control_number"] == pcn and f["flag"] == "payment_dispute"
+        ]
+        claim = match.claims[pcn]
+        lines = [r for r in recon if r["patient_control_number"] == pcn]
+        remit = next((r for r in match.remits if r.claim_key == disputes[0]["claim_key"]), None)
+        extras = {
+            **claim.extras,
+            "place_of_service": claim.place_of_service,
+            "practice_state": facts.get("state", ""),
+        }
+        head = case_head(
+            pcn,
+            claim.payer_id,
+            disputes,
+            lines,
+            extras,
+            remit.payer_claim_control_number if remit else "",
+        )
+        row = case_row(head, state)
+        row["state_law"] = nsa.state_law(pcn)
+        row["letter_html"] = "" if row["state_law"] else f"letters/{pcn}-nsa_open_negotiation.html"
+        case_rows.append(row)
+        payer = payers.get(claim.payer_id)
+        address = payer.appeal_address("nsa_open_negotiation") if payer else {}
+        items += idr_items(
+            row,
+            lines,
+            disputes,
+            practice=facts,
+            contact=nsa.reference.policy.contact,
+            payer={
+                "name": payer.name if payer else claim.payer_id,
+                "payer_id": claim.payer_id,
+                "email": address.get("email", ""),
+                "plan_type": _plan_type(payer),
+            },
+            policy={
+                "practice_size": nsa.reference.policy.practice_size,
+                "preferred_idr_entity": nsa.reference.policy.preferred_idr_entity,
+            },
+            as_of=as_of,
+        )
+    return case_rows, idr_batches(items)
+
+
+def _plan_type(payer: PayerProfile | None) -> str:
+    return {
+        "self_funded": "self-insured group health plan",
+        "fully_insured": "fully insured group health plan",
+    }.get(payer.plan_funding if payer else "", "")

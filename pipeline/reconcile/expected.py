@@ -119,11 +119,14 @@ def expect_lines(
     fees: FeeSchedule,
     remarks: Mapping[str, Iterable[str]] | None = None,
     nsa_remarks: frozenset[str] = frozenset(),
+    nsa_reasons: Mapping[str, str] | None = None,
 ) -> dict[str, LineExpectation]:
     """Expected allowed per submitted line of one claim, keyed by line_control_number.
 
     ``claim``/``lines`` hold normalized values (see :mod:`pipeline.reconcile.inputs`);
-    ``remarks`` maps line_control_number → RARCs the payer reported on it.
+    ``remarks`` maps line_control_number → RARCs the payer reported on it. ``nsa_reasons``
+    (line → why it is protected) is the No Surprises Act decision made from data
+    (:mod:`pipeline.reconcile.nsa`); without it the place-of-service rule above decides.
     """
     in_network = (
         payer.in_network if payer is not None else claim.get("network_status") == "in_network"
@@ -137,9 +140,11 @@ def expect_lines(
         nsa = nsa or nsa_protection(
             pos, emergency, str(line["procedure_code"]), (remarks or {}).get(lcn, ()), nsa_remarks
         )
-    basis = "contract" if in_network else ("qpa" if nsa else "ucr")
     raw: list[tuple[Mapping[str, Any], str, str, Decimal | None, Decimal | None, Decimal]] = []
     for line in lines:
+        if nsa_reasons is not None:
+            nsa = nsa_reasons.get(str(line["line_control_number"]), "")
+        basis = "contract" if in_network else ("qpa" if nsa else "ucr")
         code = str(line["procedure_code"])
         on: date = line["service_date"] or claim["service_date_start"]
         mods = line.get("modifiers") or ()

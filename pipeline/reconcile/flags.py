@@ -18,6 +18,7 @@ __all__ = ["FLAG_COLUMNS", "FLAG_NAMES", "Flag"]
 FLAG_NAMES = (
     "underpaid",
     "nsa_violation",
+    "payment_dispute",
     "denied_appealable",
     "denied_correctable",
     "rejected_correct_resubmit",

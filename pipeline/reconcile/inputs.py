@@ -52,6 +52,7 @@ __all__ = [
     "check_columns",
     "cob_columns",
     "empty_frame",
+    "encounter_extras",
     "modifiers_of",
     "practice_facts",
     "records",
@@ -177,6 +178,18 @@ SUBMITTED_CLAIM_EXTRAS = (
     "payer_claim_control_number",  # REF*F8 of a replacement/void: the claim it replaces
     "payer_name",
     "reject_reason",  # the 999/277CA reason of a rejected claim
+    # No Surprises Act protection and appeal letters (pipeline.reconcile.nsa, appeals)
+    "claim_filing_indicator",  # SBR09: Medicare/Medicaid/TRICARE are outside the federal NSA
+    "facility_npi",  # 2310C: the facility's network status decides non-emergency protection
+    "facility_name",
+    "facility_state",  # where the service was given: which state's law may apply
+    "rendering_taxonomy",  # ancillary specialties never waive protection
+    "nsa_consent_date",  # notice-and-consent form signed (ISO date), empty = none
+    "nsa_consent_services",  # CPT/HCPCS the consent lists, space separated
+    "attachments",  # clinical documents on file for the encounter ("|" separated)
+    "attachment_control_number",  # PWK06 when the attachments were sent to the payer
+    "authorized_representative_date",  # the patient's designation of the practice, if any
+    "aob_date",
 )
 SUBMITTED_LINES = (
     "patient_control_number",
@@ -378,13 +391,15 @@ def submitted_from_claim_records(
     notes: Mapping[str, str] | None = None,
     ledger_states: Mapping[str, str] | None = None,
     reject_reasons: Mapping[str, str] | None = None,
+    encounter_facts: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Submitted:
     """Claims as submitted from 837P claim records (``pipeline.practice.records.ClaimRecord``:
     what the builder wrote, or ``pipeline.parse.t837p.read_837p`` of the files sent).
 
     ``network_status``: payer_id → in_network / out_of_network; ``submitted_dates``: PCN → the
     day the 837P went out (else ``default_submitted``); ``notes``: PCN → encounter notes;
-    ``reject_reasons``: PCN → the 999/277CA reason of a rejected claim.
+    ``reject_reasons``: PCN → the 999/277CA reason of a rejected claim;
+    ``encounter_facts``: PCN → more extras the 837P does not carry (:func:`encounter_extras`).
     """
     claim_rows: list[dict[str, Any]] = []
     line_rows: list[dict[str, Any]] = []
@@ -416,6 +431,8 @@ def submitted_from_claim_records(
                 "payer_claim_control_number": rec.original_claim_number,
                 "payer_name": rec.payer_name,
                 "reject_reason": (reject_reasons or {}).get(pcn, ""),
+                **_record_extras(rec),
+                **(encounter_facts or {}).get(pcn, {}),
             }
             | cob_columns(rec)
         )
@@ -460,6 +477,36 @@ def cob_columns(rec: Any) -> dict[str, Any]:
     }
 
 
+def _record_extras(rec: Any) -> dict[str, str]:
+    facility = rec.service_facility
+    return {
+        "claim_filing_indicator": rec.claim_filing_indicator,
+        "facility_npi": facility.npi if facility else "",
+        "facility_name": facility.name if facility else "",
+        "facility_state": facility.state if facility else "",
+        "rendering_taxonomy": rec.rendering_taxonomy,
+    }
+
+
+def encounter_extras(practice: Any) -> dict[str, dict[str, str]]:
+    """PCN → the encounter facts letters and NSA protection need that no 837P carries."""
+    out: dict[str, dict[str, str]] = {}
+    for enc in practice.encounters:
+        patient = practice.patients.get(enc.patient_id)
+        consent = getattr(enc, "nsa_consent_date", None)
+        rep = getattr(patient, "authorized_representative_date", None) if patient else None
+        aob_date = getattr(patient, "aob_date", None) if patient else None
+        out[enc.patient_control_number] = {
+            "nsa_consent_date": consent.isoformat() if consent else "",
+            "nsa_consent_services": " ".join(getattr(enc, "nsa_consent_services", []) or []),
+            "attachments": "|".join(getattr(enc, "attachments", []) or []),
+            "attachment_control_number": getattr(enc, "attachment_control_number", None) or "",
+            "authorized_representative_date": rep.isoformat() if rep else "",
+            "aob_date": aob_date.isoformat() if aob_date else "",
+        }
+    return out
+
+
 def submitted_from_practice(
     practice: Any,
     *,
@@ -492,6 +539,7 @@ def submitted_from_practice(
         default_submitted=default_submitted,
         notes=notes,
         ledger_states=ledger_states,
+        encounter_facts=encounter_extras(practice),
     )
 
 
@@ -530,4 +578,6 @@ def practice_facts(practice: Any) -> dict[str, str]:
         "tax_id": bp.ein,
         "address": f"{street}, {a.city}, {a.state} {zip_code}",
         "phone": phone or str(bp.phone),
+        "state": a.state,
+        "contact": bp.contact_name,
     }

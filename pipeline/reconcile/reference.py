@@ -89,10 +89,23 @@ class PayerProfile:
     response_window_days: int
     prior_auth_procedures: tuple[str, ...] = ()
     rules: tuple[Mapping[str, Any], ...] = ()
+    claim_filing_indicator: str = ""
+    # No Surprises Act: who regulates the plan (a specified state law applies only to plans
+    # the state regulates — fully insured there, or self-funded plans that opted in).
+    plan_funding: str = ""  # fully_insured | self_funded | "" (unknown: federal rules)
+    plan_state: str = ""
+    state_opt_in: bool = False
+    # Where appeals go: ``default`` and per letter family (``nsa_open_negotiation``, ...);
+    # each an address mapping (attention, line1, line2, city, state, zip, fax, email).
+    appeal_addresses: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     @property
     def in_network(self) -> bool:
         return self.network_status == "in_network"
+
+    def appeal_address(self, family: str) -> Mapping[str, str]:
+        """The address for a letter family, else the payer's default appeal address."""
+        return self.appeal_addresses.get(family) or self.appeal_addresses.get("default") or {}
 
 
 _PROVIDER_GROUPS = frozenset({"CO", "PI"})
@@ -119,6 +132,7 @@ class CodeBook:
     rarc: Mapping[str, Mapping[str, str]]
     carc_meanings: Mapping[str, str] = field(default_factory=dict)  # carc.csv (parser's table)
     rarc_meanings: Mapping[str, str] = field(default_factory=dict)  # rarc.csv
+    diagnoses: Mapping[str, str] = field(default_factory=dict)  # diagnoses.csv (letters)
 
     def carc_action(self, group_code: str, carc: str) -> CarcAction:
         """The row for (group, CARC), else the any-group row — except that a reason the table
@@ -157,6 +171,17 @@ class CodeBook:
         row = self.rarc.get(rarc)
         words = row["description"] if row else self.rarc_meanings.get(rarc, "")
         return f"{rarc} {words}".strip()
+
+    def rarc_plain(self, rarc: str) -> str:
+        row = self.rarc.get(rarc)
+        return (row["description"] if row else self.rarc_meanings.get(rarc, "")) or rarc
+
+    def diagnosis(self, code: str) -> str:
+        """``M5416`` → ``M54.16 Radiculopathy, lumbar region`` (ICD-10-CM: dot after 3)."""
+        bare = code.replace(".", "").strip().upper()
+        dotted = f"{bare[:3]}.{bare[3:]}" if len(bare) > 3 else bare
+        words = self.diagnoses.get(bare, "")
+        return f"{dotted} {words}".strip()
 
     def rarc_is_nsa(self, rarc: str) -> bool:
         row = self.rarc.get(rarc)
@@ -232,11 +257,23 @@ def load_payers(folder: Path) -> dict[str, PayerProfile]:
                 response_window_days=int(data.get("response_window_days", 30)),
                 prior_auth_procedures=tuple(str(p) for p in data.get("prior_auth_procedures", [])),
                 rules=tuple(data.get("rules") or ()),
+                claim_filing_indicator=str(data.get("claim_filing_indicator", "")),
+                plan_funding=str(data.get("plan_funding", "")),
+                plan_state=str(data.get("plan_state", "")),
+                state_opt_in=bool(data.get("state_opt_in", False)),
+                appeal_addresses=_addresses(data.get("appeal_addresses") or {}),
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"{path}: missing or bad payer field ({exc})") from exc
         payers[profile.payer_id] = profile
     return payers
+
+
+def _addresses(raw: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+    return {
+        str(kind): {str(k): str(v) for k, v in (value or {}).items() if v is not None}
+        for kind, value in raw.items()
+    }
 
 
 def load_code_book(folder: Path) -> CodeBook:
@@ -261,6 +298,7 @@ def load_code_book(folder: Path) -> CodeBook:
         rarc=rarc,
         carc_meanings=_meanings(folder / "carc.csv"),
         rarc_meanings=_meanings(folder / "rarc.csv"),
+        diagnoses=_meanings(folder / "diagnoses.csv"),
     )
 
 

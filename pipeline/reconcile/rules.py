@@ -5,10 +5,10 @@ Per effective adjudication (matched, neither a reversal nor reversed) and per li
 - a denial CARC (``denial_flag`` in ``mappings/codes/carc_actions.csv``) outside PR on a line
   paid nothing → ``denied_appealable`` / ``denied_correctable``; on a line paid in part → the
   same flag for the adjusted amount; at claim level → a claim-level flag;
-- NSA-protected service on an out-of-network payer → ``nsa_violation`` when the allowed amount
-  is below the recognized amount (lesser of QPA and charge) by more than the thresholds, when
-  the excess over the allowed amount was put on the patient (PR-45), or when coinsurance was
-  taken at the out-of-network rate (needs the 271 summary);
+- NSA-protected service (decided from data: :mod:`pipeline.reconcile.nsa`) →
+  ``nsa_violation`` for balance billing (PR-45, or cost sharing above the in-network level)
+  and ``payment_dispute`` when the plan allowed less than the practice's offer (open
+  negotiation; the case's next deadline);
 - any other line → ``underpaid`` when the claim's shortfall (expected payment − paid, where
   expected payment = expected allowed − the patient's cost share recomputed on the expected
   allowed, :mod:`pipeline.reconcile.costshare`) exceeds *both* ``underpaid_threshold_amount``
@@ -35,11 +35,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from pipeline.reconcile.calendar import nsa_clock
 from pipeline.reconcile.costshare import CostShareBook
 from pipeline.reconcile.expected import LineExpectation, cents, expect_lines
 from pipeline.reconcile.flags import FLAG_COLUMNS, Flag
-from pipeline.reconcile.inputs import as_decimal
 from pipeline.reconcile.matching import (
     PRIOR_PAYER_STATUS,
     Adjustment,
@@ -49,6 +47,7 @@ from pipeline.reconcile.matching import (
     SubClaim,
     SubLine,
 )
+from pipeline.reconcile.nsa import NsaContext, NsaOutcome, Protection, check_claim
 from pipeline.reconcile.reference import CodeBook, FeeSchedule, PayerProfile
 
 __all__ = ["FLAG_COLUMNS", "RECONCILIATION_COLUMNS", "Flag", "Thresholds", "evaluate"]
@@ -114,6 +113,7 @@ class _Ctx:
     as_of: date
     nsa_remarks: frozenset[str]
     shares: CostShareBook
+    nsa: NsaContext
 
 
 def evaluate(
@@ -124,6 +124,7 @@ def evaluate(
     thresholds: Thresholds,
     as_of: date,
     eligibility: Mapping[str, Mapping[str, Any]] | None = None,
+    nsa: NsaContext | None = None,
 ) -> tuple[list[Flag], list[dict[str, Any]]]:
     """Flags and reconciliation rows (line level) for everything matched."""
     ctx = _Ctx(
@@ -135,6 +136,7 @@ def evaluate(
         as_of=as_of,
         nsa_remarks=frozenset(k for k in codes.rarc if codes.rarc_is_nsa(k)),
         shares=CostShareBook(eligibility or {}),
+        nsa=nsa or NsaContext(),
     )
     flags: list[Flag] = []
     recon: list[dict[str, Any]] = []
@@ -222,6 +224,7 @@ def _evaluate_claim(
     in_network = payer.in_network if payer else claim.network_status == "in_network"
     subs = {ln.line_control_number: ln for ln in claim.lines}
     remarks = {ln.matched_line: ln.remark_codes for ln in remit.lines if ln.matched_line}
+    protections = ctx.nsa.protections(claim, payer, remarks, ctx.nsa_remarks)
     expected = expect_lines(
         claim.as_mapping(),
         [_line_mapping(ln) for ln in claim.lines],
@@ -229,16 +232,15 @@ def _evaluate_claim(
         ctx.fees,
         remarks,
         ctx.nsa_remarks,
+        nsa_reasons={k: p.reason for k, p in protections.items() if p.protected},
     )
     member = claim.extras.get("member_id") or remit.member_id
     evals = [_line_eval(ctx, line, subs, expected, member, in_network) for line in remit.lines]
     if claim.secondary:
         _cap_secondary(claim, evals)
     _denials(ctx, remit, claim, payer, evals, flags)
-    protected = [e for e in evals if e.exp and e.exp.nsa_reason and not in_network]
-    for e in protected:
-        if not e.whole_denial and e.exp is not None and e.expected_payment is not None:
-            e.status = _nsa_check(ctx, remit, claim, e, flags)
+    protected = [e for e in evals if e.sub and _protected(protections, e.lcn)]
+    outcome = _nsa(ctx, remit, claim, payer, protected, protections, flags)
     _underpaid(ctx, remit, claim, payer, [e for e in evals if e not in protected], flags)
     if not in_network:
         _co45_out_of_network(
@@ -246,9 +248,60 @@ def _evaluate_claim(
         )
     for e in evals:
         recon.append(_recon_row(claim, remit, e))
-    _claim_level(ctx, remit, claim, payer, {e.line.line_control_number for e in protected}, flags)
+    _claim_level(ctx, remit, claim, payer, outcome.patient_limits, flags)
     if claim.secondary:
         _overpayment(ctx, remit, claim, payer, flags)
+
+
+def _protected(protections: Mapping[str, Protection], lcn: str) -> bool:
+    found = protections.get(lcn)
+    return found is not None and found.protected
+
+
+def _nsa(
+    ctx: _Ctx,
+    remit: RemitClaim,
+    claim: SubClaim,
+    payer: PayerProfile | None,
+    protected: list[_LineEval],
+    protections: Mapping[str, Protection],
+    flags: list[Flag],
+) -> NsaOutcome:
+    """The NSA block: :func:`pipeline.reconcile.nsa.check_claim` turns protected lines into
+    ``nsa_violation`` / ``payment_dispute`` findings and the patient's in-network limits."""
+    member = claim.extras.get("member_id") or remit.member_id
+    paid_on = remit.payment_date or ctx.as_of
+    outcome = check_claim(
+        ctx.nsa,
+        claim,
+        remit,
+        [(e.line, e.sub, e.exp, e.whole_denial) for e in protected],
+        protections,
+        ctx.eligibility.get(member),
+        fees=ctx.fees,
+        as_of=ctx.as_of,
+        appeal_deadline=_appeal_deadline(payer, paid_on),
+    )
+    for e in protected:
+        e.status = outcome.statuses.get(e.lcn, e.status)
+    for f in outcome.findings:
+        flags.append(
+            replace(
+                _flag(claim, remit, f.flag),
+                line_control_number=f.line_control_number,
+                procedure_code=f.procedure_code,
+                reason=f.reason,
+                basis=f.basis,
+                expected_amount=f.expected_amount,
+                paid_amount=f.paid_amount,
+                amount_at_stake=f.amount_at_stake,
+                deadline=f.deadline,
+                action=f.action,
+                letter=f.letter,
+                rarc=f.rarc,
+            )
+        )
+    return outcome
 
 
 def _line_eval(
@@ -272,7 +325,7 @@ def _line_eval(
     allowed = exp.expected_allowed if exp else None
     paid = line.paid_amount + _sum(line.adjustments, reasons={"100"})
     share = cost_share
-    if allowed is not None and exp is not None and not (exp.nsa_reason and not in_network):
+    if allowed is not None and exp is not None and not exp.nsa_reason:
         # The NSA check keeps the payer's own figures; everything else is priced right.
         payer_allowed = line.allowed_amount if line.allowed_amount is not None else paid + share
         share = ctx.shares.expected_share(
@@ -548,104 +601,12 @@ def _denial_flag(
     )
 
 
-def _coinsurance(value: object) -> Decimal | None:
-    pct = as_decimal(value)
-    if pct is None:
-        return None
-    return pct / HUNDRED if pct > 1 else pct
-
-
-def _nsa_check(
-    ctx: _Ctx,
-    remit: RemitClaim,
-    claim: SubClaim,
-    e: _LineEval,
-    flags: list[Flag],
-) -> str:
-    """Below the recognized amount by any cent, PR-45 on the patient, or OON coinsurance.
-
-    No dollar/percent threshold here: the QPA is a statutory figure, not a benchmark."""
-    exp, line, lcn, paid = e.exp, e.line, e.lcn, e.paid
-    assert exp is not None and exp.expected_allowed is not None
-    paid_on = remit.payment_date or ctx.as_of
-    allowed = line.allowed_amount if line.allowed_amount is not None else paid + e.cost_share
-    recognized = exp.expected_allowed  # already the lesser of QPA x units and the charge
-    problems: list[str] = []
-    at_stake = ZERO
-    below = recognized - allowed
-    if below > ZERO:
-        problems.append(
-            f"allowed {allowed:.2f} is below the recognized amount {recognized:.2f} (QPA)"
-        )
-        at_stake += below
-    balance = _sum(line.adjustments, "PR", reasons={"45"})
-    if balance > ZERO:
-        problems.append(f"{balance:.2f} over the allowed amount put on the patient as PR-45")
-        at_stake += balance
-    excess = _oon_coinsurance_excess(ctx, remit, claim, line, allowed)
-    if excess is not None:
-        problems.append(excess[0])
-        at_stake += excess[1]
-    if not problems:
-        return "paid_nsa"
-    clock = nsa_clock(paid_on)
-    flags.append(
-        replace(
-            _flag(claim, remit, "nsa_violation"),
-            line_control_number=lcn,
-            procedure_code=line.procedure_code,
-            reason=f"No Surprises Act, {exp.nsa_reason}: " + "; ".join(problems),
-            basis="qpa",
-            expected_amount=recognized,
-            paid_amount=paid,
-            amount_at_stake=cents(at_stake),
-            deadline=clock.open_negotiation_deadline,
-            action=(
-                f"Send the open negotiation notice by {clock.open_negotiation_deadline}; "
-                f"if unresolved, initiate federal IDR {clock.idr_window_start} to "
-                f"{clock.idr_window_end}; bill the patient in-network cost sharing only"
-            ),
-            letter="nsa_open_negotiation",
-            idr_window_start=clock.idr_window_start,
-            idr_window_end=clock.idr_window_end,
-            rarc=" ".join(line.remark_codes),
-        )
-    )
-    return "nsa_violation"
-
-
-def _oon_coinsurance_excess(
-    ctx: _Ctx, remit: RemitClaim, claim: SubClaim, line: RemitLine, allowed: Decimal
-) -> tuple[str, Decimal] | None:
-    member = claim.extras.get("member_id") or remit.member_id
-    elig = ctx.eligibility.get(member)
-    if not elig:
-        return None
-    in_pct = _coinsurance(elig.get("in_network_coinsurance"))
-    oon_pct = _coinsurance(elig.get("out_of_network_coinsurance"))
-    if in_pct is None or oon_pct is None or oon_pct <= in_pct:
-        return None
-    coins = _sum(line.adjustments, "PR", reasons={"2"})
-    base = allowed - _sum(line.adjustments, "PR", reasons={"1", "3"})
-    if coins <= ZERO or base <= ZERO:
-        return None
-    ratio = coins / base
-    if abs(ratio - oon_pct) >= abs(ratio - in_pct):
-        return None
-    excess = cents(coins - base * in_pct)
-    return (
-        f"coinsurance {coins} taken at the out-of-network rate ({ratio * HUNDRED:.0f}% vs "
-        f"{in_pct * HUNDRED:.0f}% in network)",
-        excess,
-    )
-
-
 def _claim_level(
     ctx: _Ctx,
     remit: RemitClaim,
     claim: SubClaim,
     payer: PayerProfile | None,
-    protected_lines: set[str],
+    patient_limits: Mapping[str, Decimal],
     flags: list[Flag],
 ) -> None:
     for adj in remit.adjustments:
@@ -685,19 +646,27 @@ def _claim_level(
     billable = ZERO
     parts: dict[str, Decimal] = {}
     for line in remit.lines:
+        line_total = ZERO
         for a in line.adjustments:
             if a.group_code != "PR" or a.reason_code == "100":
                 continue
-            if a.reason_code == "45" and line.line_control_number in protected_lines:
+            if a.reason_code == "45" and line.line_control_number in patient_limits:
                 continue  # NSA: the excess is never the patient's
-            billable += a.amount
+            line_total += a.amount
             parts[a.reason_code] = parts.get(a.reason_code, ZERO) + a.amount
+        limit = patient_limits.get(line.line_control_number)
+        if limit is not None and line_total > limit:
+            parts["in-network limit"] = parts.get("in-network limit", ZERO) + limit - line_total
+            line_total = limit  # NSA: in-network cost sharing on the recognized amount
+        billable += line_total
     for a in remit.adjustments:
         if a.group_code == "PR" and a.reason_code != "100":
             billable += a.amount
             parts[a.reason_code] = parts.get(a.reason_code, ZERO) + a.amount
     words = "; ".join(
         f"PR-{code} {ctx.codes.carc_action('PR', code).description.lower()} {amt}"
+        if code != "in-network limit"
+        else f"less {-amt} above the in-network cost sharing (No Surprises Act)"
         for code, amt in sorted(parts.items())
     )
     if claim.secondary:
@@ -714,7 +683,7 @@ def _claim_level(
                 deadline=None,
                 action=f"Bill the patient {cents(billable)}",
                 group_code="PR",
-                carc=",".join(sorted(parts)),
+                carc=",".join(sorted(c for c in parts if c.isalnum())),
             )
         )
 

@@ -70,6 +70,7 @@ def reconcile_and_export(
         refused=refused_claims(ledger, remit),
         held=held_claims(ledger, practice, on=on),
         period=period,
+        case_events=ledger.case_events(),
     )
     exports = write_exports(result, out / "exports" if out else workspace.exports_dir)
     letters = render_letters(result, out / "letters" if out else workspace.letters_dir)
@@ -96,7 +97,7 @@ def reconcile_and_export(
 def submitted_claims(ledger: Ledger, practice: Practice, *, on: date) -> Any:
     """Claims as sent (the 837P files in the ledger's sent folder), with ledger states/dates."""
     from pipeline.parse.t837p import read_837p
-    from pipeline.reconcile.inputs import submitted_from_claim_records
+    from pipeline.reconcile.inputs import encounter_extras, submitted_from_claim_records
 
     records: dict[str, Any] = {}
     sent_on: dict[str, date] = {}
@@ -126,6 +127,7 @@ def submitted_claims(ledger: Ledger, practice: Practice, *, on: date) -> Any:
         notes=notes,
         ledger_states=states,
         reject_reasons=reasons,
+        encounter_facts=encounter_extras(practice),
     )
 
 

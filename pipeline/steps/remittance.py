@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from pipeline.errors import ClaimflowError, IllegalTransition
 from pipeline.ledger import Cause, ClaimState, FileRecord, Ledger
+from pipeline.steps.cases import record_remittance_received
 from pipeline.steps.files import REMITTANCE, local_path, quarantine, waiting
 from pipeline.steps.summaries import RemitSummary
 from pipeline.steps.workspace import Workspace
@@ -107,6 +108,7 @@ def post_remittance(
         amount = as_decimal(payment.get("payment_amount")) or _ZERO
         summary.payments += -amount if payment.get("credit_debit") == "D" else amount
     summary.by_state = dict(sorted(states.items()))
+    record_remittance_received(ledger, record, parsed)  # NSA notice clock (steps/cases.py)
     ledger.mark_parsed(record.id)
     ledger.mark_posted(record.id)
     summary.files += 1

@@ -32,7 +32,8 @@ def test_report_has_the_finance_numbers(report: Path) -> None:
         "Paid vs expected by payer",
         "Denials by CARC",
         "A/R aging by payer",
-        "No Surprises Act deadlines coming up",
+        "No Surprises Act cases — status and next deadline",
+        "Denials and appeal outcomes by payer and reason",
         "January 5, 2026",  # B4/B5/B6 open negotiation deadline
         "CO-197",
         "ZZZ999",  # the unmatched queue

@@ -39,6 +39,7 @@ def test_demo_writes_everything_and_a_rerun_doubles_nothing(
     assert (out / "clearinghouse" / "ground_truth" / "truth.jsonl").stat().st_size > 0
     totals = _totals(first.stdout)
     assert totals["claims sent"] == "160" and len(totals) == len(TOTALS), first.stdout
+    _check_nsa_cases(out)
 
     again = run_demo(out)
     assert again.returncode == 0, again.stderr[-3000:]
@@ -46,3 +47,51 @@ def test_demo_writes_everything_and_a_rerun_doubles_nothing(
     assert _facts(again.stdout)["sent by this run"] == "0"
     assert sorted(p.name for p in (out / "edi" / "sent").iterdir()) == sent
     assert len(list((out / "edi" / "received").iterdir())) == len(received)
+
+
+def _check_nsa_cases(out: Path) -> None:
+    """The demo's NSA cases against dates counted by hand on a calendar (DOMAIN.md §9.4).
+
+    LS0000021 (CTS02, 64483 at an in-network ASC): the 835 paid Fri 2026-12-11; the notice is
+    due by business day 30 = Tue 2027-01-26 (Christmas, New Year's Day, MLK Day skipped); the
+    draft is dated as of 2027-01-11, so the negotiation would end Tue 2027-02-23 (Presidents'
+    Day skipped) and the IDR window is Wed 2027-02-24 to Mon 2027-03-01. The offer is the
+    practice's UCR rate 552.00 beside the plan's QPA 287.50; the plan allowed 244.38.
+    LS0000023 (FAB03): paid Thu 2026-12-17, notice due Mon 2027-02-01.
+    """
+    import csv
+
+    with (out / "exports" / "nsa_cases.csv").open() as fh:
+        cases = {r["patient_control_number"]: r for r in csv.DictReader(fh)}
+    ls21 = cases["LS0000021"]
+    assert (ls21["received_on"], ls21["notice_deadline"], ls21["notice_date"]) == (
+        "2026-12-11",
+        "2027-01-26",
+        "2027-01-11",
+    )
+    assert (ls21["negotiation_end"], ls21["idr_window_start"], ls21["idr_window_end"]) == (
+        "2027-02-23",
+        "2027-02-24",
+        "2027-03-01",
+    )
+    assert (ls21["offer_amount"], ls21["qpa_amount"], ls21["allowed_amount"]) == (
+        "552.00",
+        "287.50",
+        "244.38",
+    )
+    assert (ls21["status"], ls21["next_deadline"]) == ("notice_due", "2027-01-26")
+    assert (cases["LS0000023"]["received_on"], cases["LS0000023"]["notice_deadline"]) == (
+        "2026-12-17",
+        "2027-02-01",
+    )
+    notice = (out / "letters" / "LS0000021-nsa_open_negotiation.md").read_text()
+    for words in (
+        "January 11, 2027",
+        "December 11, 2026",
+        "last day January 26, 2027",
+        "February 23, 2027",
+        "February 24, 2027 through March 1, 2027",
+        "$552.00",
+        "$287.50",
+    ):
+        assert words in notice, words

@@ -54,6 +54,7 @@ def test_one_night_sends_collects_posts_and_exports(
         r["patient_control_number"] for r in night.acks.rejections
     }
     assert accepted, "paid claims carry the payer's claim number (277CA REF*1K / CLP07)"
+    _check_receipt_dates(world)
     r = night.reconciled
     assert r is not None and r.flags > 0 and r.dollars_flagged > 0
     for name in ("flags.csv", "flags.parquet", "claimflow.xlsx"):
@@ -67,6 +68,8 @@ def test_a_second_night_sends_nothing_twice_and_posts_nothing_twice(
 ) -> None:
     first = run_night(world, practice, codes)
     outbound, transitions = world.remote("outbound"), _transitions(world)
+    with world.ledger() as ledger:
+        receipts = len(ledger.case_events(kind="remittance"))
     flags = (world.workspace.exports_dir / "flags.csv").read_bytes()
     second = run_night(world, practice, codes)
     assert [s.file for s in second.sent] == [None, None]
@@ -75,6 +78,8 @@ def test_a_second_night_sends_nothing_twice_and_posts_nothing_twice(
     assert second.collected is not None and second.collected.received == []
     assert second.remit is not None and second.remit.files == 0
     assert _transitions(world) == transitions
+    with world.ledger() as ledger:
+        assert len(ledger.case_events(kind="remittance")) == receipts  # posted once
     assert second.counts == first.counts
     assert (world.workspace.exports_dir / "flags.csv").read_bytes() == flags
     with world.ledger() as ledger:
@@ -191,3 +196,26 @@ def test_an_invalid_file_is_never_staged_or_sent(world: World) -> None:
     assert (world.workspace.quarantine_dir / "837_X_000000042.x12").read_bytes() == cut
     assert not (world.workspace.sent_dir / "837_X_000000042.x12").exists()
     assert world.remote("outbound") == []
+
+
+def _check_receipt_dates(world: World) -> None:
+    """Posting an 835 records, per adjudicated claim, the day its payment or denial came: the
+    835's BPR16 (read here from the received files, not from the ledger code)."""
+    from pipeline.parse import parse_file
+
+    want: dict[str, str] = {}
+    for path in sorted(world.workspace.received_dir.glob("835*")):
+        tables = parse_file(path).tables
+        dates = dict(
+            zip(
+                tables["remit_payments"].trace_number,
+                tables["remit_payments"].payment_date,
+                strict=True,
+            )
+        )
+        for clp in tables["remit_claims"].itertuples():
+            if clp.claim_status_code != "22":
+                want[clp.claim_key] = str(dates[clp.trace_number])[:10]
+    with world.ledger() as ledger:
+        got = {e.reference: e.on.isoformat() for e in ledger.case_events(kind="remittance")}
+    assert got and got == want

@@ -702,6 +702,7 @@ class Demo:
                     "AOB": p.aob,
                     "AOB Date": mdy(p.aob_date),
                     "ROI": "Signed",
+                    "Auth Rep Date": mdy(_auth_rep_date(p)),
                 }
                 for p in self.people
             ],
@@ -761,6 +762,7 @@ class Demo:
                     "Orig Claim #": v.orig,
                     "Total Charges": f"{total:.2f}",
                     "Notes": v.notes,
+                    **_documents(v),
                 }
             )
             for i, ln in enumerate(v.lines, start=1):
@@ -787,6 +789,32 @@ class Demo:
         _csv(out / "encounters.csv", enc)
         _csv(out / "charges.csv", chg)
         _csv(out / "primary_eob.csv", self.eobs)
+
+
+# Clinical documents kept for surgery, injections and imaging (appeal letters enclose them);
+# every other such encounter's documents went to the payer with the claim (PWK).
+_DOCUMENTS = {
+    "29881": "operative report",
+    "64483": "procedure note",
+    "72148": "MRI report",
+    "73721": "MRI report",
+}
+
+
+def _documents(v: Visit) -> dict[str, str]:
+    docs = list(dict.fromkeys(_DOCUMENTS[ln.cpt] for ln in v.lines if ln.cpt in _DOCUMENTS))
+    sent = bool(docs) and int(v.vid[1:]) % 2 == 0
+    return {
+        "Attachments": "|".join(docs),
+        "PWK Control #": f"AC{v.pcn[2:]}" if sent else "",
+        "NSA Consent Date": "",
+        "NSA Consent CPT": "",
+    }
+
+
+def _auth_rep_date(p: Person) -> date | None:
+    """Patients A0001-A0020 signed a standing authorized-representative designation."""
+    return p.aob_date if p.aob == "Signed" and int(p.acct[1:]) <= 20 else None
 
 
 def _csv(path: Path, rows: list[dict[str, str]]) -> None:

@@ -20,6 +20,7 @@ def result() -> ReconcileResult:
         appointments=scenario.appointments(),
         codes=scenario.codes(),
         thresholds=Thresholds(Decimal("5.00"), Decimal("3")),
+        nsa_reference=scenario.nsa_reference(),
         practice={
             "name": "Demo Orthopedics LLC",
             "npi": "1234567893",

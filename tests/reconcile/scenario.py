@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline.reconcile import Submitted, submitted_from_records
+from pipeline.reconcile.nsa_reference import NsaPolicy, NsaReference
 from pipeline.reconcile.reference import (
     CodeBook,
     FeeRow,
@@ -72,6 +73,11 @@ def payers() -> dict[str, PayerProfile]:
         ),
         "CTS02": PayerProfile("CTS02", "CONTOSO COMMERCIAL", "out_of_network", 365, 180, 30),
     }
+
+
+def nsa_reference() -> NsaReference:
+    """Offers at the UCR rate; open negotiation when the claim is short by more than $100."""
+    return NsaReference(policy=NsaPolicy(offer_basis="ucr", dispute_minimum=D("100.00")))
 
 
 def codes() -> CodeBook:
@@ -612,12 +618,14 @@ EXPECTED_FLAGS = {
     ("B1", "", "patient_responsibility"),
     ("B2", "B2-1", "underpaid"),
     ("B2", "", "patient_responsibility"),
+    ("B3", "B3-1", "payment_dispute"),  # emergency allowed at the QPA, below our offer
     ("B3", "", "patient_responsibility"),
-    ("B4", "B4-1", "nsa_violation"),
+    ("B4", "B4-1", "payment_dispute"),  # allowed below the QPA: open negotiation, no violation
     ("B4", "", "patient_responsibility"),
-    ("B5", "B5-1", "nsa_violation"),
+    ("B5", "B5-1", "nsa_violation"),  # PR-45 on a protected service; the gap is under $100
     ("B5", "", "patient_responsibility"),
-    ("B6", "B6-1", "nsa_violation"),
+    ("B6", "B6-1", "nsa_violation"),  # coinsurance at the out-of-network rate
+    ("B6", "B6-1", "payment_dispute"),
     ("B6", "", "patient_responsibility"),
     ("B7", "", "denied_appealable"),  # whole claim, one reason: one claim-level flag
     ("B8", "B8-1", "denied_appealable"),  # authorization is per service (scope line)

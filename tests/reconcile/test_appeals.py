@@ -8,7 +8,7 @@ from decimal import Decimal
 from pipeline.reconcile import ReconcileResult
 from pipeline.reconcile.appeals import appeal_worklist
 
-APPEALABLE = {"underpaid", "nsa_violation", "denied_appealable"}
+APPEALABLE = {"underpaid", "nsa_violation", "payment_dispute", "denied_appealable"}
 
 
 def test_every_appealable_flag_is_on_the_worklist(result: ReconcileResult) -> None:
@@ -29,17 +29,21 @@ def test_families_deadlines_and_priority(result: ReconcileResult) -> None:
     assert items.loc["B4-nsa_open_negotiation", "deadline"] == date(2026, 1, 5)
     assert items.loc["B7-medical_necessity", "family"] == "medical_necessity"
     assert (
-        items.loc["A6-underpayment", "days_left"]
-        == (items.loc["A6-underpayment", "deadline"] - result.as_of).days
+        items.loc["A6-coding_bundling", "days_left"]
+        == (items.loc["A6-coding_bundling", "deadline"] - result.as_of).days
     )
     ranked = result.tables["appeal_worklist"]
     assert ranked.priority.tolist() == list(range(1, len(ranked) + 1))
     scores = ranked.priority_score.tolist()
     assert scores == sorted(scores, reverse=True)
-    # An NSA item due in 21 days outranks a larger underpayment due in 155.
+    # An NSA notice due in 21 days outranks a larger underpayment due in 155.
     assert (
-        items.loc["B5-nsa_open_negotiation", "priority"] < items.loc["A6-underpayment", "priority"]
+        items.loc["B4-nsa_open_negotiation", "priority"]
+        < items.loc["A6-coding_bundling", "priority"]
     )
+    # Balance billing is appealed to the plan (its own letter), on the appeal window.
+    assert items.loc["B5-nsa", "family"] == "nsa"
+    assert items.loc["B5-nsa", "deadline"] == date(2026, 5, 19)  # 2025-11-20 + 180 days
 
 
 def test_status_from_the_ledger_and_the_clock() -> None:

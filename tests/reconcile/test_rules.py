@@ -36,6 +36,7 @@ def _run(**overrides: object) -> ReconcileResult:
         "eligibility": scenario.eligibility(),
         "codes": scenario.codes(),
         "thresholds": Thresholds(D("5.00"), D("3")),
+        "nsa_reference": scenario.nsa_reference(),
     }
     args.update(overrides)
     return reconcile(scenario.remittance().tables(), scenario.submitted(), **args)  # type: ignore[arg-type]
@@ -135,25 +136,33 @@ def test_multiple_procedure_reduction_is_payer_data(result: ReconcileResult) -> 
     assert ("A5", "A5-2", "underpaid") in _flags(_run(payers=payers))
 
 
-def test_nsa_violations_and_their_clock(result: ReconcileResult) -> None:
-    b4 = _one(result, "B4", "nsa_violation")
+def test_nsa_payment_disputes_are_open_negotiation_not_violations(
+    result: ReconcileResult,
+) -> None:
+    b4 = _one(result, "B4", "payment_dispute")
+    # Offer = our out-of-network (UCR) rate 319.20; the plan allowed 96.00 + 24.00.
     assert (b4["basis"], b4["expected_amount"], b4["amount_at_stake"]) == (
-        "qpa",
-        D("166.25"),
-        D("46.25"),
+        "ucr",
+        D("319.20"),
+        D("199.20"),
     )
-    # 30 business days from Thu 2025-11-20 skip Thanksgiving, Christmas and New Year's Day.
+    assert "QPA is $166.25" in str(b4["reason"])
+    # No notice sent yet: the next deadline is the notice's, 30 business days from the
+    # payment on Thu 2025-11-20 (Thanksgiving, Christmas, New Year's Day skipped).
     assert b4["deadline"] == date(2026, 1, 5)
-    assert (b4["idr_window_start"], b4["idr_window_end"]) == (date(2026, 1, 6), date(2026, 1, 9))
+    assert ("B4", "B4-1", "nsa_violation") not in _flags(result)
     b5 = _one(result, "B5", "nsa_violation")
     assert "PR-45" in str(b5["reason"]) and b5["amount_at_stake"] == D("115.50")
     b6 = _one(result, "B6", "nsa_violation")
-    assert "out-of-network rate" in str(b6["reason"]) and b6["amount_at_stake"] == D("33.25")
+    # 40 % coinsurance taken where in-network 20 % of the recognized 166.25 = 33.25 applies.
+    assert "in-network level $33.25" in str(b6["reason"]) and b6["amount_at_stake"] == D("33.25")
     assert not any(p == "B3" and f == "nsa_violation" for p, _l, f in _flags(result))
 
 
-def test_nsa_patient_share_never_includes_the_excess(result: ReconcileResult) -> None:
+def test_nsa_patient_share_is_in_network_cost_sharing(result: ReconcileResult) -> None:
     assert _one(result, "B5", "patient_responsibility")["amount_at_stake"] == D("16.50")
+    # B6: the patient owes 20 % of 166.25, not the 66.50 the plan put on them.
+    assert _one(result, "B6", "patient_responsibility")["amount_at_stake"] == D("33.25")
     # Out of network, not protected: PR-45 is the patient's (balance bill).
     assert _one(result, "B1", "patient_responsibility")["amount_at_stake"] == D("172.92")
 

@@ -3,7 +3,9 @@
 Build the 837P with the project's builder, let the embedded clearinghouse's payer engine answer
 it (no SFTP), parse the 835s, reconcile against the claims as built, and compare with
 ``ground_truth/truth.jsonl``: underpaid and nsa_violation exactly (recall and precision 1.0),
-every paid_to_patient and every denial found.
+every paid_to_patient, every denial and every protected service allowed below the QPA found (a
+``payment_dispute``: the practice's offer is above the QPA, so more claims are disputed than
+the simulator broke).
 """
 
 from __future__ import annotations
@@ -28,7 +30,12 @@ from pipeline.x12.control import FileControlNumbers
 
 ROOT = Path(__file__).resolve().parents[2]
 PRACTICE = ROOT / "sample_edi" / "practice"
-FAMILY = {"underpaid": "underpaid", "nsa": "nsa_violation", "paid_to_patient": "paid_to_patient"}
+FAMILY = {
+    "underpaid": "underpaid",
+    "nsa_below_qpa": "payment_dispute",  # open negotiation, not a violation
+    "nsa_oon_cost_sharing": "nsa_violation",  # PR-45 and out-of-network cost sharing
+    "paid_to_patient": "paid_to_patient",
+}
 
 
 def _family(kind: str) -> str | None:
@@ -83,9 +90,15 @@ def test_flags_match_the_simulator_ground_truth(tmp_path: Path, seed: int) -> No
     }
     for family in ("underpaid", "nsa_violation"):
         assert {w for w in want if w[2] == family} == {g for g in got if g[2] == family}
-    for family in ("paid_to_patient", "denied"):
+    for family in ("paid_to_patient", "denied", "payment_dispute"):
         missing = {w for w in want if w[2] == family} - got
         assert not missing, f"{family} not found: {sorted(missing)}"
-    assert {w[2] for w in want} >= {"underpaid", "nsa_violation", "paid_to_patient", "denied"}
+    assert {w[2] for w in want} >= {
+        "underpaid",
+        "nsa_violation",
+        "payment_dispute",
+        "paid_to_patient",
+        "denied",
+    }
     assert result.tables["payment_balance"].balanced.all()
     assert result.tables["unmatched"].empty
