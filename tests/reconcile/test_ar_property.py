@@ -62,8 +62,25 @@ def _world(seed: int, picks: list[int], tmp: Path) -> tuple[object, dict[str, pd
     return built, remit
 
 
-def _paid_by_claim(remit: dict[str, pd.DataFrame]) -> dict[str, Decimal]:
+def _paid_again(claims: pd.DataFrame, key: str) -> bool:
+    """A CLP that adjudicates its PCN again, in another payment, while an earlier adjudication
+    stands (no reversal of it in between): the money a ledger refuses to post twice."""
+    dates = dict(zip(claims.claim_key, claims.payment_date, strict=True))
+    row = claims[claims.claim_key == key].iloc[0]
+    same = claims[claims.patient_control_number == row.patient_control_number]
+    earlier = same[(same.payment_date <= dates[key]) & (same.claim_key != key)]
+    adjudications = earlier[earlier.claim_status_code != "22"]
+    reversals = earlier[earlier.claim_status_code == "22"]
+    return (
+        row.claim_status_code != "22"
+        and len(adjudications) > len(reversals)
+        and set(adjudications.trace_number) != {row.trace_number}
+    )
+
+
+def _paid_by_claim(remit: dict[str, pd.DataFrame], duplicates: set[str]) -> dict[str, Decimal]:
     claims = remit["remit_claims"]
+    claims = claims[~claims.claim_key.isin(duplicates)]
     paid_icns = set(claims[claims.claim_status_code != "22"].payer_claim_control_number)
     owner = dict(zip(claims.payer_claim_control_number, claims.patient_control_number, strict=True))
     out: dict[str, Decimal] = defaultdict(lambda: ZERO)
@@ -97,7 +114,16 @@ def test_every_dollar_of_every_chain_is_in_one_place(seed: int, picks: list[int]
         remit, submitted_from_claim_records(claims, network, default_submitted=today), as_of=as_of
     )
     ar = result.tables["ar_claims"].set_index("patient_control_number")
-    paid = _paid_by_claim(remit)
+    dup = result.tables["duplicate_remittance"]
+    claims_paid = remit["remit_claims"].merge(
+        remit["remit_payments"][["trace_number", "payment_date"]], on="trace_number"
+    )
+    for key in dup.claim_key:  # each one checked on the raw rows, then kept out of paid
+        assert _paid_again(claims_paid, key), key
+    deposits = result.tables["deposits"].iloc[-1]
+    assert deposits["duplicates_not_posted"] == sum(dup.paid_amount, ZERO)
+    assert deposits["difference"] == ZERO
+    paid = _paid_by_claim(remit, set(dup.claim_key))
     assert set(ar.index) == {c.patient_control_number for c in claims}
     for c in claims:
         charge = ZERO if c.frequency == "8" else c.total_charge
