@@ -106,6 +106,7 @@ def report_context(result: Any) -> dict[str, Any]:
     for name in (
         "underpaid",
         "nsa_violation",
+        "payment_dispute",
         "denied_appealable",
         "denied_correctable",
         "rejected_correct_resubmit",
