@@ -261,3 +261,36 @@ def test_demo_report_is_as_of_the_business_date(demo: Path) -> None:
     }
     held = _csv(demo / "exports" / "held_claims.csv")
     assert len(held) == 18 and all(r["reason"] for r in held)
+
+
+def test_month_end_close_from_the_command(
+    demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``claimflow report --from 2026-12-01 --to 2026-12-31`` on the demo's ledger: the
+    December deposits only (the 2027-01-11 one is after the close), as of 2026-12-31."""
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+    from pipeline.settings import get_settings
+
+    monkeypatch.setenv("CLAIMFLOW_HOME", str(demo))
+    monkeypatch.delenv("CLAIMFLOW_DATABASE_URL", raising=False)
+    monkeypatch.setenv("CLAIMFLOW_PRACTICE_DIR", str(PRACTICE))
+    get_settings.cache_clear()
+    out = tmp_path / "december"
+    try:
+        run = CliRunner().invoke(
+            app, ["report", "--from", "2026-12-01", "--to", "2026-12-31", "--out", str(out)]
+        )
+    finally:
+        get_settings.cache_clear()
+    assert run.exit_code == 0, run.output
+    clps, _plb = _read_835s(demo / "edi" / "received")
+    every_trace = {c.trace for c in clps}
+    deposits = _csv(out / "exports" / "deposits.csv")
+    traces = [d["trace_number"] for d in deposits[:-1]]
+    assert "EFT8614500060" not in traces and len(traces) == len(every_trace) - 1
+    assert "As of December 31, 2026" in (out / "report.html").read_text()
+    assert "period 2026-12-01 to 2026-12-31" in (out / "report.html").read_text()
+    bad = CliRunner().invoke(app, ["report", "--from", "2026-12-31", "--to", "2026-12-01"])
+    assert bad.exit_code == 2 and "is after" in bad.output
