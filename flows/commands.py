@@ -23,7 +23,7 @@ DEMO_STAMP = "02:00"
 """Envelope time of the demo's files: same bytes, same simulator answers, every run."""
 DEMO_WAIT_SECONDS = 30.0
 DEMO_SEED = 7
-STEPS = ("eligibility", "claims", "remittance", "reconcile", "nightly")
+STEPS = ("eligibility", "claims", "remittance", "claim-status", "reconcile", "nightly")
 ROOT = Path(__file__).resolve().parents[1]
 
 

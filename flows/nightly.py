@@ -23,7 +23,16 @@ from flows.artifacts import json_records, publish_summary, publish_table
 from flows.runtime import Run, make_run
 from pipeline import steps
 
-__all__ = ["FLOWS", "Outcome", "claims", "eligibility", "nightly", "reconcile", "remittance"]
+__all__ = [
+    "FLOWS",
+    "Outcome",
+    "claim_status",
+    "claims",
+    "eligibility",
+    "nightly",
+    "reconcile",
+    "remittance",
+]
 
 
 @dataclass
@@ -187,6 +196,36 @@ def remittance(
     return _finish(outcome, fail_on_attention)
 
 
+@flow(name="claim-status", **_OPTIONS)
+def claim_status(
+    on: date | None = None,
+    clearinghouse: str | None = None,
+    wait_seconds: float | None = None,
+    stamp_time: str | None = None,
+    fail_on_attention: bool = True,
+) -> Any:
+    """276 for claims past the payer's response window -> send -> 277s -> claim states."""
+    run = make_run(on, clearinghouse, stamp_time)
+    staged = tasks.stage_claim_status(run)
+    upload = tasks.upload_pending(run)
+    answers = steps.AckSummary()
+    left, collected = _poll(
+        run, wait_seconds, lambda: answers.add(tasks.process_acknowledgments(run)), "claim_status"
+    )
+    outcome = Outcome("claim-status", run.on)
+    outcome.facts = {
+        "276 file": staged.file or "none (no claim past its payer's window)",
+        "claims asked about": staged.count,
+        "uploaded": upload.uploaded,
+        "277 answers": answers.statuses,
+        "rejected or not on file": answers.rejected,
+        "still awaited": left,
+    }
+    outcome.attention = staged.attention + collected + answers.attention
+    outcome.tables = {"rejections": answers.rejections}
+    return _finish(outcome, fail_on_attention)
+
+
 @flow(name="reconcile", **_OPTIONS)
 def reconcile(on: date | None = None, fail_on_attention: bool = True) -> Any:
     """Flags, appeal worklist, letters, exports (CSV, Parquet, Excel) and the HTML report."""
@@ -215,7 +254,7 @@ def nightly(
     wait_seconds: float | None = None,
     stamp_time: str | None = None,
 ) -> Any:
-    """Eligibility, claims, remittance, reconcile — in that order, for one business date."""
+    """Eligibility, claims, remittance, claim status, reconcile — in that order, for one date."""
     run = make_run(on, clearinghouse, stamp_time)
     when, where = run.on, run.clearinghouse
     progress.stage("eligibility")
@@ -224,6 +263,8 @@ def nightly(
     c = _sub(claims(when, where, wait_seconds, stamp_time, fail_on_attention=False))
     progress.stage("remittance")
     r = _sub(remittance(when, where, fail_on_attention=False))
+    progress.stage("claim-status")
+    st = _sub(claim_status(when, where, wait_seconds, stamp_time, fail_on_attention=False))
     progress.stage("reconcile")
     k = _sub(reconcile(when, fail_on_attention=False))
     progress.stage("done")
@@ -244,7 +285,7 @@ def nightly(
         "flags": k.facts["flags"],
         "dollars flagged": k.facts["dollars flagged"],
     }
-    outcome.attention = e.attention + c.attention + r.attention + k.attention
+    outcome.attention = e.attention + c.attention + r.attention + st.attention + k.attention
     outcome.tables = {"flags": k.tables["flags"], "rejections": c.tables["rejections"]}
     return _finish(outcome, fail_on_attention=True)
 
@@ -260,6 +301,7 @@ FLOWS: dict[str, Any] = {
     "eligibility": eligibility,
     "claims": claims,
     "remittance": remittance,
+    "claim-status": claim_status,
     "reconcile": reconcile,
     "nightly": nightly,
 }

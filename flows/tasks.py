@@ -24,6 +24,7 @@ __all__ = [
     "process_eligibility",
     "reconcile_and_export",
     "remittances_waiting",
+    "stage_claim_status",
     "stage_claims",
     "stage_eligibility",
     "upload_pending",
@@ -59,6 +60,14 @@ def stage_claims(run: Run) -> steps.SendSummary:
             on=run.on,
             codes=run.codes(),
             at=run.stamp,
+        )
+
+
+@task(name="stage-claim-status", **_PLAIN)
+def stage_claim_status(run: Run) -> steps.SendSummary:
+    with run.ledger() as ledger:
+        return steps.stage_claim_status(
+            ledger, run.practice(), run.workspace, run.profile(), on=run.on, at=run.stamp
         )
 
 

@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 
 from pipeline.cases_cli import register as register_case_commands
+from pipeline.cli_realtime import add_realtime_commands
 from pipeline.errors import ClaimflowError
 from pipeline.report_cli import report_app
 
@@ -34,6 +35,7 @@ app.add_typer(build_app, name="build")
 app.add_typer(clearinghouse_app, name="clearinghouse")
 app.add_typer(report_app, name="report")  # pipeline/report_cli.py: --from/--to (month-end close)
 register_case_commands(app)  # claimflow nsa ... / claimflow appeal ... (pipeline/cases_cli.py)
+add_realtime_commands(app)  # eligibility check, claim-status check (real time, CORE)
 
 Files = Annotated[list[Path], typer.Argument(help="X12 files.", show_default=False)]
 
@@ -94,11 +96,22 @@ def build_270(
 
 
 @build_app.command("837p")
-def build_837p(practice: Practice, out: OutFile) -> None:
+def build_837p(
+    practice: Practice,
+    out: OutFile,
+    on: Annotated[
+        str | None,
+        typer.Option(
+            "--date", help="Business date the scrubber judges by (YYYY-MM-DD); default today."
+        ),
+    ] = None,
+) -> None:
     """837P for unbilled encounters that pass the scrubber; held claims are reported."""
     from pipeline.build.commands import build_837p_command
 
-    raise typer.Exit(build_837p_command(practice, out=out))
+    raise typer.Exit(
+        build_837p_command(practice, out=out, on=date.fromisoformat(on) if on else None)
+    )
 
 
 @clearinghouse_app.command("serve")

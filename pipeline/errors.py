@@ -17,9 +17,12 @@ flows can report it without a traceback::
     │   └── LedgerUnavailable           (transient) database locked, busy or unreachable
     └── TransportError
         ├── TransientTransportError     (transient) dropped link, timeout, server busy
+        │   └── RealtimeTimeout         (transient) no real-time answer within the CORE limit
         └── TerminalTransportError
-            ├── AuthenticationFailed    key refused
+            ├── AuthenticationFailed    key (or real-time credentials) refused
             ├── UnknownHostKey          host key not pinned in known_hosts
+            ├── UntrustedCertificate    HTTPS server certificate is not the pinned one
+            ├── EnvelopeError           CORE envelope: SOAP fault, error code, bad payload
             └── UnsafeRemoteName        ``../``, absolute path or control characters
 
 ``TransientError`` is a mixin: ``isinstance(exc, TransientError)`` is the one
@@ -33,10 +36,12 @@ __all__ = [
     "ClaimflowError",
     "ConfigError",
     "DuplicateFileError",
+    "EnvelopeError",
     "IllegalTransition",
     "LedgerError",
     "LedgerUnavailable",
     "PracticeDataError",
+    "RealtimeTimeout",
     "ReconcileInputError",
     "TerminalTransportError",
     "TransientError",
@@ -44,6 +49,7 @@ __all__ = [
     "TransportError",
     "UnknownHostKey",
     "UnsafeRemoteName",
+    "UntrustedCertificate",
     "X12Error",
     "X12SyntaxError",
     "X12WriteError",
@@ -144,6 +150,18 @@ class AuthenticationFailed(TerminalTransportError):
 
 class UnknownHostKey(TerminalTransportError):
     """The server's host key is not pinned in our known_hosts file."""
+
+
+class RealtimeTimeout(TransientTransportError):
+    """A real-time (CORE) request got no answer within its time limit."""
+
+
+class UntrustedCertificate(TerminalTransportError):
+    """The HTTPS server's certificate is not the one pinned in the profile."""
+
+
+class EnvelopeError(TerminalTransportError):
+    """A CORE envelope that is a SOAP fault, carries an error code or a payload we cannot use."""
 
 
 class UnsafeRemoteName(TerminalTransportError):

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     clearinghouse: str = "embedded"
     """Profile name in ``mappings/clearinghouses/<name>.yaml``."""
     sftp_key_passphrase: SecretStr | None = None
+    realtime_username: str | None = None
+    """User name for the clearinghouse's real-time (CORE) endpoint (WS-Security)."""
+    realtime_password: SecretStr | None = None
     timezone: str = "America/New_York"
     nightly_cron: str = "0 2 * * *"
     underpaid_threshold_amount: Decimal = Decimal("5.00")

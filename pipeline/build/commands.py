@@ -11,7 +11,8 @@ from __future__ import annotations
 import csv
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
@@ -21,7 +22,7 @@ from pipeline.build.codes import load_code_sets
 from pipeline.build.scrub import format_report
 from pipeline.build.t270 import Build270Result, build_270
 from pipeline.build.t837p import build_837p
-from pipeline.practice import LoadResult, load_practice
+from pipeline.practice import Appointment, LoadResult, load_practice
 from pipeline.settings import get_settings
 from pipeline.x12.writer import ControlNumbers
 
@@ -42,10 +43,15 @@ def build_837p_command(
     *,
     out: Path,
     today: date | None = None,
+    on: date | None = None,
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
 ) -> int:
-    """837P for the practice's encounters; exit 1 when any claim was held, 0 otherwise."""
+    """837P for the practice's encounters; exit 1 when any claim was held, 0 otherwise.
+
+    ``on`` (``--date``) is the business date the scrubber judges by (future dates of
+    service, timely filing); default today.
+    """
     stdout = stdout or sys.stdout
     loaded = _load(practice, stderr or sys.stderr)
     settings = get_settings()
@@ -54,7 +60,7 @@ def build_837p_command(
             loaded.practice,
             fh,
             control_numbers=numbers,
-            today=today or date.today(),
+            today=on or today or date.today(),
             codes=load_code_sets(settings.mappings_dir),
         )
         keep(bool(result.claims))
@@ -98,7 +104,20 @@ def build_270_command(
         print(f"wrote {out}: {len(result.inquiries)} inquiry(ies) for {day}", file=stdout)
     else:
         print(f"no appointments to check on {day}; {out} not written", file=stdout)
+        if not any(a.date == day for a in loaded.practice.appointments):
+            print(_appointment_dates(loaded.practice.appointments, day), file=stdout)
     return 1 if result.held else 0
+
+
+def _appointment_dates(appointments: Sequence[Appointment], day: date, shown: int = 10) -> str:
+    """Which dates do have appointments (the nearest ``shown`` to ``day``), for --date."""
+    counts = Counter(a.date for a in appointments)
+    if not counts:
+        return "the practice export has no appointments at all"
+    nearest = sorted(sorted(counts, key=lambda d: (abs((d - day).days), d))[:shown])
+    listed = ", ".join(f"{d} ({counts[d]})" for d in nearest)
+    more = f" and {len(counts) - shown} other date(s)" if len(counts) > shown else ""
+    return f"appointments are on {listed}{more}; choose one with --date"
 
 
 def _load(practice: Path, stderr: TextIO) -> LoadResult:

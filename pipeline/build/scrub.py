@@ -4,7 +4,9 @@ Every :class:`Finding` names the encounter, the field (our model's name, 1-based
 positions: ``diagnoses[2]``, ``charges[1].modifiers``) and the rule. Errors hold the
 claim (it is reported, never sent); warnings are reported and the claim is sent.
 Payer rules come from ``mappings/payers/*.yaml`` (``prior_auth_procedures`` and
-``rules:``); code lists from ``mappings/codes``.
+``rules:``); code lists from ``mappings/codes``. Rules kept in their own modules are
+registered in ``_ENCOUNTER_RULES``: :mod:`pipeline.build.scrub_eligibility` (the 271s on
+file, when the caller passes ``eligibility``).
 """
 
 from __future__ import annotations
@@ -21,7 +23,11 @@ from typing import Literal
 from stdnum import luhn
 from stdnum.us import ein as us_ein
 
-from pipeline.build.codes import CodeSets
+from pipeline.build.cob import cob_rules
+from pipeline.build.codes import ICD10, PROCEDURE, CodeSets
+from pipeline.build.coding import coding_rules
+from pipeline.build.integrity import integrity_rules
+from pipeline.build.scrub_eligibility import EligibilityOnFile, eligibility_rules
 from pipeline.practice.model import Charge, Coverage, Encounter, Payer, PayerRule, Practice
 
 __all__ = [
@@ -36,8 +42,6 @@ __all__ = [
 
 Severity = Literal["error", "warning"]
 
-ICD10 = re.compile(r"^[A-Z][0-9][0-9A-Z]{1,5}$")
-PROCEDURE = re.compile(r"^([0-9]{4}[0-9FT]|[A-Z][0-9]{4})$")
 MODIFIER = re.compile(r"^[A-Z0-9]{2}$")
 PCN = re.compile(r"^[A-Z0-9]{1,20}$")
 NDC = re.compile(r"^[0-9]{11}$")
@@ -108,6 +112,9 @@ class _Check:
         self.out = out
         self.coverages = coverages
         self.prior_auth: dict[str, frozenset[str]] = {}
+        self.memo: dict[object, object] = {}
+        """Per scrub run, for rule modules (``pipeline.build.rules.RuleCheck``)."""
+        self.eligibility: EligibilityOnFile | None = None
 
     def error(self, field: str, rule: str, message: str) -> None:
         self._add(field, rule, "error", message)
@@ -128,8 +135,12 @@ def scrub(
     *,
     today: date,
     codes: CodeSets,
+    eligibility: EligibilityOnFile | None = None,
 ) -> ScrubReport:
-    """Run every front-end edit on ``encounters`` (default: all of the practice's)."""
+    """Run every front-end edit on ``encounters`` (default: all of the practice's).
+
+    ``eligibility``: the 271s on file (from the ledger); without it no eligibility rule runs.
+    """
     encounters = list(practice.encounters if encounters is None else encounters)
     findings: list[Finding] = []
     findings.extend(_billing_provider(practice, encounters))
@@ -139,9 +150,11 @@ def scrub(
     for coverage in practice.coverages:  # the first one at a priority wins
         coverages.setdefault((coverage.patient_id, coverage.priority), coverage)
     prior_auth = {k: frozenset(p.prior_auth_procedures) for k, p in practice.payers.items()}
+    memo: dict[object, object] = {}
     for encounter in encounters:
         check = _Check(encounter, findings, coverages)
-        check.prior_auth = prior_auth
+        check.prior_auth, check.memo = prior_auth, memo
+        check.eligibility = eligibility
         for rule in _ENCOUNTER_RULES:
             rule(practice, encounter, check, today, codes)
         _duplicates(encounter, check, seen, pcns)
@@ -430,6 +443,10 @@ def _duplicates(
 
 _ENCOUNTER_RULES: tuple[Rule, ...] = (
     _identity, _coverage, _providers, _facility, _diagnoses, _claim, _lines,
+    integrity_rules,  # pipeline.build.integrity
+    cob_rules,  # pipeline.build.cob
+    coding_rules,  # pipeline.build.coding: code sets by date of service
+    eligibility_rules,  # pipeline.build.scrub_eligibility: the 271s on file
 )  # fmt: skip
 
 

@@ -21,7 +21,10 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import TextIO
 
+from pydantic import BaseModel
+
 from pipeline.build.common import CHARSET_MESSAGE, d8, patient_person, subscriber_of, up
+from pipeline.build.integrity import conflict_message, control_fields
 from pipeline.build.scrub import Finding, npi_is_valid
 from pipeline.errors import X12WriteError
 from pipeline.practice.model import Appointment, Coverage, Practice
@@ -30,6 +33,7 @@ from pipeline.x12.segments import Delimiters
 from pipeline.x12.writer import (
     ControlNumbers,
     Element,
+    Repeated,
     TransactionWriter,
     X12Writer,
     format_segment,
@@ -75,17 +79,21 @@ class Build270Result:
 
 
 def inquiries_for(
-    practice: Practice, on: date
+    practice: Practice, on: date | None
 ) -> tuple[list[tuple[Appointment, Coverage, InquiryRecord]], list[Finding]]:
-    """The inquiries (without trace numbers yet) for appointments on ``on``, and findings."""
-    by_patient: dict[str, list[Appointment]] = defaultdict(list)
+    """The inquiries (without trace numbers yet) for appointments on ``on``, and findings.
+
+    ``on=None``: every appointment of ``practice``, one inquiry per patient and date (the
+    nightly also asks about the dates of service it is about to bill).
+    """
+    by_patient: dict[tuple[str, date], list[Appointment]] = defaultdict(list)
     for appointment in practice.appointments:
-        if appointment.date == on:
-            by_patient[appointment.patient_id].append(appointment)
+        if on is None or appointment.date == on:
+            by_patient[(appointment.patient_id, appointment.date)].append(appointment)
     bp = practice.billing_provider
     found: list[tuple[Appointment, Coverage, InquiryRecord]] = []
     findings: list[Finding] = []
-    for patient_id, appointments in by_patient.items():
+    for (patient_id, day), appointments in by_patient.items():
         first = appointments[0]
         types = tuple(dict.fromkeys(t for a in appointments for t in a.service_types)) or ("30",)
         coverages = sorted(practice.coverages_of(patient_id), key=lambda c: c.priority)
@@ -93,6 +101,10 @@ def inquiries_for(
             findings.append(_finding(first, "coverage", "coverage_missing", "self-pay: no 270"))
             continue
         patient = practice.patients[patient_id]
+        problems = _data_problems(practice, patient_id, coverages)
+        if problems:
+            findings += [_finding(first, *problem) for problem in problems]
+            continue
         for coverage in coverages:
             payer = practice.payers[coverage.payer_id]
             subscriber, member_id, relationship = subscriber_of(coverage, patient)
@@ -110,7 +122,7 @@ def inquiries_for(
                 member_id=member_id,
                 subscriber=_name_and_dob(subscriber),
                 service_types=types,
-                service_date=on,
+                service_date=day,
                 dependent=dependent,
                 relationship=_DEPENDENT_RELATIONSHIP.get(relationship, "34")
                 if dependent
@@ -120,6 +132,22 @@ def inquiries_for(
                 coverage_id=coverage.coverage_id,
             )))  # fmt: skip
     return found, findings
+
+
+def _data_problems(
+    practice: Practice, patient_id: str, coverages: Sequence[Coverage]
+) -> list[tuple[str, str, str]]:
+    """An ambiguous patient or a control character: no inquiry (the scrubber's rules)."""
+    conflict = conflict_message(practice, patient_id)
+    found = [("patient_id", "patient_conflict", conflict)] if conflict else []
+    sources: list[tuple[BaseModel, str]] = [(practice.patients[patient_id], "patient")]
+    sources += [(c, f"coverage[{c.priority}]") for c in coverages]
+    for model, prefix in sources:
+        found += [
+            (field, "control_character", f"holds the control character {code_point}")
+            for field, code_point in control_fields(model, prefix)
+        ]
+    return found
 
 
 def _name_and_dob(p: Person) -> Person:
@@ -135,20 +163,29 @@ def build_270(
     practice: Practice,
     out: TextIO,
     *,
-    on: date,
+    on: date | None,
     control_numbers: ControlNumbers,
     now: datetime | None = None,
     usage: str = "P",
     delimiters: Delimiters | None = None,
     max_inquiries_per_transaction: int = MAX_INQUIRIES_PER_TRANSACTION,
 ) -> Build270Result:
-    """Write the 270s for appointments on ``on``; nothing is written when there are none."""
+    """Write the 270s for appointments on ``on`` (``None``: all of them, each on its date);
+    nothing is written when there are none."""
     d = delimiters or Delimiters()
     planned, findings = inquiries_for(practice, on)
     bp = practice.billing_provider
     if not npi_is_valid(bp.npi):
         findings += [_finding(a, "billing_provider.npi", "npi_check_digit", bp.npi)
                      for a, _, _ in planned]  # fmt: skip
+        planned = []
+    header_problems = control_fields(bp, "billing_provider")  # in every 270's header
+    if header_problems:
+        findings += [
+            _finding(a, field, "control_character", f"holds the control character {code_point}")
+            for a, _, _ in planned
+            for field, code_point in header_problems
+        ]
         planned = []
     result = Build270Result([], findings)
     if not planned:
@@ -159,7 +196,7 @@ def build_270(
         inquiry = _with_trace(inquiry, f"{isa13}-{n}")
         try:
             segments = _render(inquiry, d)
-            if not all(text.isascii() for text in segments):
+            if not all(text.isascii() and text.isprintable() for text in segments):
                 raise X12WriteError(f"value {CHARSET_MESSAGE}")
             rendered[inquiry.payer_id].append((inquiry, segments))
         except X12WriteError as exc:
@@ -197,13 +234,6 @@ def _render(i: InquiryRecord, d: Delimiters) -> list[str]:
     def s(tag: str, *elements: Element) -> None:
         out.append(format_segment(tag, elements, d))
 
-    def eq(service_types: Sequence[str]) -> None:
-        # EQ01 repeats; the writer has no repetition element, so check each value through it
-        # and join with the repetition separator here.
-        for value in service_types:
-            format_segment("EQ", [value], d)
-        out.append(f"EQ{d.element}{d.repetition.join(service_types)}")
-
     sub = i.subscriber
     dependent = i.dependent
     trn = ("TRN", "1", i.trace_number, i.trace_originator)
@@ -217,7 +247,7 @@ def _render(i: InquiryRecord, d: Delimiters) -> list[str]:
         s("DMG", "D8", d8(sub.dob), sub.sex or None)
     if dependent is None:
         s("DTP", "291", "D8", d8(i.service_date))
-        eq(i.service_types)
+        s("EQ", Repeated(i.service_types))  # EQ01 repeats (X279A1: up to 99 service types)
         return out
     out.append("")  # marks where the 2000D HL goes
     s(*trn)
@@ -225,7 +255,7 @@ def _render(i: InquiryRecord, d: Delimiters) -> list[str]:
     s("DMG", "D8", d8(dependent.dob) if dependent.dob else None, dependent.sex or None)
     s("INS", "N", i.relationship)
     s("DTP", "291", "D8", d8(i.service_date))
-    s("EQ", d.repetition.join(i.service_types))
+    s("EQ", Repeated(i.service_types))
     return out
 
 

@@ -12,17 +12,19 @@ Layout: one interchange, one HC group, transaction sets of at most
 ``BHT / 1000A / 1000B / 2000A+2010AA[/2010AB]`` then per claim ``2000B`` (SBR,
 2010BA, 2010BB), ``2000C`` only when the patient is not the subscriber, ``2300``
 (CLM, DTP, REF, HI, 2310A/B/C, 2320/2330A/B) and ``2400`` lines (SV1, DTP*472,
-REF*6R, 2410 LIN/CTP).
+REF*6R, 2410 LIN/CTP, 2430 SVD/CAS/DTP*573). COB data comes from :mod:`pipeline.build.cob`.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TextIO
 
+from pipeline.build.cob import AOB_INDICATOR, line_adjudications, other_payers
 from pipeline.build.codes import CodeSets
 from pipeline.build.common import CHARSET_MESSAGE, d8, money, patient_person, subscriber_of, up
 from pipeline.build.scrub import Finding, ScrubReport, scrub
@@ -38,6 +40,7 @@ from pipeline.practice.records import (
     Adjustment,
     ClaimLine,
     ClaimRecord,
+    LineAdjudication,
     OtherPayer,
     Person,
     ServiceFacilityLocation,
@@ -90,6 +93,9 @@ class ClaimContext:
         self.coverages: dict[tuple[str, str], Coverage] = {}
         for coverage in practice.coverages:  # the first one at a priority wins
             self.coverages.setdefault((coverage.patient_id, coverage.priority), coverage)
+        # Patients with more than one coverage: only their claims can name another payer.
+        counts = Counter(patient_id for patient_id, _ in self.coverages)
+        self.several = {patient_id for patient_id, n in counts.items() if n > 1}
         self._subscribers: dict[str, tuple[Person, str, str]] = {}
         self._patients: dict[str, Person] = {}
         self._providers: dict[str, tuple[str, tuple[str, str], str]] = {}
@@ -102,7 +108,7 @@ class ClaimContext:
     def subscriber(self, coverage: Coverage, patient: Patient) -> tuple[Person, str, str]:
         found = self._subscribers.get(coverage.coverage_id)
         if found is None:
-            found = self._subscribers[coverage.coverage_id] = subscriber_of(coverage, patient)
+            found = self._subscribers[coverage.coverage_id] = _claim_subscriber(coverage, patient)
         return found
 
     def patient(self, patient: Patient) -> Person:
@@ -142,6 +148,18 @@ class ClaimContext:
         return self._facilities[facility_id]
 
 
+def _claim_subscriber(coverage: Coverage, patient: Patient) -> tuple[Person, str, str]:
+    """The 2010BA subscriber: name and id; address and DMG only when they are the patient.
+
+    X222A1 2010BA N3/N4/DMG: "Required when the patient is the subscriber. If not
+    required by this implementation guide, do not send."
+    """
+    subscriber, member_id, relationship = subscriber_of(coverage, patient)
+    if relationship != "18":
+        subscriber = Person(subscriber.last_name, subscriber.first_name, subscriber.middle_name)
+    return subscriber, member_id, relationship
+
+
 def _location_key(a: Address) -> tuple[str, ...]:
     return (up(a.line1), up(a.line2), up(a.city), up(a.state), a.zip[:5])
 
@@ -163,6 +181,11 @@ def claim_record(
     pcn = e.patient_control_number
     pos = e.place_of_service
     emergency = e.emergency
+    others = (
+        other_payers(practice, e, patient, ctx.coverages) if e.patient_id in ctx.several else ()
+    )
+    # 2430 names the payer as its 2330B does; only the primary's EOB has line detail.
+    by_line = next((o.payer_id for o in others if o.paid_amount is not None), "")
     lines = tuple([
         ClaimLine(
             i, f"{pcn}-{i}", c.procedure_code, tuple(c.modifiers), c.charge, c.units,
@@ -171,6 +194,7 @@ def claim_record(
             emergency, c.ndc or "",
             c.ndc_quantity if c.ndc else None,
             (c.ndc_unit or "") if c.ndc else "",
+            adjudications=line_adjudications(e, c, by_line) if by_line else (),
         )
         for i, c in enumerate(e.charges, start=1)
     ])  # fmt: skip
@@ -195,7 +219,7 @@ def claim_record(
         billing_tax_id=billing_tax_id,
         billing_name=billing_name,
         assignment="C" if refused and not payer.in_network else "A",
-        benefits_assignment="W" if refused else "Y" if patient.aob == "signed" else "N",
+        benefits_assignment=AOB_INDICATOR[patient.aob],
         release_of_information=patient.release_of_information,
         accident_cause=accident,
         accident_state=(e.accident_state or "") if accident else "",
@@ -212,36 +236,8 @@ def claim_record(
         referring_name=referring_name,
         service_facility=ctx.facility(e.facility_id),
         lines=lines,
-        other_payers=_other_payers(practice, e, patient) if e.coverage_priority != "P" else (),
+        other_payers=others,
         encounter_id=e.encounter_id,
-    )
-
-
-def _other_payers(practice: Practice, e: Encounter, patient: Patient) -> tuple[OtherPayer, ...]:
-    eob = e.primary_adjudication
-    if e.coverage_priority == "P" or eob is None:
-        return ()
-    primary = practice.coverage_for(e.patient_id, "P")
-    if primary is None:
-        return ()
-    payer = practice.payers[primary.payer_id]
-    subscriber, member_id, relationship = subscriber_of(primary, patient)
-    return (
-        OtherPayer(
-            payer_id=payer.payer_id,
-            payer_name=up(payer.name),
-            responsibility="P",
-            claim_filing_indicator=payer.claim_filing_indicator,
-            member_id=member_id,
-            subscriber=Person(subscriber.last_name, subscriber.first_name),
-            relationship=relationship,
-            group_number=primary.group_number or "",
-            paid_amount=eob.paid_amount,
-            adjudication_date=eob.adjudication_date,
-            adjustments=tuple(
-                Adjustment(a.group_code, a.reason_code, a.amount) for a in eob.adjustments
-            ),
-        ),
     )
 
 
@@ -303,11 +299,16 @@ class _Segments:
         return out
 
     def problem(self) -> str | None:
-        """``delimiter`` or ``charset`` when a value cannot be sent as it is."""
-        blob = "\x1f".join(self.raw)
+        """``delimiter`` or ``charset`` when a value cannot be sent as it is.
+
+        Delimiters are single characters, so joining the values cannot make one up; a
+        control character is refused here too (the scrubber names it first).
+        """
+        blob = "".join(self.raw)
         if any(delimiter in blob for delimiter in self.d.active()):
             return "delimiter"
-        return None if blob.isascii() else "charset"
+        # For ASCII, printable means no control character (and is faster than a regex).
+        return None if blob.isascii() and blob.isprintable() else "charset"
 
 
 def _name(s: _Segments, qualifier: str, p: Person, id_qualifier: str, ident: str) -> None:
@@ -425,6 +426,8 @@ def _fast(s: _Segments, rec: ClaimRecord, d: Delimiters) -> _Rendered:
             s("LIN", None, "N4", line.ndc)
             quantity = money(line.ndc_quantity) if line.ndc_quantity is not None else None
             s("CTP", None, None, None, quantity, [line.ndc_unit])
+        for adjudication in line.adjudications:  # rare: the generic path
+            _line_adjudication(s, adjudication)
     return _Rendered(rec, subscriber, patient, s.take())
 
 
@@ -506,26 +509,42 @@ def _service_facility(s: _Segments, f: ServiceFacilityLocation) -> None:
 
 
 def _other_payer(s: _Segments, o: OtherPayer) -> None:
-    # 2320
+    # 2320: CAS, AMT*D only once that payer has adjudicated the claim
     s("SBR", o.responsibility, o.relationship, o.group_number or None, None, None, None, None,
       None, o.claim_filing_indicator)  # fmt: skip
-    by_group: dict[str, list[Adjustment]] = {}
-    for adj in o.adjustments:
-        by_group.setdefault(adj.group_code, []).append(adj)
-    for group, adjustments in by_group.items():
-        for start in range(0, len(adjustments), 6):  # CAS holds six reason/amount pairs
-            elements: list[Element] = [group]
-            for adj in adjustments[start : start + 6]:
-                elements += [adj.reason_code, money(adj.amount), None]
-            s("CAS", *elements)
-    s("AMT", "D", money(o.paid_amount))
-    s("OI", None, None, "Y", "P", None, "Y")
+    _cas(s, o.adjustments)
+    if o.paid_amount is not None:
+        s("AMT", "D", money(o.paid_amount))
+    s("OI", None, None, o.benefits_assignment, None, None, o.release_of_information)
     # 2330A other subscriber, 2330B other payer
     s("NM1", "IL", "1", o.subscriber.last_name, o.subscriber.first_name, None, None, None,
       "MI", o.member_id)  # fmt: skip
     s("NM1", "PR", "2", o.payer_name, None, None, None, None, "PI", o.payer_id)
-    if o.adjudication_date:
+    if o.adjudication_date:  # not when the dates are per line (2430)
         s("DTP", "573", "D8", d8(o.adjudication_date))
+    if o.payer_claim_number:
+        s("REF", "F8", o.payer_claim_number)
+
+
+def _cas(s: _Segments, adjustments: Sequence[Adjustment]) -> None:
+    """One CAS per group code, six reason/amount pairs each (2320 and 2430)."""
+    by_group: dict[str, list[Adjustment]] = {}
+    for adj in adjustments:
+        by_group.setdefault(adj.group_code, []).append(adj)
+    for group, grouped in by_group.items():
+        for start in range(0, len(grouped), 6):
+            elements: list[Element] = [group]
+            for adj in grouped[start : start + 6]:
+                elements += [adj.reason_code, money(adj.amount), None]
+            s("CAS", *elements)
+
+
+def _line_adjudication(s: _Segments, a: LineAdjudication) -> None:
+    # 2430: SVD01 is the other payer's 2330B NM109; SVD05 the units it paid
+    s("SVD", a.payer_id, money(a.paid_amount), ["HC", a.procedure_code, *a.modifiers], None,
+      money(a.paid_units))  # fmt: skip
+    _cas(s, a.adjustments)
+    s("DTP", "573", "D8", d8(a.adjudication_date))
 
 
 def _line(s: _Segments, line: ClaimLine, d: Delimiters) -> None:
@@ -540,6 +559,8 @@ def _line(s: _Segments, line: ClaimLine, d: Delimiters) -> None:
         s("LIN", None, "N4", line.ndc)
         quantity = money(line.ndc_quantity) if line.ndc_quantity is not None else None
         s("CTP", None, None, None, quantity, [line.ndc_unit])
+    for adjudication in line.adjudications:
+        _line_adjudication(s, adjudication)
 
 
 # --- the file ---------------------------------------------------------------------------------

@@ -232,7 +232,7 @@ class Adjudicator:
             pa_lines = tuple(
                 i
                 for i, ln in enumerate(claim.lines)
-                if ln.procedure_code in plan.prior_auth_procedures
+                if plan.needs_auth(ln.procedure_code, claim.line_pos(ln))
             )
             oon = not plan.in_network_payer
             if claim.frequency == "8":
@@ -337,8 +337,8 @@ class Adjudicator:
         return False
 
     def _has_pa_procedure(self, claim: Claim) -> bool:
-        procedures = self.plans[claim.payer_id].prior_auth_procedures
-        return any(ln.procedure_code in procedures for ln in claim.lines)
+        plan = self.plans[claim.payer_id]
+        return any(plan.needs_auth(ln.procedure_code, claim.line_pos(ln)) for ln in claim.lines)
 
     # -- one claim ----------------------------------------------------------------------------
     def _adjudicate(

@@ -1,11 +1,22 @@
-"""``claimflow clearinghouse serve --root DIR [--port P] [--seed S]``."""
+"""``claimflow clearinghouse serve --root DIR [--port P] [--seed S]``.
+
+Besides SFTP it serves the CORE real-time endpoint (HTTPS on loopback) with the credentials in
+``CLAIMFLOW_REALTIME_USERNAME`` / ``CLAIMFLOW_REALTIME_PASSWORD`` — or, when they are not set,
+user ``claimflow`` and a random password written owner-only to ``<root>/keys/realtime_password``
+— and writes ``<root>/profile.yaml``, a profile reaching both (``CLAIMFLOW_CLEARINGHOUSE``).
+"""
 
 from __future__ import annotations
 
 import sys
 import time
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from pipeline.clearinghouse.server import Clearinghouse
+    from pipeline.settings import Settings
+    from pipeline.transport.core import Credentials
 
 __all__ = ["serve_command"]
 
@@ -20,8 +31,12 @@ def serve_command(
     out = stdout or sys.stdout
     settings = get_settings()
     practice = settings.practice_dir if settings.practice_dir.is_dir() else None
-    clearinghouse = Clearinghouse(Path(root), seed, practice=practice, port=port)
+    credentials = _realtime_credentials(settings, Path(root) / "keys")
+    clearinghouse = Clearinghouse(
+        Path(root), seed, practice=practice, port=port, realtime=credentials
+    )
     clearinghouse.start()
+    profile_path = _write_profile(clearinghouse)
     layout = clearinghouse.layout
     sftp_root = layout.root / "sftp"
     print(f"clearinghouse listening on 127.0.0.1:{clearinghouse.port} (seed {seed})", file=out)
@@ -31,6 +46,10 @@ def serve_command(
     print(f"upload to: /{layout.uploads.relative_to(sftp_root)}", file=out)
     print(f"responses in: /{layout.responses.relative_to(sftp_root)}", file=out)
     print(f"ground truth: {clearinghouse.ground_truth_path}", file=out)
+    print(f"real time (CORE SOAP 1.2): {clearinghouse.realtime_url}", file=out)
+    print(f"pin this certificate: {clearinghouse.realtime_certificate}", file=out)
+    print(f"real-time user: {credentials.username}", file=out)
+    print(f"profile: {profile_path} (CLAIMFLOW_CLEARINGHOUSE={profile_path})", file=out)
     print("press Ctrl-C to stop", file=out, flush=True)
     started = time.monotonic()
     try:
@@ -41,3 +60,32 @@ def serve_command(
     finally:
         clearinghouse.stop()
     return 0
+
+
+def _realtime_credentials(settings: Settings, keys: Path) -> Credentials:
+    """The configured real-time credentials, else ``claimflow`` and a stored random password."""
+    import os
+    import secrets
+
+    from pipeline.transport.core import Credentials
+
+    if settings.realtime_username and settings.realtime_password is not None:
+        return Credentials(
+            settings.realtime_username, settings.realtime_password.get_secret_value()
+        )
+    stored = keys / "realtime_password"
+    if not stored.exists():
+        keys.mkdir(parents=True, exist_ok=True)
+        fd = os.open(stored, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(secrets.token_urlsafe(24) + "\n")
+    return Credentials("claimflow", stored.read_text(encoding="ascii").strip())
+
+
+def _write_profile(clearinghouse: Clearinghouse) -> Path:
+    import yaml
+
+    data = clearinghouse.profile().model_dump(mode="json", exclude_none=True)
+    path = clearinghouse.root / "profile.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path

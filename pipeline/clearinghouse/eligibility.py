@@ -1,11 +1,16 @@
 """270 -> 271: answer each inquiry from the member file, plan designs and accumulators.
 
-Active members get coverage (EB*1 for the ten service types an EQ*30 answer must carry),
-deductible and out-of-pocket totals and remaining amounts per network tier (EB*C / EB*G,
-periods 23 and 29), coinsurance (EB*A, patient share), copays (EB*B) and prior-auth notes;
-an EPO/HMO without out-of-network benefits answers EB*I for that tier. Inactive members get
-EB*6; unknown ones AAA*N**75*C (72 when the name and birth date match another id, 71 when
-the birth date does not match).
+Active members get coverage (EB*1 for the ten service types an EQ*30 answer must carry,
+and any other service type asked), deductible and out-of-pocket totals and remaining
+amounts per network tier (EB*C / EB*G, periods 23 and 29), coinsurance (EB*A, patient
+share) and copays per service type (EB*B ``98`` office visit, ``86`` emergency). An
+EPO/HMO without out-of-network benefits answers ``EB*I`` for that tier, then ``EB*1`` for
+``86`` out of network when it covers emergencies there. Prior authorization is an EB with
+EB11 ``Y``: per procedure (EB13 ``HC``) or per service type, with ``III*ZZ`` places of
+service when the plan limits it, a MSG, and the plan's utilization management to contact
+(``LS*2120`` / ``NM1*X3`` / ``PER`` / ``LE*2120``). Inactive members get EB*6, with
+``DTP*357`` when their coverage ended; unknown ones AAA*N**75*C (72 when the name and birth
+date match another id, 71 when the birth date does not match).
 """
 
 from __future__ import annotations
@@ -14,9 +19,9 @@ import io
 from decimal import Decimal
 
 from pipeline.clearinghouse.emit import Envelope, Write, amount
-from pipeline.clearinghouse.members import Accumulators, MemberDirectory
+from pipeline.clearinghouse.members import Accumulators, Member, MemberDirectory
 from pipeline.clearinghouse.model import Inquiry, InquiryBatch
-from pipeline.clearinghouse.plans import PlanDesign, Tier
+from pipeline.clearinghouse.plans import AuthRule, Contact, PlanDesign, Tier
 from pipeline.x12.writer import Repeated, TransactionWriter
 
 __all__ = ["EQ30_SERVICE_TYPES", "Answer", "answer", "write_271"]
@@ -27,10 +32,17 @@ EQ30_SERVICE_TYPES = ("30", "1", "33", "35", "47", "86", "88", "98", "AL", "MH",
 class Answer:
     """The payer's view of one inquiry (also what the ground truth records)."""
 
-    def __init__(self, inquiry: Inquiry, status: str, reject_reason: str = "") -> None:
+    def __init__(
+        self,
+        inquiry: Inquiry,
+        status: str,
+        reject_reason: str = "",
+        member: Member | None = None,
+    ) -> None:
         self.inquiry = inquiry
         self.status = status  # active | inactive | rejected
         self.reject_reason = reject_reason
+        self.member = member
 
 
 def answer(inquiry: Inquiry, members: MemberDirectory, plans: dict[str, PlanDesign]) -> Answer:
@@ -43,10 +55,10 @@ def answer(inquiry: Inquiry, members: MemberDirectory, plans: dict[str, PlanDesi
         return Answer(inquiry, "rejected", found.reject_reason)
     on = inquiry.service_date
     if on is not None and members.is_inactive(found.member, on):
-        return Answer(inquiry, "inactive")
+        return Answer(inquiry, "inactive", member=found.member)
     if on is None and found.member.status == "inactive":
-        return Answer(inquiry, "inactive")
-    return Answer(inquiry, "active")
+        return Answer(inquiry, "inactive", member=found.member)
+    return Answer(inquiry, "active", member=found.member)
 
 
 def write_271(
@@ -112,19 +124,46 @@ def _one(
     on = inquiry.service_date
     year = on.year if on else int(day[:4])
     write("DTP", "346", "D8", f"{year}0101")
+    ended = ans.member.coverage_end if ans.member else None
+    if ended is not None:
+        write("DTP", "357", "D8", f"{ended:%Y%m%d}")
     assert plan is not None
     if ans.status == "inactive":
         write("EB", "6", "IND", "30")
         return
-    write("EB", "1", "IND", Repeated(EQ30_SERVICE_TYPES), plan.insurance_type, plan.plan_name)
+    asked = [t for t in inquiry.service_types if t not in EQ30_SERVICE_TYPES]
+    types = Repeated((*EQ30_SERVICE_TYPES, *dict.fromkeys(asked)))
+    write("EB", "1", "IND", types, plan.insurance_type, plan.plan_name)
     _tier(write, plan, accumulators, inquiry.member_id, year, plan.in_network, "in", "Y")
     _tier(write, plan, accumulators, inquiry.member_id, year, plan.out_of_network, "oon", "N")
-    for code in sorted(plan.prior_auth_procedures):
-        write(
-            "EB", "1", "IND", "30", None, None, None, None, None, None, None, "Y", "W",
-            ["HC", code],
-        )  # fmt: skip
-        write("MSG", f"PRIOR AUTHORIZATION REQUIRED FOR {code}")
+    _prior_auth(write, plan)
+
+
+def _prior_auth(write: Write, plan: PlanDesign) -> None:
+    """EB11 Y per procedure (EB13) or service type, III places of service, MSG, whom to call."""
+    rules = [AuthRule(procedure=code) for code in sorted(plan.prior_auth_procedures)]
+    rules += [r for r in plan.auth_rules if r.procedure not in plan.prior_auth_procedures]
+    for rule in rules:
+        stc = rule.service_type or "30"
+        procedure = ["HC", rule.procedure] if rule.procedure else None
+        write("EB", "1", "IND", stc, None, None, None, None, None, None, None, "Y", "W", procedure)
+        what = rule.procedure or f"SERVICE TYPE {rule.service_type}"
+        places = sorted(rule.places_of_service)
+        where = f" AT PLACE OF SERVICE {' '.join(places)}" if places else ""
+        write("MSG", f"PRIOR AUTHORIZATION REQUIRED FOR {what}{where}")
+        for place in places:
+            write("III", "ZZ", place)
+        if plan.utilization_management is not None:
+            _contact(write, plan.utilization_management)
+
+
+def _contact(write: Write, contact: Contact) -> None:
+    write("LS", "2120")
+    ident = ("PI", contact.ident) if contact.ident else (None, None)
+    write("NM1", "X3", "2", contact.name, None, None, None, None, *ident)
+    if contact.phone:
+        write("PER", "IC", None, "TE", contact.phone)
+    write("LE", "2120")
 
 
 def _tier(
@@ -141,6 +180,7 @@ def _tier(
         write("EB", "I", "IND", "30", None, None, None, None, None, None, None, None, network)
         if tier.emergency_only:
             write("MSG", "OUT OF NETWORK BENEFITS FOR EMERGENCY SERVICES ONLY")
+            write("EB", "1", "IND", "86", None, None, None, None, None, None, None, None, network)
         return
     met = accumulators.get(plan, member_id, year, name)
     remaining_deductible = max(Decimal("0"), tier.deductible - met.deductible)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 
-from pipeline.clearinghouse.model import InquiryBatch, Submission
+from pipeline.clearinghouse.model import InquiryBatch, StatusBatch, Submission
 from pipeline.clearinghouse.plans import PlanDesign
 from pipeline.clearinghouse.results import ClaimResult, FrontEnd, LineResult, Payment
 from pipeline.x12.writer import (
@@ -74,7 +74,10 @@ class Envelope:
 
 
 def write_ta1(
-    envelope: Envelope, submission: Submission | InquiryBatch, status: str = "A", note: str = "000"
+    envelope: Envelope,
+    submission: Submission | InquiryBatch | StatusBatch,
+    status: str = "A",
+    note: str = "000",
 ) -> str:
     out = io.StringIO()
     with envelope.interchange(out) as isa:

@@ -1,7 +1,8 @@
 """Inbound files into the simulator's records, through the project's own readers.
 
-Claims come from :func:`pipeline.parse.t837p.read_837p` and inquiries from
-:func:`pipeline.parse.t270.read_270`; only the envelope facts the acknowledgments echo
+Claims come from :func:`pipeline.parse.t837p.read_837p`, inquiries from
+:func:`pipeline.parse.t270.read_270` and claim status requests from
+:func:`pipeline.parse.t276.read_276`; only the envelope facts the acknowledgments echo
 (ISA/GS ids, dates, ISA14, BHT03, the submitter's name) are picked up here.
 """
 
@@ -12,12 +13,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.clearinghouse.model import Claim, Inquiry, InquiryBatch, ServiceLine, Submission
+from pipeline.clearinghouse.model import (
+    Claim,
+    Inquiry,
+    InquiryBatch,
+    ServiceLine,
+    StatusBatch,
+    Submission,
+)
 from pipeline.errors import X12SyntaxError
 from pipeline.practice.records import ClaimRecord, InquiryRecord
 from pipeline.x12.reader import read_segments
 
-__all__ = ["read_inquiries", "read_submission"]
+__all__ = ["read_inquiries", "read_status_requests", "read_submission"]
 
 
 @dataclass(slots=True)
@@ -176,4 +184,18 @@ def _inquiry(record: InquiryRecord) -> Inquiry:
         service_date=record.service_date,
         provider_name=record.provider_name,
         provider_npi=record.provider_npi,
+    )
+
+
+def read_status_requests(path: Path) -> StatusBatch:
+    """A 276 file as a :class:`StatusBatch`."""
+    from pipeline.parse.t276 import read_276
+
+    head = _head(path)
+    facts = head.interchange()
+    return StatusBatch(
+        **facts,
+        requests=tuple(read_276(path)),
+        reference=head.reference,
+        submitter_name=head.submitter_name,
     )

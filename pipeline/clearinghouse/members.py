@@ -1,7 +1,9 @@
 """The payers' member files and benefit accumulators.
 
 Seeded from the practice's coverages: most members are active, a seeded few are unknown to
-the payer (271 AAA*75 / 277CA A3:33) or have coverage that ended (271 EB*6, 835 CO-27).
+the payer (271 AAA*75 / 277CA A3:33) or have coverage that ended (271 EB*6, 835 CO-27) --
+one of them in the middle of the visits the practice bills, which its own data does not
+know (the 271 for a later date of service says EB*6 with DTP*357).
 Accumulators (deductible and out-of-pocket met, per tier and calendar year) start at a
 seeded fraction of the plan's amounts and grow as claims are adjudicated.
 """
@@ -14,10 +16,10 @@ import random
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pipeline.clearinghouse.plans import PlanDesign, Tier
 
@@ -58,7 +60,9 @@ class MemberDirectory:
 
         The unknown member is picked among patients with encounters and an appointment on the
         next clinic day (so a claim is rejected at the 277CA and tomorrow's inquiry gets
-        AAA*75), the inactive one among that day's patients without encounters if any.
+        AAA*75), the inactive one among that day's patients without encounters if any. A
+        third, billed on several dates, had coverage that ended the day before their last
+        date of service (the practice still lists it as active).
         """
         patients = getattr(practice, "patients", {})
         coverages = sorted(
@@ -93,6 +97,7 @@ class MemberDirectory:
             or pool(tomorrow, exclude=unknown)
             or pool(scheduled, exclude=unknown),
         )
+        ended = _terminated(rng, practice, pairs, {k for k in (unknown, inactive) if k}, families)
         members = []
         for key, coverage in pairs:
             patient = patients.get(coverage.patient_id)
@@ -100,6 +105,7 @@ class MemberDirectory:
             first = coverage.subscriber_first_name or getattr(patient, "first_name", "")
             dob = coverage.subscriber_dob or getattr(patient, "dob", None)
             status: MemberStatus = "active"
+            end = coverage.effective_to or ended.get(key)
             if key == unknown:
                 status = "not_found"
             elif key == inactive:
@@ -112,7 +118,7 @@ class MemberDirectory:
                     first_name=first.upper(),
                     dob=dob,
                     status=status,
-                    coverage_end=coverage.effective_to,
+                    coverage_end=end,
                 )
             )
             if coverage.patient_member_id and patient is not None:
@@ -124,6 +130,7 @@ class MemberDirectory:
                         patient.first_name.upper(),
                         patient.dob,
                         status,
+                        end,
                     )
                 )
         return cls(members)
@@ -155,6 +162,34 @@ class MemberDirectory:
         if member.status == "inactive":
             return True
         return member.coverage_end is not None and on > member.coverage_end
+
+
+def _terminated(
+    rng: random.Random,
+    practice: object,
+    pairs: list[tuple[tuple[str, str], Any]],
+    taken: set[tuple[str, str]],
+    families: Counter[tuple[str, str]],
+) -> dict[tuple[str, str], date]:
+    """One primary member billed on 2+ dates whose coverage ended before the last of them."""
+    dates: dict[str, set[date]] = {}
+    for e in getattr(practice, "encounters", []):
+        if e.coverage_priority == "P" and e.frequency == "1":
+            dates.setdefault(e.patient_id, set()).add(e.service_date)
+    candidates = [
+        k
+        for k, c in pairs
+        if k not in taken
+        and families[k] == 1
+        and c.priority == "P"
+        and c.effective_to is None
+        and len(dates.get(c.patient_id, ())) >= 2
+    ]
+    key = _pick(rng, candidates)
+    if key is None:
+        return {}
+    patient = dict(pairs)[key].patient_id
+    return {key: max(dates[patient]) - timedelta(days=1)}
 
 
 def _pick(rng: random.Random, keys: list[tuple[str, str]]) -> tuple[str, str] | None:

@@ -1,4 +1,4 @@
-"""What the simulator reads from inbound files: claims (837P) and inquiries (270).
+"""What the simulator reads from inbound files: claims (837P), inquiries (270), 276 requests.
 
 These are the simulator's own small records; :mod:`pipeline.clearinghouse.inbound` fills them
 from the project's readers (``pipeline.parse.t837p`` / ``t270``).
@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from pipeline.practice.records import StatusRequestRecord
+
 __all__ = [
     "EMERGENCY_CODES",
     "NSA_FACILITY_POS",
@@ -17,6 +19,7 @@ __all__ = [
     "Inquiry",
     "InquiryBatch",
     "ServiceLine",
+    "StatusBatch",
     "Submission",
 ]
 
@@ -166,3 +169,20 @@ class InquiryBatch:
     transaction_control_numbers: tuple[str, ...]
     inquiries: tuple[Inquiry, ...]
     reference: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StatusBatch:
+    """An inbound 276 interchange: envelope facts and its requests in file order."""
+
+    sender_id: str
+    receiver_id: str
+    interchange_control_number: str
+    interchange_date: date
+    interchange_time: str
+    ack_requested: bool
+    usage: str
+    group_control_number: str
+    requests: tuple[StatusRequestRecord, ...]
+    reference: str = ""
+    submitter_name: str = ""

@@ -1,17 +1,25 @@
-"""Plan designs (``mappings/plans/*.yaml``) joined with payer profiles (``mappings/payers``)."""
+"""Plan designs (``mappings/plans/*.yaml``) joined with payer profiles (``mappings/payers``).
+
+Prior authorization: every procedure of the payer profile's and the plan's
+``prior_auth_procedures`` (anywhere), plus the plan's ``prior_auth`` rules -- a procedure or
+a service type (``procedure_service_types.csv``), limited to places of service when they are
+listed; the 271 names the plan's ``utilization_management`` contact for them (2120C X3).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from pipeline.build.service_types import FILE as SERVICE_TYPES_FILE
+from pipeline.build.service_types import ServiceTypeMap, load_service_types
 from pipeline.errors import ConfigError
 
-__all__ = ["PaymentSetup", "PlanDesign", "Tier", "load_plans"]
+__all__ = ["AuthRule", "Contact", "PaymentSetup", "PlanDesign", "Tier", "load_plans"]
 
 OFFICE_VISIT_CODES = frozenset(
     {"99202", "99203", "99204", "99205", "99211", "99212", "99213", "99214", "99215"}
@@ -47,6 +55,24 @@ class PaymentSetup:
 
 
 @dataclass(frozen=True, slots=True)
+class AuthRule:
+    """Prior authorization for a procedure or a service type, at some places of service."""
+
+    procedure: str = ""
+    service_type: str = ""
+    places_of_service: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """Who the 271 says to call (2120C): the plan's utilization management."""
+
+    name: str
+    ident: str
+    phone: str
+
+
+@dataclass(frozen=True, slots=True)
 class PlanDesign:
     """A payer's plan with the payer profile facts adjudication needs."""
 
@@ -65,15 +91,40 @@ class PlanDesign:
     address: tuple[str, str, str, str]
     deductible_met_range: tuple[Decimal, Decimal]
     oop_met_range: tuple[Decimal, Decimal]
+    auth_rules: tuple[AuthRule, ...] = ()
+    utilization_management: Contact | None = None
+    service_types: ServiceTypeMap = field(default_factory=ServiceTypeMap)
+
+    def needs_auth(self, procedure_code: str, place_of_service: str) -> bool:
+        if procedure_code in self.prior_auth_procedures:
+            return True
+        types = self.service_types.of(procedure_code)
+        for rule in self.auth_rules:
+            if rule.places_of_service and place_of_service not in rule.places_of_service:
+                continue
+            if rule.procedure == procedure_code or (
+                rule.service_type and rule.service_type in types
+            ):
+                return True
+        return False
 
 
 def load_plans(mappings_dir: Path) -> dict[str, PlanDesign]:
     """Every plan in ``mappings/plans`` whose payer has a profile in ``mappings/payers``."""
     plans: dict[str, PlanDesign] = {}
+    # Optional for a mappings folder of plans only: then service-type rules match nothing.
+    has_map = (mappings_dir / SERVICE_TYPES_FILE).exists()
+    service_types = load_service_types(mappings_dir) if has_map else ServiceTypeMap()
     for path in sorted((mappings_dir / "plans").glob("*.yaml")):
         plan = _read(path)
         payer_path = mappings_dir / "payers" / f"{plan['payer_id']}.yaml"
-        plans[str(plan["payer_id"])] = _design(path, plan, _read(payer_path))
+        design = _design(path, plan, _read(payer_path))
+        plans[str(plan["payer_id"])] = replace(
+            design,
+            auth_rules=_auth_rules(path, plan),
+            utilization_management=_contact(plan),
+            service_types=service_types,
+        )
     if not plans:
         raise ConfigError(f"{mappings_dir / 'plans'}: no plan designs found")
     return plans
@@ -146,3 +197,25 @@ def _design(path: Path, plan: dict[str, Any], payer: dict[str, Any]) -> PlanDesi
         deductible_met_range=_range(path, plan, "deductible_met"),
         oop_met_range=_range(path, plan, "oop_met"),
     )
+
+
+def _auth_rules(path: Path, plan: dict[str, Any]) -> tuple[AuthRule, ...]:
+    rules = []
+    for number, raw in enumerate(plan.get("prior_auth") or [], start=1):
+        if not isinstance(raw, dict) or not (raw.get("procedure") or raw.get("service_type")):
+            raise ConfigError(f"{path}: prior_auth[{number}]: needs a procedure or a service_type")
+        rules.append(
+            AuthRule(
+                procedure=str(raw.get("procedure") or ""),
+                service_type=str(raw.get("service_type") or ""),
+                places_of_service=frozenset(str(p) for p in raw.get("places_of_service") or []),
+            )
+        )
+    return tuple(rules)
+
+
+def _contact(plan: dict[str, Any]) -> Contact | None:
+    raw = plan.get("utilization_management")
+    if not isinstance(raw, dict) or not raw.get("name"):
+        return None
+    return Contact(str(raw["name"]), str(raw.get("id", "")), str(raw.get("phone", "")))

@@ -4,6 +4,7 @@
 folder the practice downloads from, what a clearinghouse and its payers send back:
 
 - 270 -> one 271 (a transaction set per inquiry);
+- 276 -> one 277 (005010X212: a status per claim, from :mod:`.status`);
 - 837P -> TA1 (when ISA14=1), a 999 (an AK2 per transaction set), a 277CA (a status per
   claim), then one 835 per payer payment (a second, later payment for one payer carries the
   interest, reversal/correction and recoupment);
@@ -34,8 +35,9 @@ from pipeline.clearinghouse.emit import Envelope, write_277ca, write_835, write_
 from pipeline.clearinghouse.fees import FeeSchedule
 from pipeline.clearinghouse.history import ClaimHistory
 from pipeline.clearinghouse.members import Accumulators, MemberDirectory
-from pipeline.clearinghouse.model import InquiryBatch, Submission
+from pipeline.clearinghouse.model import InquiryBatch, StatusBatch, Submission
 from pipeline.clearinghouse.plans import load_plans
+from pipeline.clearinghouse.status import StatusBook, answer_status, write_277
 from pipeline.clearinghouse.truth import TruthWriter, outcome_records
 from pipeline.errors import X12SyntaxError
 from pipeline.x12.control import FileControlNumbers
@@ -155,6 +157,7 @@ class Responder:
         self.accumulators = Accumulators(self.layout.state / "accumulators.json", seed)
         self.state = _State.load(self.layout.state / "seen.json")
         self.history = ClaimHistory(self.layout.state / "adjudicated.json")
+        self.status_book = StatusBook(self.layout.state / "claim_status.json")
         self.truth = TruthWriter(self.layout.ground_truth)
 
     # -- entry point ------------------------------------------------------------------------
@@ -168,6 +171,7 @@ class Responder:
             kind = _functional_id(path)
             submission = inbound.read_submission(path) if kind == "HC" else None
             batch = inbound.read_inquiries(path) if kind == "HS" else None
+            statuses = inbound.read_status_requests(path) if kind == "HR" else None
         except X12SyntaxError as exc:
             log.warning("unreadable upload %s: %s", path.name, exc)
             return released + self._reject_unreadable(path, data)
@@ -175,6 +179,8 @@ class Responder:
             files = self._claims(path, submission, rng)
         elif batch is not None:
             files = self._eligibility(path, batch)
+        elif statuses is not None:
+            files = self._status(path, statuses)
         else:
             log.warning("upload %s holds no 270 or 837P (GS01 %r); ignored", path.name, kind)
             files = []
@@ -197,29 +203,91 @@ class Responder:
     def _eligibility(self, path: Path, batch: InquiryBatch) -> list[Path]:
         if self._seen_interchange(batch.sender_id, batch.interchange_control_number):
             return self._duplicate_interchange(batch.sender_id, batch)
-        now = _clock(batch.interchange_date, batch.interchange_time)
-        envelope = self._envelope(batch.receiver_id, batch.sender_id, now)
         files = []
         if batch.ack_requested:
-            files.append(self._deliver("TA1", write_ta1(envelope, batch)))
+            files.append(self._deliver("TA1", write_ta1(self._head_envelope(batch), batch)))
+        files.append(self._deliver("271", self._answer_270(path.name, batch)))
+        return [f for f in files if f.parent == self.layout.responses]
+
+    def _answer_270(self, source: str, batch: InquiryBatch, *, delivered: bool = True) -> str:
+        """The 271 text for a 270; the answers go to the ground truth."""
+        envelope = self._head_envelope(batch)
         answers = [answer(inquiry, self.members, self.plans) for inquiry in batch.inquiries]
         text = write_271(envelope, batch, answers, self.plans, self.accumulators)
-        files.append(self._deliver("271", text))
         self.truth.append(
             [
                 {
                     "record": "eligibility",
-                    "source_file": path.name,
+                    "source_file": source,
                     "trace_number": a.inquiry.trace,
                     "payer_id": a.inquiry.payer_id,
                     "coverage_status": a.status,
                     "reject_reason_code": a.reject_reason,
-                    "file": files[-1].name,
+                    "file": f"271_{_isa13(text)}.x12" if delivered else "",
                 }
                 for a in answers
             ]
         )
+        return text
+
+    # -- real time (CORE) ---------------------------------------------------------------------
+    def respond_realtime(self, data: bytes, name: str) -> tuple[str, str]:
+        """Answer one real-time 270 or 276 with the batch logic: (``"271"``/``"277"``, text).
+
+        The request is kept under ``<root>/realtime/<name>.x12``; nothing is delivered over
+        SFTP. Raises :class:`X12SyntaxError` for a payload that is not a 270 or 276.
+        """
+        folder = self.layout.root / "realtime"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{_SAFE.sub('', name)[:80] or 'request'}.x12"
+        path.write_bytes(data)
+        kind = _functional_id(path)
+        source = f"realtime/{path.name}"
+        if kind == "HS":
+            return "271", self._answer_270(source, inbound.read_inquiries(path), delivered=False)
+        if kind == "HR":
+            statuses = inbound.read_status_requests(path)
+            return "277", self._answer_276(source, statuses, delivered=False)
+        raise X12SyntaxError(
+            f"GS01 {kind!r}: real time answers a 270 (HS) or a 276 (HR)", source=source
+        )
+
+    # -- 276 ----------------------------------------------------------------------------------
+    def _status(self, path: Path, batch: StatusBatch) -> list[Path]:
+        if self._seen_interchange(batch.sender_id, batch.interchange_control_number):
+            return self._duplicate_interchange(batch.sender_id, batch)
+        files = []
+        if batch.ack_requested:
+            files.append(self._deliver("TA1", write_ta1(self._head_envelope(batch), batch)))
+        files.append(self._deliver("277", self._answer_276(path.name, batch)))
         return [f for f in files if f.parent == self.layout.responses]
+
+    def _answer_276(self, source: str, batch: StatusBatch, *, delivered: bool = True) -> str:
+        """The 277 text for a 276 (as of its ISA date); the answers go to the ground truth."""
+        envelope = self._head_envelope(batch)
+        on = batch.interchange_date
+        answers = [answer_status(r, self.status_book, on) for r in batch.requests]
+        text = write_277(envelope, batch, answers)
+        self.truth.append(
+            [
+                {
+                    "record": "claim_status",
+                    "source_file": source,
+                    "trace_number": a.request.trace_number,
+                    "patient_control_number": a.request.patient_control_number,
+                    "payer_id": a.request.payer_id,
+                    "status": f"{a.category}:{a.code}",
+                    "paid_amount": str(a.paid) if a.paid is not None else None,
+                    "file": f"277_{_isa13(text)}.x12" if delivered else "",
+                }
+                for a in answers
+            ]
+        )
+        return text
+
+    def _head_envelope(self, head: StatusBatch | InquiryBatch | Submission) -> Envelope:
+        now = _clock(head.interchange_date, head.interchange_time)
+        return self._envelope(head.receiver_id, head.sender_id, now)
 
     # -- 837P ---------------------------------------------------------------------------------
     def _claims(self, path: Path, submission: Submission, rng: random.Random) -> list[Path]:
@@ -235,6 +303,7 @@ class Responder:
             self.plans, self.fees, self.members, self.accumulators, self.state.claims, self.history
         )
         outcome = adjudicator.run(submission, rng, submission.interchange_date)
+        self.status_book.record(outcome, submission.interchange_date)
         later = self._envelope(
             submission.receiver_id, submission.sender_id, now + dt.timedelta(days=1)
         )
@@ -293,7 +362,9 @@ class Responder:
         self.state.interchanges.add(key)
         return False
 
-    def _duplicate_interchange(self, sender: str, head: Submission | InquiryBatch) -> list[Path]:
+    def _duplicate_interchange(
+        self, sender: str, head: Submission | InquiryBatch | StatusBatch
+    ) -> list[Path]:
         now = _clock(head.interchange_date, head.interchange_time)
         envelope = self._envelope(head.receiver_id, sender, now)
         return [self._deliver("TA1", write_ta1(envelope, head, "R", "025"))]

@@ -2,8 +2,11 @@
 
     with Clearinghouse(root, seed=7, practice="sample_edi/practice") as ch:
         ch.port, ch.client_key_path, ch.known_hosts_path     # what the client needs
-        ...upload 837P/270 into /outbound, download responses from /inbound...
+        ...upload 837P/270/276 into /outbound, download responses from /inbound...
         ch.wait_idle()
+
+With ``realtime=Credentials(user, password)`` it also serves the CORE real-time endpoint
+(:mod:`.realtime`, HTTPS on loopback): ``ch.realtime_url``, ``ch.realtime_certificate`` (pin it).
 
 Under ``root``: ``keys/`` (host key, client key, known_hosts, authorized_keys), ``sftp/`` (the
 SFTP root: upload and response folders per ``mappings/clearinghouses/embedded.yaml``),
@@ -17,9 +20,14 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.clearinghouse.responder import Faults, Responder
+
+if TYPE_CHECKING:
+    from pipeline.clearinghouse.realtime import RealtimeFaults, RealtimeServer
+    from pipeline.transport import ClearinghouseProfile
+    from pipeline.transport.core import Credentials
 
 __all__ = ["Clearinghouse"]
 
@@ -47,6 +55,8 @@ class Clearinghouse:
         drop_after_bytes: int | None = None,
         late_seconds: float | None = None,
         username: str | None = None,
+        realtime: Credentials | None = None,
+        realtime_faults: RealtimeFaults | None = None,
     ) -> None:
         from pipeline.clearinghouse.sftpd import SftpServer, ensure_keys
 
@@ -72,6 +82,9 @@ class Clearinghouse:
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._respond_lock = threading.Lock()
+        self.realtime_credentials = realtime
+        self.realtime_faults = realtime_faults
+        self.realtime: RealtimeServer | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> Clearinghouse:
@@ -81,12 +94,25 @@ class Clearinghouse:
         ensure_keys(self.root / "keys", port=self.server.port)  # pin [127.0.0.1]:port
         if self.drop_after_bytes:
             self.server.drop_after(self.drop_after_bytes, direction="download")
+        if self.realtime_credentials is not None:
+            self._start_realtime(self.realtime_credentials)
         log.info("clearinghouse on 127.0.0.1:%d (root %s)", self.port, self.root)
         return self
+
+    def _start_realtime(self, credentials: Credentials) -> None:
+        from pipeline.clearinghouse.realtime import RealtimeServer, core_app
+        from pipeline.clearinghouse.tls import ensure_certificate
+
+        tls = ensure_certificate(self.root / "keys")
+        app = core_app(self.respond_realtime, credentials, self.realtime_faults)
+        self.realtime = RealtimeServer(app, tls.certificate, tls.key).start()
+        log.info("real-time (CORE) endpoint on %s", self.realtime.url)
 
     def stop(self) -> None:
         for timer in self._timers:
             timer.cancel()
+        if self.realtime is not None:
+            self.realtime.stop()
         self.server.stop()
 
     def __enter__(self) -> Clearinghouse:
@@ -107,6 +133,31 @@ class Clearinghouse:
     @property
     def known_hosts_path(self) -> Path:
         return self.keys.known_hosts
+
+    @property
+    def realtime_url(self) -> str:
+        if self.realtime is None:
+            raise RuntimeError(
+                "the real-time endpoint is not running (Clearinghouse(realtime=...))"
+            )
+        return self.realtime.url
+
+    @property
+    def realtime_certificate(self) -> Path:
+        from pipeline.clearinghouse.tls import CERT_NAME
+
+        return self.root / "keys" / CERT_NAME
+
+    def profile(self) -> ClearinghouseProfile:
+        """The ``embedded`` profile reaching this running simulator (SFTP, and real time)."""
+        from pipeline.transport import load_profile
+        from pipeline.transport.profiles import RealtimeEndpoint
+
+        profile = load_profile("embedded", base_dir=self.root, port=self.port)
+        if self.realtime is None:
+            return profile
+        endpoint = RealtimeEndpoint(url=self.realtime_url, certificate=self.realtime_certificate)
+        return profile.model_copy(update={"realtime": endpoint})
 
     @property
     def ground_truth_path(self) -> Path:
@@ -140,6 +191,11 @@ class Clearinghouse:
             with self._lock:
                 self._busy -= 1
                 self._idle.notify_all()
+
+    def respond_realtime(self, payload: bytes, payload_id: str) -> tuple[str, str]:
+        """A real-time 270/276 answered now (one at a time with the SFTP uploads)."""
+        with self._respond_lock:
+            return self.responder.respond_realtime(payload, payload_id)
 
     def respond(self, path: Path) -> list[Path]:
         """Answer a file placed in the upload folder without SFTP (same as an upload)."""

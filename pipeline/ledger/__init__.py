@@ -24,6 +24,8 @@ from pipeline.ledger.records import (
     LineDraft,
     LineRecord,
     PendingUpload,
+    StatusCheckRecord,
+    StatusCheckRequest,
     SubmissionRecord,
     TransitionRecord,
 )
@@ -47,6 +49,8 @@ __all__ = [
     "LineDraft",
     "LineRecord",
     "PendingUpload",
+    "StatusCheckRecord",
+    "StatusCheckRequest",
     "SubmissionRecord",
     "TransitionRecord",
     "open_ledger",

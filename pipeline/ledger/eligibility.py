@@ -1,9 +1,16 @@
-"""270 inquiries and their 271 summaries, as functions of an open session."""
+"""270 inquiries and their 271 summaries, as functions of an open session.
+
+Each ``eligibility_checks`` row is one question -- patient, payer (plan), date of service --
+and, once the 271 is in, its ``eligibility_summary`` row as JSON: status, AAA rejection,
+accumulators, and the decision facts of :mod:`pipeline.parse.coverage` (network coverage,
+copays by service type, prior-auth requirements, plan/eligibility dates).
+:func:`coverage_facts` turns them back into :class:`~pipeline.parse.coverage.CoverageFacts`.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -12,8 +19,15 @@ from sqlalchemy.orm import Session
 
 from pipeline.ledger.models import EligibilityCheck
 from pipeline.ledger.records import EligibilityRecord, EligibilityRequest
+from pipeline.parse.coverage import CoverageFacts
 
-__all__ = ["eligibility_record", "json_summary", "record_request", "record_response"]
+__all__ = [
+    "coverage_facts",
+    "eligibility_record",
+    "json_summary",
+    "record_request",
+    "record_response",
+]
 
 
 def eligibility_record(row: EligibilityCheck) -> EligibilityRecord:
@@ -95,3 +109,26 @@ def record_response(
     row.responded_at = now
     session.flush()
     return row
+
+
+def coverage_facts(records: Iterable[EligibilityRecord]) -> list[CoverageFacts]:
+    """The 271 facts of every answered inquiry, per patient, payer and date asked about.
+
+    An answer to a trace no inquiry of ours carried has no patient: it stays in the ledger
+    (never dropped) but decides nothing.
+    """
+    out: list[CoverageFacts] = []
+    for record in records:
+        if not record.summary or not record.patient_id or not record.payer_id:
+            continue
+        out.append(
+            CoverageFacts.from_summary(
+                record.summary,
+                patient_id=record.patient_id,
+                payer_id=record.payer_id,
+                service_date=record.service_date,
+                member_id=str(record.summary.get("member_id") or record.member_id or ""),
+                trace_number=record.trace_number,
+            )
+        )
+    return out

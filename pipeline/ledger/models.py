@@ -2,8 +2,9 @@
 
 Tables: ``files`` (+ ``file_names``, ``file_events``, ``file_transactions``, ``outbox``),
 ``claims`` (+ ``claim_lines``, ``claim_events``, ``claim_submissions``),
-``eligibility_checks``, ``case_events`` (NSA cases and appeals) and ``control_counters``.
-Money is ``Numeric(12, 2)``; every timestamp is timezone-aware UTC (:class:`UTCDateTime`).
+``eligibility_checks``, ``claim_status_checks``, ``case_events`` (NSA cases and appeals) and
+``control_counters``. Money is ``Numeric(12, 2)``; every timestamp is timezone-aware UTC
+(:class:`UTCDateTime`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ __all__ = [
     "Claim",
     "ClaimEvent",
     "ClaimLine",
+    "ClaimStatusCheck",
     "ClaimSubmission",
     "ControlCounter",
     "EligibilityCheck",
@@ -272,6 +274,28 @@ class EligibilityCheck(Base):
     response_file_id: Mapped[int | None] = mapped_column(ForeignKey("files.id"))
     responded_at: Mapped[dt.datetime | None]
     coverage_status: Mapped[str | None] = mapped_column(String(16))
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class ClaimStatusCheck(Base):
+    """A 276 claim status request (by trace number) and the 277 answer once it arrives."""
+
+    __tablename__ = "claim_status_checks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    trace_number: Mapped[str] = mapped_column(String(50), unique=True)
+    claim_id: Mapped[int | None] = mapped_column(ForeignKey("claims.id"), index=True)
+    patient_control_number: Mapped[str | None] = mapped_column(String(38), index=True)
+    payer_id: Mapped[str | None] = mapped_column(String(80))
+    channel: Mapped[str] = mapped_column(String(16))
+    """``batch`` (a file through the clearinghouse) or ``realtime`` (CORE)."""
+    request_file_id: Mapped[int | None] = mapped_column(ForeignKey("files.id"))
+    requested_at: Mapped[dt.datetime | None]
+    response_file_id: Mapped[int | None] = mapped_column(ForeignKey("files.id"))
+    responded_at: Mapped[dt.datetime | None]
+    status_category: Mapped[str | None] = mapped_column(String(3))
+    status_code: Mapped[str | None] = mapped_column(String(30))
+    status: Mapped[str | None] = mapped_column(String(24))
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 

@@ -21,6 +21,8 @@ __all__ = [
     "LineDraft",
     "LineRecord",
     "PendingUpload",
+    "StatusCheckRecord",
+    "StatusCheckRequest",
     "SubmissionRecord",
     "TransitionRecord",
 ]
@@ -227,4 +229,34 @@ class EligibilityRecord:
     response_file_id: int | None
     responded_at: dt.datetime | None
     coverage_status: str | None
+    summary: Mapping[str, Any] | None
+
+
+@dataclass(frozen=True)
+class StatusCheckRequest:
+    """One 276 claim status request, keyed by its 2200D TRN02 trace number."""
+
+    trace_number: str
+    claim_id: int | None
+    patient_control_number: str
+    payer_id: str
+    channel: str = "batch"
+    """``batch`` (a file through the clearinghouse) or ``realtime`` (CORE)."""
+
+
+@dataclass(frozen=True)
+class StatusCheckRecord:
+    id: int
+    trace_number: str
+    claim_id: int | None
+    patient_control_number: str | None
+    payer_id: str | None
+    channel: str
+    request_file_id: int | None
+    requested_at: dt.datetime | None
+    response_file_id: int | None
+    responded_at: dt.datetime | None
+    status_category: str | None
+    status_code: str | None
+    status: str | None
     summary: Mapping[str, Any] | None

@@ -30,6 +30,7 @@ from pipeline.ledger import cases as _cases
 from pipeline.ledger import claims as _claims
 from pipeline.ledger import eligibility as _eligibility
 from pipeline.ledger import registry as _registry
+from pipeline.ledger import status as _status
 from pipeline.ledger.control import LedgerControlNumbers
 from pipeline.ledger.engine import make_engine
 from pipeline.ledger.lifecycle import ClaimState, Direction, FileState
@@ -39,6 +40,7 @@ from pipeline.ledger.models import (
     Claim,
     ClaimEvent,
     ClaimLine,
+    ClaimStatusCheck,
     ClaimSubmission,
     EligibilityCheck,
     FileRow,
@@ -54,6 +56,8 @@ from pipeline.ledger.records import (
     FileRecord,
     LineRecord,
     PendingUpload,
+    StatusCheckRecord,
+    StatusCheckRequest,
     SubmissionRecord,
     TransitionRecord,
 )
@@ -262,6 +266,7 @@ class Ledger:
         transaction_type: str = "837",
         local_path: str | Path | None = None,
         eligibility: Sequence[EligibilityRequest] = (),
+        status_checks: Sequence[StatusCheckRequest] = (),
     ) -> FileRecord:
         """Commit an outbound file and its claims' ``submitted`` state in one transaction.
 
@@ -301,6 +306,8 @@ class Ledger:
                 _claims.add_submission(s, claim, row.id, ctl.isa13, ctl.gs06, ctl.st02, now)
             for request in eligibility:
                 _eligibility.record_request(s, request, row.id, now)
+            for check in status_checks:
+                _status.record_request(s, check, row.id, now)
             s.flush()
             return _registry.file_record(row)
 
@@ -520,6 +527,40 @@ class Ledger:
             query = query.where(EligibilityCheck.responded_at.is_(None))
         with self._tx() as s:
             return [_eligibility.eligibility_record(row) for row in s.scalars(query)]
+
+    # -- claim status (276/277) -----------------------------------------------------------------
+
+    def record_status_request(
+        self, request: StatusCheckRequest, *, file_id: int | None = None
+    ) -> StatusCheckRecord:
+
+        def work(s: Session) -> StatusCheckRecord:
+            return _status.status_record(_status.record_request(s, request, file_id, self._now()))
+
+        return self._write(f"claim status {request.trace_number}", work)
+
+    def record_status_response(
+        self, trace_number: str, summary: Mapping[str, Any], *, file_id: int | None = None
+    ) -> StatusCheckRecord:
+        """Store the 277 ``claim_statuses`` row for a trace (JSON; amounts as strings)."""
+
+        def work(s: Session) -> StatusCheckRecord:
+            row = _status.record_response(s, trace_number, summary, file_id, self._now())
+            return _status.status_record(row)
+
+        return self._write(f"claim status {trace_number}", work)
+
+    def status_checks(
+        self, *, claim_id: int | None = None, patient_control_number: str | None = None
+    ) -> list[StatusCheckRecord]:
+        """Status requests (and answers), oldest first."""
+        query = select(ClaimStatusCheck).order_by(ClaimStatusCheck.id)
+        if claim_id is not None:
+            query = query.where(ClaimStatusCheck.claim_id == claim_id)
+        if patient_control_number is not None:
+            query = query.where(ClaimStatusCheck.patient_control_number == patient_control_number)
+        with self._tx() as s:
+            return [_status.status_record(row) for row in s.scalars(query)]
 
     # -- NSA cases and appeals (pipeline.ledger.cases) ----------------------------------------
 

@@ -1,4 +1,4 @@
-"""Return files to tables: 835, 271, 999, TA1 and 277CA parsers (DESIGN.md § Tables).
+"""Return files to tables: 835, 271, 999, TA1, 277CA and 277 parsers (DESIGN.md § Tables).
 
     result = parse_file("remit.835")           # auto-detects the transaction
     result.transaction                         # "835"
@@ -9,7 +9,8 @@
         ...
     parse_835_to_parquet("huge.835", "out/")   # chunked Parquet, bounded memory
 
-One module per transaction set (``t835``, ``t271``, ``t999``, ``ta1``, ``t277ca``);
+One module per transaction set (``t835``, ``t271``, ``t999``, ``ta1``, ``t277ca``, ``t277``;
+``t270`` and ``t276`` read our own outbound files back);
 ``driver`` routes each transaction set of a file to its parser in one pass.
 """
 
@@ -25,6 +26,7 @@ from pipeline.parse.api import (
 )
 from pipeline.parse.detect import KINDS, detect_file, transaction_kind
 from pipeline.parse.t271 import EligibilityBenefit, EligibilitySummary
+from pipeline.parse.t277 import ClaimStatus
 from pipeline.parse.t277ca import ClaimAcknowledgment
 from pipeline.parse.t835 import (
     RemitAdjustment,
@@ -44,6 +46,7 @@ __all__ = [
     "AckInterchange",
     "AckTransaction",
     "ClaimAcknowledgment",
+    "ClaimStatus",
     "EligibilityBenefit",
     "EligibilitySummary",
     "ParseResult",

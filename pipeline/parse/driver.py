@@ -20,6 +20,7 @@ from pipeline.errors import X12SyntaxError
 from pipeline.parse.common import EnvelopeChecker
 from pipeline.parse.detect import transaction_kind
 from pipeline.parse.t271 import Eligibility271Parser
+from pipeline.parse.t277 import ClaimStatus277Parser
 from pipeline.parse.t277ca import ClaimAck277Parser
 from pipeline.parse.t835 import Remit835Parser, RemitSink
 from pipeline.parse.t999 import Ack999Parser
@@ -110,7 +111,8 @@ def drive(source: Source, *, name: str | None = None, run: Run | None = None) ->
         tag = seg.elements[0]
         checker.see(seg)
         if tag == "ST":
-            kind = transaction_kind(seg[1], seg.envelope.functional_id)
+            env = seg.envelope
+            kind = transaction_kind(seg[1], env.functional_id, env.implementation or env.version)
             if kind is None:
                 skipped = skipped or seg[1]
                 current = dispatch = feed_batch = None
@@ -157,6 +159,8 @@ def _make(kind: str, out: list[object], stem: str, run: Run) -> Handler:
         return Ack999Parser(out)
     if kind == "277CA":
         return ClaimAck277Parser(out)
+    if kind == "277":
+        return ClaimStatus277Parser(out)
     return TA1Parser(out)
 
 

@@ -20,6 +20,12 @@
   with other EBs only is ``active``, one with no EB at all ``inactive``.
 * ``trace_number`` is the echoed ``TRN*2`` TRN02 (a dependent without its own uses the
   subscriber's); a dependent without an NM109 takes the subscriber's member id.
+* Network coverage (``EB*I``), copays by service type and every prior-auth requirement
+  (EB11 ``Y`` with EB13, 2115C ``III*ZZ`` places of service, the 2120C ``LS/LE`` entity to
+  contact) are text columns described in :mod:`pipeline.parse.coverage`; the 2100C/D
+  ``DTP*346/347/356/357`` plan and eligibility dates are ISO dates.
+* A benefit keeps its ``III*ZZ`` places of service (``places_of_service``) and its 2120C
+  entities (``related_entities``: ``P3: JONES MARCUS (SV 0202034)``, with PER numbers).
 """
 
 from __future__ import annotations
@@ -30,6 +36,13 @@ from decimal import Decimal
 
 from pipeline.parse.codes import describe
 from pipeline.parse.common import FeedAll, Money
+from pipeline.parse.coverage import (
+    authorizations,
+    copays_by_service_type,
+    format_authorizations,
+    format_copays,
+    network_coverage,
+)
 from pipeline.x12.segments import Segment
 
 __all__ = ["Eligibility271Parser", "EligibilityBenefit", "EligibilitySummary", "summarize"]
@@ -74,6 +87,8 @@ class EligibilityBenefit:
     procedure_code: str = ""  # EB13-2
     messages: str = ""
     segment_number: int = 0
+    places_of_service: str = ""  # 2115C III*ZZ, comma-separated
+    related_entities: str = ""  # 2120C LS/LE: "P3: JONES MARCUS (SV 0202034)", " | "-joined
 
 
 @dataclass(slots=True)
@@ -110,6 +125,17 @@ class EligibilitySummary:
     out_of_network_office_visit_copay: Decimal | None = None
     prior_auth_required: bool | None = None
     benefit_count: int = 0
+    in_network_coverage: str = ""  # covered | not_covered | "" (not said)
+    out_of_network_coverage: str = ""
+    out_of_network_service_types: str = ""  # still covered under a plan-wide EB*I N
+    in_network_copays: str = ""  # "98=40.00 86=75.00"
+    out_of_network_copays: str = ""
+    prior_auth_services: str = ""  # "HC:72148 POS:22; STC:PT"
+    prior_auth_contact: str = ""  # the 2120C entity of the first EB11 Y that names one
+    plan_begin: str = ""  # DTP*346 / 347 / 356 / 357 (ISO)
+    plan_end: str = ""
+    eligibility_begin: str = ""
+    eligibility_end: str = ""
 
 
 @dataclass(slots=True)
@@ -124,6 +150,7 @@ class _Member:
     rejects: list[tuple[str, str, bool]] = field(default_factory=list)  # code, follow-up, 2110?
     upstream: list[tuple[str, str, bool]] = field(default_factory=list)
     benefits: list[EligibilityBenefit] = field(default_factory=list)
+    dates: dict[str, str] = field(default_factory=dict)  # summary field -> ISO date
 
 
 class Eligibility271Parser:
@@ -189,6 +216,9 @@ class Eligibility271Parser:
 
     def _nm1(self, seg: Segment) -> None:
         if self.in_ls:
+            name = " ".join(v for v in (seg[3], seg[4]) if v)
+            ref = f"({seg[8]} {seg[9]})" if seg[9] else ""
+            self._entity(f"{seg[1]}: " + " ".join(v for v in (name, ref) if v), new=True)
             return
         if self.level == "20" and self.member is None:
             self.payer = (seg[3], seg[9])
@@ -233,11 +263,43 @@ class Eligibility271Parser:
             b = self.benefit
             b.messages = f"{b.messages} | {seg[1]}" if b.messages else seg[1]
 
+    def _iii(self, seg: Segment) -> None:
+        b = self.benefit
+        if b is not None and seg[1] == "ZZ" and seg[2]:
+            places = [p for p in (b.places_of_service, seg[2]) if p]
+            b.places_of_service = ",".join(places)
+
+    def _dtp(self, seg: Segment) -> None:
+        member = self.member
+        if member is None or self.benefit is not None:
+            return  # 2110 benefit dates are not the member's
+        names = _MEMBER_DATES.get(seg[1])
+        if names is None:
+            return
+        values = [_iso(v) for v in seg[3].split("-")] if seg[2] == "RD8" else [_iso(seg[3])]
+        for name, value in zip(names if seg[2] == "RD8" else names[:1], values, strict=False):
+            if value:
+                member.dates[name] = value
+
     def _ls(self, seg: Segment) -> None:
         self.in_ls = True
 
+    def _per(self, seg: Segment) -> None:
+        if self.in_ls:
+            numbers = " ".join(f"{seg[i]} {seg[i + 1]}" for i in (3, 5, 7) if seg[i + 1])
+            if numbers:
+                self._entity(numbers, new=False)
+
     def _le(self, seg: Segment) -> None:
         self.in_ls = False
+
+    def _entity(self, text: str, *, new: bool) -> None:
+        """A 2120 NM1 starts an entity on the benefit; its PER numbers extend the last one."""
+        b = self.benefit
+        if b is None or (not new and not b.related_entities):
+            return
+        joiner = " | " if new else " "
+        b.related_entities = f"{b.related_entities}{joiner}{text}" if b.related_entities else text
 
     def _close_member(self) -> None:
         member = self.member
@@ -263,6 +325,8 @@ class Eligibility271Parser:
             member.level,
         )
         summary.payer_name, summary.payer_id = self.payer
+        for name, value in member.dates.items():
+            setattr(summary, name, value)
         self.out.append(summary)
 
 
@@ -275,7 +339,26 @@ _HANDLERS: dict[str, Callable[[Eligibility271Parser, Segment], None]] = {
     "MSG": Eligibility271Parser._msg,
     "LS": Eligibility271Parser._ls,
     "LE": Eligibility271Parser._le,
+    "III": Eligibility271Parser._iii,
+    "DTP": Eligibility271Parser._dtp,
+    "PER": Eligibility271Parser._per,
 }
+
+# DTP01 in 2100C/D -> the summary fields (D8: the first; RD8: begin and end).
+_MEMBER_DATES = {
+    "346": ("plan_begin", "plan_end"),
+    "347": ("plan_end",),
+    "356": ("eligibility_begin", "eligibility_end"),
+    "357": ("eligibility_end",),
+    "307": ("eligibility_begin", "eligibility_end"),
+}
+
+
+def _iso(value: str) -> str:
+    """CCYYMMDD -> ISO; anything else -> "" (the raw file keeps it)."""
+    if len(value) != 8 or not value.isdigit():
+        return ""
+    return f"{value[:4]}-{value[4:6]}-{value[6:]}"
 
 
 def summarize(
@@ -326,7 +409,20 @@ def summarize(
     s.out_of_network_office_visit_copay = copay.amount if copay else None
     auth = {b.authorization_required for b in benefits if _general(b.service_types)}
     s.prior_auth_required = True if "Y" in auth else (False if "N" in auth else None)
+    _decisions(s, benefits)
     return s
+
+
+def _decisions(s: EligibilitySummary, benefits: list[EligibilityBenefit]) -> None:
+    """The :mod:`pipeline.parse.coverage` columns: networks, copays by STC, prior auth."""
+    s.in_network_coverage, _ = network_coverage(benefits, "Y")
+    s.out_of_network_coverage, kept = network_coverage(benefits, "N")
+    s.out_of_network_service_types = ",".join(kept)
+    s.in_network_copays = format_copays(copays_by_service_type(benefits, "Y"))
+    s.out_of_network_copays = format_copays(copays_by_service_type(benefits, "N"))
+    s.prior_auth_services = format_authorizations(authorizations(benefits))
+    contacts = [b.related_entities for b in benefits if b.authorization_required == "Y"]
+    s.prior_auth_contact = next((c for c in contacts if c), "")
 
 
 def _service_types(seg: Segment) -> str:

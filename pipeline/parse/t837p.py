@@ -20,6 +20,7 @@ from pipeline.practice.records import (
     Adjustment,
     ClaimLine,
     ClaimRecord,
+    LineAdjudication,
     OtherPayer,
     Person,
     ServiceFacilityLocation,
@@ -183,6 +184,8 @@ class _State:
         key = {"9F": "referral_number", "G1": "prior_auth", "F8": "original_claim_number"}
         if qualifier in key and self.loop == "2300":
             claim.values[key[qualifier]] = seg[2]
+        elif qualifier == "F8" and self.loop == "2330B":
+            claim.others[-1]["payer_claim_number"] = seg[2]
 
     def prv(self, seg: Segment) -> None:
         if seg[1] == "PE" and self.claim is not None and self.loop == "2310B":
@@ -221,6 +224,8 @@ class _State:
             claim.lines[-1]["service_date"] = _date(seg, 3)
         elif qualifier == "573" and self.loop == "2330B":
             claim.others[-1]["adjudication_date"] = _date(seg, 3)
+        elif qualifier == "573" and self.loop == "2430":
+            claim.lines[-1]["adjudications"][-1]["adjudication_date"] = _date(seg, 3)
         elif qualifier == "431" and self.loop == "2300":
             claim.values["onset_date"] = _date(seg, 3)
         elif qualifier == "439" and self.loop == "2300":
@@ -236,9 +241,12 @@ class _State:
                 codes.append(code)
 
     def cas(self, seg: Segment) -> None:
-        if self.claim is None or self.loop != "2320":
+        if self.claim is None or self.loop not in {"2320", "2430"}:
             return
-        adjustments = self.claim.others[-1]["adjustments"]
+        if self.loop == "2320":
+            adjustments = self.claim.others[-1]["adjustments"]
+        else:
+            adjustments = self.claim.lines[-1]["adjudications"][-1]["adjustments"]
         for index in range(2, len(seg), 3):
             if seg[index]:
                 adjustments.append(Adjustment(seg[1], seg[index], _amount(seg, index + 1)))
@@ -246,6 +254,22 @@ class _State:
     def amt(self, seg: Segment) -> None:
         if self.claim is not None and self.loop == "2320" and seg[1] == "D":
             self.claim.others[-1]["paid_amount"] = _amount(seg, 2)
+
+    def oi(self, seg: Segment) -> None:
+        if self.claim is not None and self.loop == "2320":
+            self.claim.others[-1].update(benefits_assignment=seg[3], release_of_information=seg[6])
+
+    def svd(self, seg: Segment) -> None:
+        if self.claim is None or not self.claim.lines:
+            raise _bad(seg, "SVD outside a service line")
+        procedure = seg.composite(3)
+        self.claim.lines[-1].setdefault("adjudications", []).append({
+            "payer_id": seg[1], "paid_amount": _amount(seg, 2),
+            "procedure_code": procedure[1] if len(procedure) > 1 else "",
+            "modifiers": tuple(m for m in procedure[2:6] if m),
+            "paid_units": _amount(seg, 5), "adjustments": [],
+        })  # fmt: skip
+        self.loop = "2430"
 
     def lx(self, seg: Segment) -> None:
         if self.claim is None:
@@ -297,9 +321,12 @@ class _State:
                 claim_filing_indicator=o["claim_filing_indicator"],
                 member_id=o.get("member_id", ""), subscriber=o.get("subscriber", Person("", "")),
                 relationship=o["relationship"], group_number=o["group_number"],
-                paid_amount=o.get("paid_amount", Decimal("0")),
+                paid_amount=o.get("paid_amount"),
                 adjudication_date=o.get("adjudication_date"),
                 adjustments=tuple(o["adjustments"]),
+                benefits_assignment=o.get("benefits_assignment", ""),
+                release_of_information=o.get("release_of_information", ""),
+                payer_claim_number=o.get("payer_claim_number", ""),
             )
             for o in claim.others
         )  # fmt: skip
@@ -333,6 +360,14 @@ def _facility(values: dict[str, str]) -> ServiceFacilityLocation:
     )  # fmt: skip
 
 
+def _line_adjudication(values: dict[str, Any], claim: dict[str, Any]) -> LineAdjudication:
+    if "adjudication_date" not in values:
+        pcn = claim["patient_control_number"]
+        problem = f"claim {pcn}: a 2430 SVD has no DTP*573 adjudication date"
+        raise X12SyntaxError(problem, source=claim["source_file"])
+    return LineAdjudication(**{**values, "adjustments": tuple(values["adjustments"])})
+
+
 def _line_defaults(line: dict[str, Any], claim: dict[str, Any]) -> dict[str, Any]:
     line.setdefault("line_control_number", "")
     line.setdefault("procedure_code", "")
@@ -340,6 +375,9 @@ def _line_defaults(line: dict[str, Any], claim: dict[str, Any]) -> dict[str, Any
     line.setdefault("charge", Decimal("0"))
     line.setdefault("units", Decimal("0"))
     line.setdefault("diagnosis_pointers", ())
+    line["adjudications"] = tuple(
+        _line_adjudication(a, claim) for a in line.get("adjudications", ())
+    )
     if "service_date" not in line:
         pcn = claim["patient_control_number"]
         problem = f"claim {pcn} line {line['line_number']} has no DTP*472 service date"
@@ -351,5 +389,5 @@ _HANDLERS = {
     "HL": _State.hl, "SBR": _State.sbr, "PAT": _State.pat, "NM1": _State.nm1, "N3": _State.n3,
     "N4": _State.n4, "DMG": _State.dmg, "REF": _State.ref, "PRV": _State.prv, "CLM": _State.clm,
     "DTP": _State.dtp, "HI": _State.hi, "CAS": _State.cas, "AMT": _State.amt, "LX": _State.lx,
-    "SV1": _State.sv1, "LIN": _State.lin, "CTP": _State.ctp,
+    "SV1": _State.sv1, "LIN": _State.lin, "CTP": _State.ctp, "OI": _State.oi, "SVD": _State.svd,
 }  # fmt: skip

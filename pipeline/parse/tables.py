@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipeline.parse.t271 import EligibilityBenefit, EligibilitySummary
+from pipeline.parse.t277 import ClaimStatus
 from pipeline.parse.t277ca import ClaimAcknowledgment
 from pipeline.parse.t835 import (
     ROW_COLUMNS,
@@ -93,6 +94,7 @@ _SPEC: dict[str, list[tuple[str, str]]] = {
         ("authorization_required", ""), ("in_network", ""), ("messages", ""),
         ("source_file", ""), ("transaction_control_number", ""), ("member_level", ""),
         ("benefit_text", ""), ("procedure_code", ""), ("segment_number", _I),
+        ("places_of_service", ""), ("related_entities", ""),
     ],
     "eligibility_summary": [
         ("trace_number", ""), ("member_id", ""), ("last_name", ""), ("first_name", ""),
@@ -107,6 +109,10 @@ _SPEC: dict[str, list[tuple[str, str]]] = {
         ("member_level", ""), ("payer_name", ""), ("payer_id", ""),
         ("follow_up_action_code", ""), ("insurance_type", ""),
         ("out_of_network_office_visit_copay", _D), ("benefit_count", _I),
+        ("in_network_coverage", ""), ("out_of_network_coverage", ""),
+        ("out_of_network_service_types", ""), ("in_network_copays", ""),
+        ("out_of_network_copays", ""), ("prior_auth_services", ""), ("prior_auth_contact", ""),
+        ("plan_begin", ""), ("plan_end", ""), ("eligibility_begin", ""), ("eligibility_end", ""),
     ],
     "ack_transactions": [
         ("source_file", ""), ("group_control_number", ""), ("transaction_set_id", ""),
@@ -133,6 +139,17 @@ _SPEC: dict[str, list[tuple[str, str]]] = {
         ("patient_last_name", ""), ("patient_first_name", ""), ("patient_member_id", ""),
         ("billing_provider_id", ""), ("acknowledged_by", ""), ("acknowledged_by_name", ""),
     ],
+    "claim_statuses": [
+        ("patient_control_number", ""), ("trace_number", ""), ("payer_claim_control_number", ""),
+        ("status_category", ""), ("status_code", ""), ("entity_code", ""), ("status", ""),
+        ("status_text", ""), ("status_date", ""), ("charge_amount", _D), ("paid_amount", _D),
+        ("adjudication_date", ""), ("payment_date", ""), ("check_number", ""),
+        ("service_date", ""), ("service_date_end", ""), ("level", ""),
+        ("additional_statuses", ""), ("line_count", _I), ("clearinghouse_trace_number", ""),
+        ("patient_last_name", ""), ("patient_first_name", ""), ("patient_member_id", ""),
+        ("billing_provider_id", ""), ("acknowledged_by_name", ""), ("source_file", ""),
+        ("transaction_control_number", ""), ("segment_number", _I),
+    ],
     "problems": [
         *((c, "") for c in PROBLEM_COLUMNS),
         ("segment_number", _I), ("segment_id", ""), ("loop", ""), ("element", ""),
@@ -151,6 +168,7 @@ KIND_TABLES: dict[str, tuple[str, ...]] = {
     "999": ("ack_transactions",),
     "TA1": ("ack_interchanges",),
     "277CA": ("claim_acknowledgments",),
+    "277": ("claim_statuses",),
 }  # fmt: skip
 
 _SIMPLE: dict[type, str] = {
@@ -161,6 +179,7 @@ _SIMPLE: dict[type, str] = {
     AckTransaction: "ack_transactions",
     AckInterchange: "ack_interchanges",
     ClaimAcknowledgment: "claim_acknowledgments",
+    ClaimStatus: "claim_statuses",
     Problem: "problems",
 }
 _GET = {t: attrgetter(*cols) for t, cols in COLUMNS.items()}

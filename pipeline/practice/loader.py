@@ -3,15 +3,24 @@
 Each map names, for each of our fields, the PM system's column and how to read it
 (``mappings/practice/README.md``). A value that cannot be read becomes an
 :class:`Issue` (file, row, column, reason; never the value, which may be PHI); its
-row is skipped and every other row still loads. Only an export that is unusable as a
-whole (a required file or column missing, a broken map) raises
+row is skipped and every other row still loads. That includes bytes that are not
+UTF-8 (a Latin-1 export: the rows holding them are reported) and oversized cells;
+UTF-16 files (with or without a byte-order mark) are read as such. A patient account
+number on two rows that disagree is kept as the first row but recorded in
+:attr:`Practice.patient_conflicts`, so the scrubber holds that patient's claims
+rather than bill another person's name. Only an export that is unusable as a whole (a
+required file or column missing, no patient rows, a broken map) raises
 :class:`~pipeline.errors.PracticeDataError` / :class:`~pipeline.errors.ConfigError`.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
+import re
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -33,11 +42,20 @@ from pipeline.practice.model import (
     Payer,
     Practice,
     PrimaryAdjudication,
+    PrimaryLineAdjudication,
     Provider,
     ServiceFacility,
 )
 
-__all__ = ["Issue", "LoadResult", "load_payers", "load_practice"]
+__all__ = ["MAX_CELL_CHARS", "Issue", "LoadResult", "load_payers", "load_practice"]
+
+MAX_CELL_CHARS = 4096
+"""Longest value a cell may hold; a longer one is a broken export (a runaway quote, a blob)."""
+# Python's csv module refuses fields over 128 KiB with an error that loses the column;
+# while a file is read the limit is raised so the cell is read and reported by name.
+_CSV_FIELD_LIMIT = 1 << 26
+_UNDECODABLE = re.compile("[\udc80-\udcff]")  # bytes that were not UTF-8 (surrogateescape)
+NOT_UTF8 = "not UTF-8 text (a Latin-1/Windows-1252 export?): save the file as UTF-8"
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +144,10 @@ def load_practice(
         )
     payers = load_payers(mappings / "payers")
     providers = {p.provider_id: p for _, p in table("providers", Provider)}
-    patients = {p.patient_id: p for _, p in table("patients", Patient)}
+    patient_rows = table("patients", Patient)
+    if not patient_rows:
+        raise PracticeDataError(_no_patients(folder, maps, issues))
+    patients, conflicts = _patients(patient_rows, issues)
     facilities = {f.facility_id: f for _, f in table("facilities", ServiceFacility)}
 
     coverages: list[Coverage] = []
@@ -160,6 +181,8 @@ def load_practice(
             issues.append(Issue("primary_eob.csv", row, "encounter_id", "no loaded encounter"))
             continue
         encounter.primary_adjudication = eob
+    for row, line in table("primary_eob_lines", PrimaryLineAdjudication):
+        _attach_eob_line(encounters.get(line.encounter_id), line, row, issues)
     for encounter in encounters.values():
         encounter.charges.sort(key=lambda c: c.line_number)
 
@@ -172,8 +195,56 @@ def load_practice(
         coverages=coverages,
         appointments=appointments,
         encounters=list(encounters.values()),
+        patient_conflicts=conflicts,
     )
     return LoadResult(practice=practice, issues=issues)
+
+
+def _no_patients(folder: Path, maps: Path, issues: list[Issue]) -> str:
+    path = folder / _read_map(maps / "patients.yaml").file
+    bad = [i for i in issues if i.file == path.name]
+    if not bad:
+        return f"{path}: no patient rows (the file has only its header)"
+    return f"{path}: none of its patient rows could be used (first: {bad[0]})"
+
+
+def _patients(
+    rows: list[tuple[int, Patient]], issues: list[Issue]
+) -> tuple[dict[str, Patient], dict[str, list[int]]]:
+    """Patients by account number; an account on rows that disagree is a conflict.
+
+    The first row is kept (coverages and encounters still find the patient) and every
+    row of the account is named, so the scrubber can hold its claims.
+    """
+    patients: dict[str, Patient] = {}
+    first_row: dict[str, int] = {}
+    conflicts: dict[str, list[int]] = {}
+    for row, patient in rows:
+        known = patients.get(patient.patient_id)
+        if known is None:
+            patients[patient.patient_id], first_row[patient.patient_id] = patient, row
+        elif known != patient:
+            rows_of = conflicts.setdefault(patient.patient_id, [first_row[patient.patient_id]])
+            rows_of.append(row)
+            issues.append(Issue(
+                "patients.csv", row, "patient_id",
+                f"account number also on row {rows_of[0]} with other demographics; "
+                "its claims are held until the export is fixed",
+            ))  # fmt: skip
+    return patients, conflicts
+
+
+def _attach_eob_line(
+    encounter: Encounter | None, line: PrimaryLineAdjudication, row: int, issues: list[Issue]
+) -> None:
+    file = "primary_eob_lines.csv"
+    eob = encounter.primary_adjudication if encounter is not None else None
+    if eob is None:
+        issues.append(Issue(file, row, "encounter_id", "no loaded primary EOB for the encounter"))
+    elif any(other.line_number == line.line_number for other in eob.lines):
+        issues.append(Issue(file, row, "line_number", "line adjudicated twice"))
+    else:
+        eob.lines.append(line)
 
 
 def load_payers(folder: str | Path) -> dict[str, Payer]:
@@ -243,7 +314,7 @@ def _load_table(
             return
         raise PracticeDataError(f"{path}: missing (column map {tmap.source.name})")
     try:
-        with path.open(encoding="utf-8-sig", newline="") as fh:
+        with _text(path) as fh, _field_limit():
             reader = csv.DictReader(fh)
             header = set(reader.fieldnames or ())
             missing = [
@@ -251,13 +322,80 @@ def _load_table(
             ]
             if missing:
                 raise PracticeDataError(f"{path}: missing column(s) {', '.join(missing)}")
-            for row in reader:
-                number = reader.line_num
+            for number, row in _rows(reader, tmap.file, issues):
                 loaded = _load_row(tmap, model, row, number, issues)
                 if loaded is not None:
                     yield number, loaded
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise PracticeDataError(f"{path}: cannot read: {exc}") from exc
+
+
+def _rows(
+    reader: csv.DictReader[str], file: str, issues: list[Issue]
+) -> Iterator[tuple[int, dict[str, str | None]]]:
+    """The rows worth reading; a row with a byte that is not UTF-8 or an oversized cell is
+    reported (the column named, never the value) and skipped."""
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # the reader goes on with the next line
+            issues.append(Issue(file, reader.line_num, "*", f"unreadable row: {exc}"))
+            continue
+        problem = _bad_cell(row)
+        if problem is None:
+            yield reader.line_num, row
+        else:
+            issues.append(Issue(file, reader.line_num, *problem))
+
+
+def _bad_cell(row: Mapping[str | None, object]) -> tuple[str, str] | None:
+    for column, value in row.items():
+        name = column if column is not None else "(extra cells)"
+        for text in value if isinstance(value, list) else (value,):
+            if not isinstance(text, str):
+                continue
+            if _UNDECODABLE.search(text) or _UNDECODABLE.search(name):
+                return name, NOT_UTF8
+            if len(text) > MAX_CELL_CHARS:
+                return name, f"value of {len(text)} characters; at most {MAX_CELL_CHARS}"
+    return None
+
+
+@contextmanager
+def _text(path: Path) -> Iterator[io.TextIOWrapper]:
+    """The file as text: UTF-16 when it says so (BOM) or looks so (NUL every other byte),
+    else UTF-8 with undecodable bytes kept as escapes for :func:`_bad_cell` to report."""
+    with path.open("rb") as raw:
+        encoding = _encoding(raw.peek(4096)[:4096])
+        with io.TextIOWrapper(raw, encoding=encoding, errors="surrogateescape", newline="") as fh:
+            yield fh
+
+
+def _encoding(head: bytes) -> str:
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    half = len(head) // 2
+    if half >= 2:
+        even, odd = head[0::2].count(0), head[1::2].count(0)
+        if odd >= half // 2 and even == 0:
+            return "utf-16-le"
+        if even >= half // 2 and odd == 0:
+            return "utf-16-be"
+    return "utf-8-sig"
+
+
+@contextmanager
+def _field_limit() -> Iterator[None]:
+    # Process-wide setting: raised for the read and put back; a concurrent reader only
+    # ever sees a higher limit.
+    old = csv.field_size_limit()
+    csv.field_size_limit(max(old, _CSV_FIELD_LIMIT))
+    try:
+        yield
+    finally:
+        csv.field_size_limit(old)
 
 
 def _load_row(

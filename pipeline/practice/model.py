@@ -34,6 +34,7 @@ __all__ = [
     "PayerRule",
     "Practice",
     "PrimaryAdjudication",
+    "PrimaryLineAdjudication",
     "Provider",
     "ServiceFacility",
     "Sex",
@@ -212,8 +213,29 @@ class ClaimAdjustment(_Model):
     amount: Decimal
 
 
+class PrimaryLineAdjudication(_Model):
+    """How the primary payer settled one service line (the 2430 loop of a secondary claim)."""
+
+    encounter_id: str
+    line_number: int
+    """The charge's line number in the encounter."""
+    paid_amount: Decimal
+    adjustments: list[ClaimAdjustment] = Field(default_factory=list)
+    procedure_code: str | None = None
+    """As the payer adjudicated it (SVD03), when it differs from the billed code."""
+    modifiers: list[str] | None = None
+    paid_units: Decimal | None = None
+    """SVD05; the billed units when empty."""
+    adjudication_date: date | None = None
+    """DTP*573; the EOB's date when empty."""
+
+
 class PrimaryAdjudication(_Model):
-    """How the primary payer settled an encounter: the 2320/2330 COB data of a secondary claim."""
+    """How the primary payer settled an encounter: the 2320/2330 COB data of a secondary claim.
+
+    ``adjustments`` are the claim-level ones; when the payer adjudicated by line, ``lines``
+    hold each line's payment and adjustments (2430) and ``paid_amount`` is their total.
+    """
 
     encounter_id: str
     payer_id: str
@@ -221,6 +243,7 @@ class PrimaryAdjudication(_Model):
     adjudication_date: date
     adjustments: list[ClaimAdjustment] = Field(default_factory=list)
     payer_claim_number: str | None = None
+    lines: list[PrimaryLineAdjudication] = Field(default_factory=list)
 
 
 class Encounter(_Model):
@@ -279,6 +302,9 @@ class Practice(_Model):
     coverages: list[Coverage] = Field(default_factory=list)
     appointments: list[Appointment] = Field(default_factory=list)
     encounters: list[Encounter] = Field(default_factory=list)
+    patient_conflicts: dict[str, list[int]] = Field(default_factory=dict)
+    """Account number -> the ``patients.csv`` rows that give it different demographics
+    (the first row's patient is in ``patients``; the scrubber holds these patients)."""
 
     _index: dict[tuple[str, str], Coverage] = PrivateAttr(default_factory=dict)
     _indexed: int = PrivateAttr(default=-1)

@@ -20,9 +20,11 @@ __all__ = [
     "ClaimLine",
     "ClaimRecord",
     "InquiryRecord",
+    "LineAdjudication",
     "OtherPayer",
     "Person",
     "ServiceFacilityLocation",
+    "StatusRequestRecord",
 ]
 
 
@@ -66,7 +68,11 @@ class Adjustment:
 
 @dataclass(frozen=True, slots=True)
 class OtherPayer:
-    """2320/2330A/2330B: another payer that already adjudicated this claim (COB)."""
+    """2320/2330A/2330B: another payer known to be involved in this claim (COB).
+
+    On a secondary claim the primary, which has adjudicated it (``paid_amount`` set);
+    on a primary claim the secondary, which has not (no AMT*D, CAS or dates).
+    """
 
     payer_id: str
     payer_name: str
@@ -78,8 +84,31 @@ class OtherPayer:
     relationship: str
     """SBR02 in 2320: the patient's relationship to that payer's subscriber."""
     group_number: str = ""
-    paid_amount: Decimal = Decimal("0")
+    paid_amount: Decimal | None = None
+    """AMT*D: what that payer paid; None when it has not adjudicated the claim."""
     adjudication_date: date | None = None
+    """2330B DTP*573; None when the dates are per line (2430) or it has not adjudicated."""
+    adjustments: tuple[Adjustment, ...] = ()
+    """2320 CAS: claim-level adjustments (line-level ones are in each line's 2430)."""
+    benefits_assignment: str = "Y"
+    """OI03: Y the patient assigned this payer's benefits to the provider, N no, W refused."""
+    release_of_information: str = "Y"
+    """OI06: Y signed statement on file, I informed consent only."""
+    payer_claim_number: str = ""
+    """2330B REF*F8: that payer's claim control number, when known."""
+
+
+@dataclass(frozen=True, slots=True)
+class LineAdjudication:
+    """2430: how another payer settled one service line (SVD, CAS, DTP*573)."""
+
+    payer_id: str
+    """SVD01: the other payer's id as in its 2330B NM109."""
+    paid_amount: Decimal
+    procedure_code: str
+    modifiers: tuple[str, ...]
+    paid_units: Decimal
+    adjudication_date: date
     adjustments: tuple[Adjustment, ...] = ()
 
 
@@ -103,6 +132,8 @@ class ClaimLine:
     ndc_quantity: Decimal | None = None
     ndc_unit: str = ""
     prior_auth: str = ""
+    adjudications: tuple[LineAdjudication, ...] = ()
+    """2430, one per other payer that adjudicated this line."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,3 +239,34 @@ class InquiryRecord:
     @property
     def patient(self) -> Person:
         return self.dependent or self.subscriber
+
+
+@dataclass(frozen=True, slots=True)
+class StatusRequestRecord:
+    """One 276 claim status request (a 2200D claim, or 2200E when the patient is a dependent).
+
+    Built from the 837P claim as sent (and the payer's claim number from its 277CA), so the
+    payer finds the claim by what it received.
+    """
+
+    trace_number: str
+    """TRN02 in 2200D/2200E; the 277 echoes it in TRN*2."""
+    payer_id: str
+    payer_name: str
+    provider_npi: str
+    provider_name: str
+    member_id: str
+    subscriber: Person
+    patient_control_number: str
+    """REF*EJ: our CLM01."""
+    charge_amount: Decimal
+    """AMT*T3: CLM02 as sent."""
+    service_date_start: date
+    service_date_end: date
+    patient: Person | None = None
+    """2000E/2100E, only when the patient is not the subscriber (no member id of their own)."""
+    payer_claim_control_number: str = ""
+    """REF*1K, when the payer gave one (277CA REF*1K)."""
+    source_file: str = field(default="", compare=False)
+    interchange_control_number: str = field(default="", compare=False)
+    transaction_control_number: str = field(default="", compare=False)

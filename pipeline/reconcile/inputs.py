@@ -458,21 +458,39 @@ _RANK = {"P": 1, "S": 2, "T": 3}
 
 
 def cob_columns(rec: Any) -> dict[str, Any]:
-    """:data:`SUBMITTED_CLAIM_COB` from an 837P claim record's 2000B SBR01 and 2320 loops: the
-    prior payers' paid (AMT*D) and adjustments, and the patient share the last of them left."""
-    rank = _RANK.get(str(rec.responsibility or "P").upper(), 1)
-    prior = [o for o in rec.other_payers if _RANK.get(str(o.responsibility).upper(), 1) < rank]
+    """:data:`SUBMITTED_CLAIM_COB` from an 837P claim record's 2000B SBR01, 2320 and 2430
+    loops: the prior payers' paid (AMT*D) and adjustments (claim-level 2320 CAS and each line's
+    2430 CAS), and the patient share the last of them left. A payer named in 2320 that has not
+    adjudicated the claim (no AMT*D: the secondary on a primary claim) is not prior."""
+    responsibility = str(rec.responsibility or "P").upper()
+    rank = _RANK.get(responsibility, 1)
+    prior = [
+        o
+        for o in rec.other_payers
+        if o.paid_amount is not None and _RANK.get(str(o.responsibility).upper(), 1) < rank
+    ]
     if rank == 1 or not prior:
-        return {"responsibility": str(rec.responsibility or "P").upper()}
+        return {"responsibility": responsibility}
     last = max(prior, key=lambda o: _RANK.get(str(o.responsibility).upper(), 1))
+
+    def adjustments(payer: Any) -> list[Any]:
+        lines = [
+            a
+            for ln in rec.lines
+            for adj in getattr(ln, "adjudications", ())
+            if adj.payer_id == payer.payer_id
+            for a in adj.adjustments
+        ]
+        return [*payer.adjustments, *lines]
+
     return {
-        "responsibility": str(rec.responsibility).upper(),
+        "responsibility": responsibility,
         "prior_paid_amount": sum((o.paid_amount for o in prior), Decimal(0)),
         "prior_patient_responsibility": sum(
-            (a.amount for a in last.adjustments if a.group_code == "PR"), Decimal(0)
+            (a.amount for a in adjustments(last) if a.group_code == "PR"), Decimal(0)
         ),
         "prior_adjustment_amount": sum(
-            (a.amount for o in prior for a in o.adjustments if a.group_code != "PR"), Decimal(0)
+            (a.amount for o in prior for a in adjustments(o) if a.group_code != "PR"), Decimal(0)
         ),
     }
 
@@ -552,7 +570,8 @@ def appointments_from_practice(practice: Any) -> pd.DataFrame:
             {
                 "appointment_id": appt.appointment_id,
                 "patient_id": appt.patient_id,
-                "member_id": coverage.member_id if coverage else "",
+                # A dependent with an id of their own is asked about (and answered) under it.
+                "member_id": (coverage.patient_member_id or coverage.member_id) if coverage else "",
                 "payer_id": coverage.payer_id if coverage else "",
                 "appointment_date": appt.date,
                 "place_of_service": "11",

@@ -47,6 +47,7 @@ from pipeline.reconcile.matching import (
     SubClaim,
     SubLine,
 )
+from pipeline.reconcile.noncovered import NonCoveredRoute, route_non_covered
 from pipeline.reconcile.nsa import NsaContext, NsaOutcome, Protection, check_claim
 from pipeline.reconcile.reference import CodeBook, FeeSchedule, PayerProfile
 
@@ -577,14 +578,18 @@ def _denial_flag(
     remark_codes: tuple[str, ...] = (),
 ) -> Flag:
     action = ctx.codes.carc_action(primary.group_code, primary.reason_code)
+    flag, next_step, letter = action.denial_flag, action.next_step or action.action, action.letter
+    routed = _non_covered(ctx, claim, payer, primary, remark_codes)  # CARC 96 / N130 by the 271
+    if routed is not None:
+        flag, next_step, letter = routed.flag, routed.action, routed.letter
     paid_on = remit.payment_date or ctx.as_of
-    if action.denial_flag == "denied_appealable":
+    if flag != "denied_correctable":
         deadline = _appeal_deadline(payer, paid_on)
     else:
         dos = claim.service_date_start or paid_on
         deadline = dos + timedelta(days=payer.timely_filing_days if payer else 365)
     return replace(
-        _flag(claim, remit, action.denial_flag),
+        _flag(claim, remit, flag),
         line_control_number=lcn,
         procedure_code=line.procedure_code if line else "",
         reason=_reason_words(ctx, [primary], remark_codes),
@@ -593,11 +598,31 @@ def _denial_flag(
         paid_amount=paid,
         amount_at_stake=cents(at_stake),
         deadline=deadline,
-        action=action.next_step or action.action,
+        action=next_step,
         group_code=primary.group_code,
         carc=primary.reason_code,
         rarc=" ".join(remark_codes),
-        letter=action.letter if action.denial_flag == "denied_appealable" else "",
+        letter=letter if flag == "denied_appealable" else "",
+    )
+
+
+def _non_covered(
+    ctx: _Ctx,
+    claim: SubClaim,
+    payer: PayerProfile | None,
+    primary: Adjustment,
+    remark_codes: tuple[str, ...],
+) -> NonCoveredRoute | None:
+    member = claim.extras.get("member_id", "")
+    return route_non_covered(
+        primary.reason_code,
+        remark_codes,
+        network_status=payer.network_status if payer else claim.network_status,
+        emergency=claim.emergency or any(ln.emergency for ln in claim.lines),
+        places_of_service=[claim.place_of_service, *(ln.place_of_service for ln in claim.lines)],
+        procedure_codes=[ln.procedure_code for ln in claim.lines],
+        prior_auth_number=claim.extras.get("prior_auth_number", ""),
+        eligibility=ctx.eligibility.get(member) if member else None,
     )
 
 

@@ -7,6 +7,7 @@
         collect(ledger, transport, ws)
         process_acknowledgments(ledger, ws); process_eligibility(ledger, ws)
         post_remittances(ledger, ws)
+        stage_claim_status(ledger, practice, ws, profile, on=day); upload_pending(...)  # 276s
         reconcile_and_export(ledger, practice, ws, on=day)
 
 Every step is safe to run again: the ledger knows what was sent (outbox), received (SHA-256)
@@ -15,6 +16,7 @@ file is quarantined (``attention`` says which and why) and the rest goes on.
 """
 
 from pipeline.steps.acknowledgments import process_acknowledgments
+from pipeline.steps.claim_status import claims_needing_status, stage_claim_status
 from pipeline.steps.collect import collect
 from pipeline.steps.eligibility import process_eligibility
 from pipeline.steps.outbound import (
@@ -60,6 +62,7 @@ __all__ = [
     "Workspace",
     "awaiting",
     "claim_counts",
+    "claims_needing_status",
     "collect",
     "combine_tables",
     "envelope_time",
@@ -73,6 +76,7 @@ __all__ = [
     "remittances_waiting",
     "send_claims",
     "send_eligibility",
+    "stage_claim_status",
     "stage_claims",
     "stage_eligibility",
     "submitted_claims",

@@ -6,6 +6,7 @@
   GS06/ST02 (the ISA13 is looked up from the ledger's sent files: a 999 names only the group).
 - 277CA per claim (TRN02 = CLM01): accepted with the payer claim number, or rejected with
   the STC category:status; pending changes nothing.
+- 277 claim status answers (005010X212, to our 276s): :mod:`pipeline.steps.claim_status`.
 
 Every event names the file (and segment when known), so reprocessing posts nothing twice. A
 file that cannot be read is quarantined with the reader's message and the rest goes on.
@@ -30,7 +31,7 @@ from pipeline.steps.files import ACKNOWLEDGMENT, local_path, quarantine, waiting
 from pipeline.steps.summaries import AckSummary
 from pipeline.steps.workspace import Workspace
 
-__all__ = ["process_acknowledgments"]
+__all__ = ["move_claim", "process_acknowledgments"]
 
 # TA1 first, then 999, then the payer's 277CA: the order the verdicts are given in.
 _ORDER = {"TA1": 0, "999": 1, "277": 2}
@@ -61,6 +62,10 @@ def process_acknowledgments(ledger: Ledger, workspace: Workspace) -> AckSummary:
             _999(ledger, record, key, row, groups, summary)
         for row in _rows(tables.get("claim_acknowledgments")):
             _277ca(ledger, record, row, summary)
+        if "claim_statuses" in tables:
+            from pipeline.steps.claim_status import post_claim_statuses
+
+            post_claim_statuses(ledger, record, _rows(tables["claim_statuses"]), summary)
         ledger.mark_parsed(record.id)
         ledger.mark_posted(record.id)
         summary.files += 1
@@ -80,7 +85,7 @@ def _ta1(ledger: Ledger, record: FileRecord, row: dict[str, Any], summary: AckSu
     code = f"TA1 {row.get('note_code') or ''}".strip()
     cause = Cause(record.id, _int(row.get("segment_number")), code, row.get("note_text"), isa13)
     for claim in ledger.claims_in_submission(isa13):
-        _move(ledger, claim, ClaimState.REJECTED, cause, summary, source=record.names[0])
+        move_claim(ledger, claim, ClaimState.REJECTED, cause, summary, source=record.names[0])
 
 
 def _999(
@@ -103,7 +108,7 @@ def _999(
     for claim in ledger.claims_in_submission(isa13, gs06, st02):
         if target is ClaimState.ACCEPTED and claim.state is not ClaimState.SUBMITTED:
             continue  # the 277CA already spoke; a 999 adds nothing then
-        _move(ledger, claim, target, cause, summary, source=record.names[0])
+        move_claim(ledger, claim, target, cause, summary, source=record.names[0])
 
 
 def _277ca(ledger: Ledger, record: FileRecord, row: dict[str, Any], summary: AckSummary) -> None:
@@ -122,10 +127,10 @@ def _277ca(ledger: Ledger, record: FileRecord, row: dict[str, Any], summary: Ack
                   row.get("status_text") or None, pcn)  # fmt: skip
     target = ClaimState.ACCEPTED if status == "accepted" else ClaimState.REJECTED
     number = str(row.get("payer_claim_control_number") or "") or None
-    _move(ledger, claim, target, cause, summary, source=record.names[0], number=number)
+    move_claim(ledger, claim, target, cause, summary, source=record.names[0], number=number)
 
 
-def _move(
+def move_claim(
     ledger: Ledger,
     claim: ClaimRecord,
     target: ClaimState,

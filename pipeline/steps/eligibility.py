@@ -42,5 +42,12 @@ def process_eligibility(ledger: Ledger, workspace: Workspace) -> EligibilityResu
 
 
 def eligibility_table(ledger: Ledger) -> list[dict[str, Any]]:
-    """The latest ``eligibility_summary`` row of every answered inquiry (for reconciliation)."""
-    return [dict(c.summary) for c in ledger.eligibility_checks() if c.summary]
+    """The ``eligibility_summary`` row of every answered inquiry (for reconciliation), with
+    the patient, payer and date it was asked about (``patient_id``, ``payer_id``,
+    ``service_date``: what patient estimates join on)."""
+    return [
+        dict(c.summary)
+        | {"patient_id": c.patient_id, "payer_id": c.payer_id or "", "service_date": c.service_date}
+        for c in ledger.eligibility_checks()
+        if c.summary
+    ]

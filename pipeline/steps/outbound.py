@@ -1,5 +1,7 @@
 """Outbound steps: build a 270 or 837P, validate it, stage it in the ledger outbox, upload.
 
+(The 276 claim status requests go the same way: :mod:`pipeline.steps.claim_status`.)
+
 The order is what makes a crash harmless:
 
 1. ``upload_pending`` first sends whatever an earlier run staged but never confirmed;
@@ -24,6 +26,8 @@ from pathlib import Path
 
 from pipeline.build.codes import CodeSets
 from pipeline.build.scrub import Finding, scrub
+from pipeline.build.scrub_eligibility import EligibilityOnFile, claim_inquiries
+from pipeline.build.service_types import ServiceTypeMap, load_service_types
 from pipeline.build.t270 import build_270
 from pipeline.build.t837p import ClaimContext, build_837p, claim_record
 from pipeline.errors import IllegalTransition
@@ -36,7 +40,9 @@ from pipeline.ledger import (
     EligibilityRequest,
     Ledger,
     LineDraft,
+    StatusCheckRequest,
 )
+from pipeline.ledger.eligibility import coverage_facts
 from pipeline.ledger.registry import sniff_controls
 from pipeline.practice import Encounter, Practice
 from pipeline.steps.summaries import SendSummary, UploadSummary
@@ -90,19 +96,26 @@ def stage_eligibility(
     on: date,
     at: time | None = None,
 ) -> SendSummary:
-    """270 for tomorrow's appointments not asked about before; staged with its inquiries."""
+    """270 for tomorrow's appointments not asked about before; staged with its inquiries.
+
+    The same file asks about the dates of service of the encounters not billed yet, so their
+    271s are on file when the claims step scrubs them the same night.
+    """
     day = date.fromordinal(on.toordinal() + 1)
     asked = {(c.patient_id, c.service_date) for c in ledger.eligibility_checks()}
     wanted = [a for a in practice.appointments if a.date == day]
     todo = [a for a in wanted if (a.patient_id, a.date) not in asked]
-    summary = SendSummary("270", already_sent=len(wanted) - len(todo))
+    sent = {c.patient_control_number for c in _sent_claims(ledger, practice.encounters)}
+    unbilled = [e for e in practice.encounters if e.patient_control_number not in sent]
+    todo += claim_inquiries(unbilled, on=on, asked=asked | {(a.patient_id, a.date) for a in todo})
+    summary = SendSummary("270", already_sent=len(wanted) - sum(a.date == day for a in todo))
     if not todo:
         return summary
     buffer = io.StringIO()
     built = build_270(
         practice.model_copy(update={"appointments": todo}),
         buffer,
-        on=day,
+        on=None,
         control_numbers=ledger.control_numbers,
         now=envelope_time(on, at),
     )
@@ -153,10 +166,12 @@ def stage_claims(
     on: date,
     codes: CodeSets,
     at: time | None = None,
+    service_types: ServiceTypeMap | None = None,
 ) -> SendSummary:
     """Scrub the encounters not sent yet, record them, build and stage the 837P.
 
-    Future-dated encounters are the scrubber's call (``dos_future`` holds them until then).
+    Future-dated encounters are the scrubber's call (``dos_future`` holds them until then);
+    so is coverage: the scrubber decides with every 271 the ledger holds.
     """
     encounters = list(practice.encounters)
     sent = {c.patient_control_number for c in _sent_claims(ledger, encounters)}
@@ -166,7 +181,9 @@ def stage_claims(
         return summary
     # Scrub against every encounter: a duplicate of a claim sent last night is still a
     # duplicate tonight.
-    report = scrub(practice, encounters, today=on, codes=codes)
+    report = scrub(
+        practice, encounters, today=on, codes=codes, eligibility=_on_file(ledger, service_types)
+    )
     pending = {e.encounter_id for e in todo}
     errors = [f for f in report.errors() if f.encounter_id in pending]
     buffer = io.StringIO()
@@ -215,6 +232,14 @@ def send_claims(
 
 
 # -- helpers ------------------------------------------------------------------------------------
+
+
+def _on_file(ledger: Ledger, service_types: ServiceTypeMap | None) -> EligibilityOnFile:
+    if service_types is None:
+        from pipeline.settings import get_settings
+
+        service_types = load_service_types(get_settings().mappings_dir)
+    return EligibilityOnFile(coverage_facts(ledger.eligibility_checks()), service_types)
 
 
 def _sent_claims(ledger: Ledger, encounters: Iterable[Encounter]) -> list[ClaimRecord]:
@@ -284,6 +309,7 @@ def _stage(
     claims: dict[int, Controls],
     requests: Iterable[EligibilityRequest],
     transaction: str,
+    status_checks: Iterable[StatusCheckRequest] = (),
 ) -> bool:
     """Validate the file, then commit it to the outbox and keep its copy in ``edi/sent``.
 
@@ -310,6 +336,7 @@ def _stage(
             transaction_type=transaction,
             local_path=local,
             eligibility=tuple(requests),
+            status_checks=tuple(status_checks),
         )
     except IllegalTransition as exc:
         draft.unlink(missing_ok=True)

@@ -21,6 +21,7 @@ from typing import Any
 
 from pipeline.ledger import ClaimState, Direction, FileState, Ledger
 from pipeline.practice import Practice
+from pipeline.steps.claim_status import annotate_flags
 from pipeline.steps.eligibility import eligibility_table
 from pipeline.steps.files import REMITTANCE, local_path
 from pipeline.steps.remittance import combine_tables
@@ -72,8 +73,12 @@ def reconcile_and_export(
         period=period,
         case_events=ledger.case_events(),
     )
-    exports = write_exports(result, out / "exports" if out else workspace.exports_dir)
+    if result.tables.get("flags") is not None:  # what the payers' 277s said (claim status)
+        result.tables["flags"] = annotate_flags(result.tables["flags"], ledger, practice)
+    exports_dir = out / "exports" if out else workspace.exports_dir
+    exports = write_exports(result, exports_dir)
     letters = render_letters(result, out / "letters" if out else workspace.letters_dir)
+    _good_faith_estimates(result, practice, exports_dir, on)
     report = render_report(result, out / "report.html" if out else workspace.report_path)
     flags = result.tables.get("flags")
     summary = ReconcileSummary(
@@ -197,6 +202,17 @@ def held_claims(ledger: Ledger, practice: Practice, *, on: date) -> Any:
             }
         )
     return pd.DataFrame(rows)
+
+
+def _good_faith_estimates(result: Any, practice: Practice, exports_dir: Path, on: date) -> None:
+    """The patient-facing document of each estimate, beside ``patient_estimates.csv``."""
+    from pipeline.export.estimates import GFE_FOLDER, render_estimates
+    from pipeline.reconcile.reference import load_fee_schedule
+    from pipeline.settings import get_settings
+
+    fees = load_fee_schedule(get_settings().mappings_dir / "fee_schedules")
+    folder = exports_dir / GFE_FOLDER
+    render_estimates(result, folder, fees=fees, practice=practice, issued=on)
 
 
 def _money(value: object) -> Decimal:

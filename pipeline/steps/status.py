@@ -13,8 +13,9 @@ __all__ = ["awaiting", "claim_counts", "file_counts"]
 
 
 def awaiting(ledger: Ledger, profile: ClearinghouseProfile, *, on: date) -> Awaiting:
-    """Claims without an acknowledgment (when the profile returns any) and 270 inquiries for
-    appointments after ``on`` without a 271 (when it returns 271s)."""
+    """Claims without an acknowledgment (when the profile returns any), 270 inquiries for
+    appointments after ``on`` without a 271 (when it returns 271s), and 276 requests sent
+    without a 277."""
     acks = len(ledger.claims_by_state(ClaimState.SUBMITTED)) if profile.acknowledgments else 0
     elig = 0
     if "271" in profile.returns:
@@ -23,7 +24,10 @@ def awaiting(ledger: Ledger, profile: ClearinghouseProfile, *, on: date) -> Awai
             for c in ledger.eligibility_checks(awaiting_response=True)
             if c.request_file_id is not None and (c.service_date is None or c.service_date > on)
         )
-    return Awaiting(acknowledgments=acks, eligibility=elig)
+    status = sum(
+        1 for c in ledger.status_checks() if c.request_file_id is not None and c.summary is None
+    )
+    return Awaiting(acknowledgments=acks, eligibility=elig, claim_status=status)
 
 
 def claim_counts(ledger: Ledger) -> dict[str, int]:

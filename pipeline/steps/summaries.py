@@ -68,10 +68,13 @@ class AckSummary:
     rejections: list[dict[str, str]] = field(default_factory=list)
     """One row per rejected claim: patient_control_number, source, code, reason."""
     attention: list[str] = field(default_factory=list)
+    statuses: int = 0
+    """277 claim status answers posted (one per claim asked about)."""
 
     def add(self, other: AckSummary) -> None:
         """Fold a later poll's summary into this one."""
         self.files += other.files
+        self.statuses += other.statuses
         self.accepted += other.accepted
         self.rejected += other.rejected
         self.rejections += other.rejections
@@ -135,7 +138,9 @@ class Awaiting:
     """Claims submitted with no TA1/999/277CA verdict yet."""
     eligibility: int = 0
     """270 inquiries for upcoming appointments with no 271 yet."""
+    claim_status: int = 0
+    """276 claim status requests sent in a file with no 277 answer yet."""
 
     @property
     def done(self) -> bool:
-        return not (self.acknowledgments or self.eligibility)
+        return not (self.acknowledgments or self.eligibility or self.claim_status)

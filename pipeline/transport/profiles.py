@@ -3,8 +3,9 @@
 A profile says where and how to exchange files with one clearinghouse: host, port, user, the
 client key and the known_hosts file that pins the server's host key, the outbound / inbound /
 archive folders, how uploads are named, which acknowledgments come back and how often to poll.
-Relative key paths are resolved against ``base_dir`` (default ``CLAIMFLOW_HOME``), so the
-embedded simulator's profile works wherever its keys were generated.
+An optional ``realtime:`` block names the CORE real-time endpoint and its pinned certificate.
+Relative key and certificate paths are resolved against ``base_dir`` (default
+``CLAIMFLOW_HOME``), so the embedded simulator's profile works wherever its keys were made.
 """
 
 from __future__ import annotations
@@ -22,7 +23,14 @@ from pipeline.errors import ConfigError, UnsafeRemoteName
 from pipeline.transport.base import safe_remote_name
 from pipeline.transport.retry import RetryPolicy
 
-__all__ = ["ClearinghouseProfile", "Folders", "Polling", "RetrySettings", "load_profile"]
+__all__ = [
+    "ClearinghouseProfile",
+    "Folders",
+    "Polling",
+    "RealtimeEndpoint",
+    "RetrySettings",
+    "load_profile",
+]
 
 Acknowledgment = Literal["TA1", "999", "277CA"]
 Returned = Literal["271", "TA1", "999", "277CA", "835"]
@@ -78,6 +86,27 @@ class RetrySettings(_Strict):
         )
 
 
+class RealtimeEndpoint(_Strict):
+    """The clearinghouse's real-time endpoint (CAQH CORE connectivity, SOAP 1.2 over HTTPS).
+
+    ``certificate`` pins the server: only a certificate chaining to this PEM is accepted (the
+    clearinghouse's own certificate or its CA, obtained out of band). Credentials come from
+    ``CLAIMFLOW_REALTIME_USERNAME`` / ``CLAIMFLOW_REALTIME_PASSWORD``, never from here.
+    """
+
+    url: str
+    certificate: Path
+    timeout_seconds: float = Field(default=20, gt=0, le=60)
+    """CORE: a real-time answer within 20 seconds."""
+
+    @field_validator("url")
+    @classmethod
+    def _https(cls, value: str) -> str:
+        if not value.startswith("https://"):
+            raise ValueError("real-time url must be https://")
+        return value
+
+
 class ClearinghouseProfile(_Strict):
     """One clearinghouse connection (see ``mappings/clearinghouses/example.yaml``)."""
 
@@ -103,6 +132,8 @@ class ClearinghouseProfile(_Strict):
     connect_timeout_seconds: float = Field(default=15, gt=0)
     operation_timeout_seconds: float = Field(default=60, gt=0)
     retry: RetrySettings = Field(default_factory=RetrySettings)
+    realtime: RealtimeEndpoint | None = None
+    """Real-time eligibility and claim status (CORE); None: batch files only."""
 
     @field_validator("upload_name")
     @classmethod
@@ -218,7 +249,12 @@ def _resolve_paths(profile: ClearinghouseProfile, base_dir: Path | None) -> Clea
         if value is not None:
             value = value.expanduser()
             changes[field] = value if value.is_absolute() else base_dir / value
-    return profile.model_copy(update=changes)
+    update: dict[str, object] = dict(changes)
+    if profile.realtime is not None:
+        pinned = profile.realtime.certificate.expanduser()
+        pinned = pinned if pinned.is_absolute() else base_dir / pinned
+        update["realtime"] = profile.realtime.model_copy(update={"certificate": pinned})
+    return profile.model_copy(update=update)
 
 
 def _one_line(exc: Exception) -> str:

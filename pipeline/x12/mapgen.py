@@ -1,8 +1,10 @@
-"""Build the authored pyx12 maps (270/271 005010X279A1) from the YAML specs in ``mappings/pyx12``.
+"""Build the authored pyx12 maps from the YAML specs in ``mappings/pyx12``.
 
-pyx12 4.0.0 ships no 5010 eligibility maps. We keep the guide's facts as data
-(``mappings/pyx12/spec/*.yaml``: segment dictionary, code lists, loop/segment/element usage) and
-generate pyx12's XML map format from it, so the XML is never edited by hand::
+270/271 (005010X279A1) and 276/277 (005010X212): pyx12 4.0.0 ships no 5010 eligibility maps, no
+X212 276 map, and an X212 277 map it does not register and that cannot validate a 277. We keep
+the guide's facts as data (``mappings/pyx12/spec/*.yaml``: segment dictionary, code lists,
+loop/segment/element usage) and generate pyx12's XML map format from it, so the XML is never
+edited by hand::
 
     .venv/bin/python -m pipeline.x12.mapgen          # rewrite mappings/pyx12/<map>.xml
     .venv/bin/python -m pipeline.x12.mapgen --check  # exit 1 when a map is stale or invalid
@@ -48,6 +50,8 @@ SPEC_DIR = PYX12_DIR / "spec"
 MAPS: dict[str, str] = {
     "270": "270.5010.X279.A1.xml",
     "271": "271.5010.X279.A1.xml",
+    "276": "276.5010.X212.xml",
+    "277": "277.5010.X212.xml",
 }
 # A repeating element's separator is the file's ISA11; any non-alphanumeric, non-space
 # character may be chosen, so the regular expression accepts any of them.
@@ -268,11 +272,12 @@ class _Builder:
         self.segment(parent, {"seg": sid, "usage": usage, "pos": pos, "max": 1, **env})
 
     def loop(self, parent: Any, spec: Mapping[str, Any], rename: Sequence[str] = ()) -> None:
-        """One loop and its body; ``rename: [old, new]`` rewrites names below (2115D from 2115C)."""
+        """One loop and its body; ``rename: [old, new]`` rewrites names and nested loop ids
+        below (2115D from 2115C, 2210E inside a 2200E reused from 2200D)."""
         rename = spec.get("rename", rename)
         node = self._loop_node(
             parent,
-            spec["loop"],
+            self._renamed(str(spec["loop"]), rename),
             self._renamed(spec["name"], rename),
             spec["usage"],
             spec["pos"],
@@ -332,7 +337,7 @@ class _Builder:
 
 
 def build_map(stem: str) -> bytes:
-    """The pyx12 map XML for ``mappings/pyx12/spec/<stem>.yaml`` (``"270"`` or ``"271"``)."""
+    """The pyx12 map XML for ``mappings/pyx12/spec/<stem>.yaml`` (a key of :data:`MAPS`)."""
     from lxml import etree
 
     common = _load_yaml(SPEC_DIR / "common.yaml")

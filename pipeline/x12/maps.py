@@ -1,12 +1,13 @@
-"""The pyx12 map folder claimflow validates with: pyx12's shipped maps plus our 270/271.
+"""The pyx12 map folder claimflow validates with: pyx12's shipped maps plus our 270/271/276/277.
 
 pyx12 reads everything from one folder (``map_path``): ``maps.xml`` (which map serves an
 ISA12/GS01/GS08), the map files, ``codes.xml`` and ``dataele.xml``. The repository holds only
-what we author (``mappings/pyx12``: the X279A1 maps, our ``maps.xml`` entries and the data
+what we author (``mappings/pyx12``: the X279A1 and X212 maps, our ``maps.xml`` entries and the data
 elements we add); :func:`map_path` assembles the folder pyx12 needs in a cache directory:
 links to pyx12's own files, our maps, and ``maps.xml`` / ``dataele.xml`` merged (ours first /
-ours last, so ours win). The folder name carries a digest of every input, so an edited map or a
-new pyx12 gets a fresh folder and a stale one is never reused.
+ours last, so ours win); an authored map with the name of a shipped one (``277.5010.X212.xml``,
+which pyx12 ships unregistered and unusable) replaces it. The folder name carries a digest of
+every input, so an edited map or a new pyx12 gets a fresh folder and a stale one is never reused.
 """
 
 from __future__ import annotations
@@ -26,7 +27,12 @@ from pipeline.errors import ConfigError
 __all__ = ["AUTHORED_MAPS", "MAPPINGS_DIR", "check_map", "map_path", "pyx12_map_dir"]
 
 MAPPINGS_DIR = Path(__file__).resolve().parents[2] / "mappings" / "pyx12"
-AUTHORED_MAPS = ("270.5010.X279.A1.xml", "271.5010.X279.A1.xml")
+AUTHORED_MAPS = (
+    "270.5010.X279.A1.xml",
+    "271.5010.X279.A1.xml",
+    "276.5010.X212.xml",
+    "277.5010.X212.xml",
+)
 _MERGED = ("maps.xml", "dataele.xml")
 _CACHE_ENV = "CLAIMFLOW_PYX12_MAP_CACHE"
 
@@ -94,8 +100,8 @@ def _merged_dataele_xml() -> bytes:
 
 def _populate(folder: Path) -> None:
     for source in pyx12_map_dir().iterdir():
-        if source.suffix != ".xml" or source.name in _MERGED:
-            continue
+        if source.suffix != ".xml" or source.name in _MERGED or source.name in AUTHORED_MAPS:
+            continue  # merged below, or replaced by ours (never written through a link)
         try:
             (folder / source.name).symlink_to(source)
         except OSError:  # no symlinks here (some Windows setups): copy instead
@@ -124,7 +130,7 @@ def _assemble(root: Path, digest: str) -> Path:
 
 @cache
 def map_path() -> Path:
-    """A folder usable as pyx12's ``map_path``: all of pyx12's maps plus our 270/271 X279A1.
+    """A folder usable as pyx12's ``map_path``: all of pyx12's maps plus ours (X279A1, X212).
 
     Built once per input digest under ``$CLAIMFLOW_PYX12_MAP_CACHE`` (default
     ``~/.cache/claimflow/pyx12-maps``, else the temporary directory). Concurrent builders race

@@ -11,8 +11,10 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from pipeline.build.commands import build_270_command, build_837p_command
+from pipeline.cli import app
 from pipeline.parse.t270 import read_270
 from pipeline.parse.t837p import read_837p
 from pipeline.settings import get_settings
@@ -33,7 +35,7 @@ def test_build_837p_reports_holds_and_exits_1(home: Path, tmp_path: Path) -> Non
     code = build_837p_command(DEMO, out=target, today=TODAY, stdout=out, stderr=err)
     assert code == 1
     report = out.getvalue()
-    assert report.startswith("scrub: 160 claim(s) built, 18 held")
+    assert report.startswith("scrub: 160 claim(s) built, 25 held")
     assert "HELD E0172 (LS0000172)\n  error   [aob_missing] patient.aob:" in report
     assert len(read_837p(target)) == 160
     assert (home / "ledger.db").exists()  # control numbers come from the ledger
@@ -86,3 +88,35 @@ def test_cli_bad_input_is_one_line_exit_2(home: Path, tmp_path: Path) -> None:
     assert run.returncode == 2
     assert run.stderr.strip().count("\n") == 0
     assert "practice folder does not exist" in run.stderr
+
+
+def test_build_837p_date_makes_the_scrub_reproducible(home: Path, tmp_path: Path) -> None:
+    """``--date`` is the day the scrubber judges future dates and timely filing by."""
+    ten_days_on = "2026-12-10"  # E0167's DOS 2026-12-03 is past; E0168 is 143 days old
+    run = CliRunner().invoke(
+        app, ["build", "837p", "--practice", str(DEMO), "--out", str(tmp_path / "a.837p"),
+              "--date", ten_days_on],
+    )  # fmt: skip
+    assert run.exit_code == 1, run.output
+    assert "HELD E0167" not in run.output
+    assert "[timely_filing] service_date: 143 days after DOS; WGH04 allows 90" in run.output
+    # E0167 goes out once its date has passed: one more claim than on the demo's today.
+    assert "scrub: 161 claim(s) built" in run.output
+    again = io.StringIO()
+    build_837p_command(DEMO, out=tmp_path / "b.837p", on=TODAY, stdout=again)
+    assert "HELD E0167 (LS0000167)\n  error   [dos_future]" in again.getvalue()
+
+
+def test_build_270_without_appointments_names_the_dates_that_have_some(
+    home: Path, tmp_path: Path
+) -> None:
+    out = io.StringIO()
+    target = tmp_path / "none.270"
+    code = build_270_command(DEMO, out=target, on=date(2027, 1, 4), stdout=out)
+    assert code == 0 and not target.exists()
+    lines = out.getvalue().splitlines()
+    assert lines[0] == f"no appointments to check on 2027-01-04; {target} not written"
+    assert lines[1] == (
+        "appointments are on 2026-11-28 (20), 2026-11-30 (8), 2026-12-01 (7); "
+        "choose one with --date"
+    )

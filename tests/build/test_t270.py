@@ -103,3 +103,45 @@ def test_delimiter_in_a_name_is_a_finding(demo: LoadResult) -> None:
         (appointment.appointment_id, "x12_value")
     }
     assert "O:NEIL" not in text and result.inquiries
+
+
+def test_dependent_with_several_service_types_repeats_eq01(demo: LoadResult, tmp_path: Path):
+    """2000D EQ01 is a repeating element: ``EQ*30^98``, not a value holding the separator."""
+    practice = demo.practice.model_copy(deep=True)
+    dependents = {c.patient_id for c in practice.coverages
+                  if not c.is_self and not c.patient_member_id}  # fmt: skip
+    appointment = next(
+        a for a in practice.appointments if a.date == DAYS[0] and a.patient_id in dependents
+    )
+    appointment.service_types = ["30", "98", "AL"]
+    result, text = _build(practice, DAYS[0])
+    assert result.findings == []
+    (inquiry,) = [i for i in result.inquiries if i.patient_id == appointment.patient_id]
+    assert inquiry.dependent is not None and inquiry.service_types == ("30", "98", "AL")
+    dependent_block = text.split(f"NM1*03*1*{inquiry.dependent.last_name}*")[1]
+    assert dependent_block.split("~", 5)[4].strip() == "EQ*30^98^AL"
+    path = tmp_path / "dependent.270.x12"
+    path.write_text(text, encoding="ascii")
+    report = validate_file(path)
+    assert report.status == "valid", [p.message for p in report.errors][:5]
+    assert [i.service_types for i in read_270(path)] == [i.service_types for i in result.inquiries]
+
+
+def test_every_appointment_on_its_own_date_in_one_file(demo: LoadResult, tmp_path: Path) -> None:
+    # on=None: what the nightly sends for tomorrow plus the dates of service it is about to bill
+    out = io.StringIO()
+    result = build_270(
+        demo.practice, out, on=None, control_numbers=CountingControlNumbers(), now=NOW
+    )
+    expected = {
+        (c.patient_id, c.payer_id, a.date)
+        for a in demo.practice.appointments
+        for c in demo.practice.coverages
+        if c.patient_id == a.patient_id
+    }
+    got = [(i.patient_id, i.payer_id, i.service_date) for i in result.inquiries]
+    assert sorted(got) == sorted(expected) and {d for *_, d in got} == set(DAYS)
+    path = tmp_path / "all.270.x12"
+    path.write_text(out.getvalue(), encoding="ascii")
+    assert validate_file(path).status == "valid"
+    assert read_270(path) == result.inquiries  # each DTP*291 carries its own date

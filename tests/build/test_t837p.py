@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import os
 from collections import Counter
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -148,25 +147,6 @@ def test_claim_codes_from_the_patient_record(built: tuple[Build837Result, str]) 
     assert any(ln.ndc == "63323016501" for c in claims for ln in c.lines)
 
 
-def test_cob_loops_for_secondary_claims(
-    demo: LoadResult, built: tuple[Build837Result, str]
-) -> None:
-    secondary = [c for c in built[0].claims if c.responsibility == "S"]
-    assert len(secondary) == 4
-    encounters = {e.patient_control_number: e for e in demo.practice.encounters}
-    for claim in secondary:
-        (other,) = claim.other_payers
-        eob = encounters[claim.patient_control_number].primary_adjudication
-        assert eob is not None
-        assert other.payer_id == eob.payer_id and other.responsibility == "P"
-        assert other.paid_amount == eob.paid_amount
-        assert other.adjudication_date == eob.adjudication_date
-        adjusted = sum((a.amount for a in other.adjustments), Decimal(0))
-        assert other.paid_amount + adjusted == claim.total_charge
-    text = built[1]
-    assert text.count("AMT*D*") == 4 and text.count("DTP*573*D8*") == 4
-
-
 def test_split_into_transaction_sets(demo: LoadResult, codes: CodeSets, tmp_path: Path) -> None:
     result, text = _build(demo.practice, codes, max_claims_per_transaction=40)
     assert [len(pcns) for pcns in result.transactions.values()] == [40, 40, 40, 40]
@@ -243,3 +223,39 @@ def test_accents_are_dropped_and_other_scripts_held(demo: LoadResult, codes: Cod
         chosen[1].encounter_id, "x12_value", "value",
     )  # fmt: skip
     assert "王" not in finding.message  # no names in the report
+
+
+def _subscriber_loops(path: Path) -> dict[str, list[str]]:
+    """PCN -> the segment ids of its 2010BA (NM1*IL of a 2000B up to NM1*PR)."""
+    loops: dict[str, list[str]] = {}
+    ids: list[str] = []
+    in_2010ba = False
+    for seg in read_segments(path):
+        if seg.id == "HL":
+            in_2010ba = False
+            if seg[3] == "22":
+                ids = []
+        elif seg.id == "NM1" and seg[1] in {"IL", "PR"}:
+            in_2010ba = seg[1] == "IL" and not ids
+        if in_2010ba:
+            ids.append(seg.id)
+        if seg.id == "CLM":
+            loops[seg[1]] = ids
+    return loops
+
+
+def test_subscriber_address_and_dmg_only_when_the_patient_is_the_subscriber(
+    built: tuple[Build837Result, str], built_file: Path
+) -> None:
+    """X222A1 2010BA N3/N4/DMG: required when the patient is the subscriber, else not sent."""
+    loops = _subscriber_loops(built_file)
+    claims = {c.patient_control_number: c for c in built[0].claims}
+    assert set(loops) == set(claims)
+    dependents = [pcn for pcn, c in claims.items() if c.relationship != "18"]
+    assert dependents and len(dependents) < len(claims)
+    for pcn, claim in claims.items():
+        expected = ["NM1"] if claim.relationship != "18" else ["NM1", "N3", "N4", "DMG"]
+        assert loops[pcn] == expected, pcn
+        if claim.relationship != "18":  # the patient's own loop still has them
+            assert claim.patient.dob is not None and claim.patient.address_line1
+            assert claim.subscriber.dob is None and claim.subscriber.address_line1 == ""

@@ -30,13 +30,19 @@ def run_night(w: World, practice: Practice, codes: CodeSets) -> Night:
         with w.ledger() as ledger:
             ws, p = w.workspace, w.profile
             night.sent.append(steps.send_eligibility(ledger, t, practice, ws, p, on=ON, at=AT))
+            # As the nightly flow: the 271s are in before the claims are scrubbed.
+            w.clearinghouse.wait_idle()
+            early = steps.collect(ledger, t, ws)
+            night.eligibility = steps.process_eligibility(ledger, ws)
             night.sent.append(
                 steps.send_claims(ledger, t, practice, ws, p, on=ON, codes=codes, at=AT)
             )
             w.clearinghouse.wait_idle()
             night.collected = steps.collect(ledger, t, ws)
+            for name in ("received", "duplicates", "refused", "attention"):
+                getattr(night.collected, name)[:0] = getattr(early, name)
             night.acks = steps.process_acknowledgments(ledger, ws)
-            night.eligibility = steps.process_eligibility(ledger, ws)
+            night.eligibility.add(steps.process_eligibility(ledger, ws))
             night.remit = steps.post_remittances(ledger, ws)
             night.reconciled = steps.reconcile_and_export(ledger, practice, ws, on=ON)
             night.counts = steps.claim_counts(ledger)

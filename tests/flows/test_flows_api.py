@@ -54,14 +54,14 @@ def test_nightly_completes_and_publishes_its_summary_and_tables(
     assert state.is_completed(), state.message
     outcome = state.result()
     assert isinstance(outcome, Outcome)
-    assert outcome.facts["claims sent"] == 160 and outcome.facts["rejected"] >= 1
+    assert outcome.facts["claims sent"] == 125 and outcome.facts["rejected"] >= 1
     run_id = state.state_details.flow_run_id
     stored = _flow_run(run_id)
     assert stored.name and stored.state.type.value == "COMPLETED"
     artifacts = _artifacts(run_id)
     assert {"nightly-summary", "nightly-flags", "nightly-rejections"} <= set(artifacts)
     summary = artifacts["nightly-summary"]
-    assert summary.type == "markdown" and "| claims sent | 160 |" in summary.data
+    assert summary.type == "markdown" and "| claims sent | 125 |" in summary.data
     flags = _rows(artifacts["nightly-flags"])
     assert len(flags) == outcome.facts["flags"] > 0
     assert {"patient_control_number", "flag", "amount_at_stake"} <= set(flags[0])

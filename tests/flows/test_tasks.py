@@ -92,7 +92,14 @@ def test_deployments_nightly_on_cron_in_the_configured_timezone_and_each_flow_on
 
     settings = get_settings()
     deployments = {d.name: d for d in build_deployments()}
-    assert set(deployments) == {"nightly", "eligibility", "claims", "remittance", "reconcile"}
+    assert set(deployments) == {
+        "nightly",
+        "eligibility",
+        "claims",
+        "remittance",
+        "claim-status",
+        "reconcile",
+    }
     (schedule,) = deployments["nightly"].schedules
     assert schedule.schedule.cron == settings.nightly_cron
     assert schedule.schedule.timezone == settings.timezone

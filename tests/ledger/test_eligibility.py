@@ -61,3 +61,39 @@ def test_answer_to_an_unknown_trace_is_kept(ledger: Ledger) -> None:
     )
     assert (kept.payer_id, kept.coverage_status) == (None, "rejected")
     assert ledger.eligibility("NOBODY-ASKED") == kept
+
+
+def test_271_facts_are_stored_per_patient_payer_and_date(ledger: Ledger, tmp_path: Path) -> None:
+    from pipeline.ledger.eligibility import coverage_facts
+    from pipeline.parse import parse_file
+
+    text = (
+        "ISA*00*          *00*          *ZZ*PAYER          *ZZ*PRACTICE       *261127*0200*^*"
+        "00501*000000007*0*P*:~GS*HB*PAYER*PRACTICE*20261127*0200*7*X*005010X279A1~"
+        "ST*271*0001*005010X279A1~BHT*0022*11*R*20261127*0200~HL*1**20*1~"
+        "NM1*PR*2*TAILSPIN*****PI*TSP05~HL*2*1*21*1~NM1*1P*2*LAKESIDE*****XX*1749263855~"
+        "HL*3*2*22*0~TRN*2*7-1*1463871520~NM1*IL*1*DOE*JO****MI*TSP9~DTP*346*D8*20260101~"
+        "EB*1*IND*30*EP*EPO~EB*B*IND*98***27*45*****Y~EB*I*IND*30*********N~"
+        "EB*1*IND*30********Y*W*HC:72148~III*ZZ*22~SE*15*0001~GE*1*7~IEA*1*000000007~"
+    )
+    path = tmp_path / "answer.271"
+    path.write_text(text, encoding="ascii")
+    (row,) = parse_file(path).tables["eligibility_summary"].to_dict("records")
+    ledger.record_eligibility_request(
+        EligibilityRequest("7-1", "TSP05", member_id="TSP9", patient_id="A9",
+                           service_date=dt.date(2026, 11, 12), service_types=("30",))
+    )  # fmt: skip
+    ledger.record_eligibility_response("7-1", row, file_id=None)
+    ledger.record_eligibility_response("UNASKED", row | {"trace_number": "UNASKED"}, file_id=None)
+    (facts,) = coverage_facts(ledger.eligibility_checks())  # the unasked one decides nothing
+    assert (facts.patient_id, facts.payer_id, facts.service_date) == (
+        "A9",
+        "TSP05",
+        dt.date(2026, 11, 12),
+    )
+    assert (facts.status, facts.member_id, facts.trace_number) == ("active", "TSP9", "7-1")
+    assert facts.out_of_network_coverage == "not_covered"
+    assert facts.in_network_copays == {"98": Decimal("45")}
+    assert facts.plan_begin == dt.date(2026, 1, 1)
+    (auth,) = facts.authorizations
+    assert (auth.procedure_code, auth.places_of_service) == ("72148", frozenset({"22"}))

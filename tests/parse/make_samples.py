@@ -22,7 +22,9 @@ from tests.parse.x12build import (
     Line,
     Member,
     Payment,
+    StatusClaim,
     build_271,
+    build_277,
     build_277ca,
     build_835,
     build_999,
@@ -329,6 +331,54 @@ def claims_277ca() -> str:
     return build_277ca(claims, control=Counter(601))
 
 
+def claim_status_277() -> str:
+    """Answers to a 276: paid (two lines), denied, pending, not found, a dependent's claim
+    awaiting its payment cycle; the receiver level acknowledges the request itself."""
+    claims = [
+        StatusClaim(
+            "STAT-1",
+            "PCN1001",
+            ["F1", "65"],
+            D("250"),
+            D("119"),
+            "20250225",
+            "20250228",
+            "EFT20250228001",
+            "NWH250001",
+            lines=[
+                ("99214", D("200"), D("105"), ["F1", "65"]),
+                ("36415", D("50"), D("14"), ["F1", "65"]),
+            ],
+        ),
+        StatusClaim(
+            "STAT-2",
+            "PCN1002",
+            ["F2", "1"],
+            D("400"),
+            D("0"),
+            "20250226",
+            "20250228",
+            "EFT20250228001",
+            "NWH250002",
+            dates=("20250211", "20250213"),
+        ),
+        StatusClaim("STAT-3", "PCN1004", ["P1", "20"], D("95.5"), icn="NWH250004"),
+        StatusClaim(
+            "STAT-4", "PCN1007", ["A4", "35"], D("180"), subscriber=("POE", "EDGAR", "W300")
+        ),
+        StatusClaim(
+            "STAT-5",
+            "PCN1008",
+            ["F0", "3", "QC"],
+            D("60"),
+            icn="NWH250008",
+            subscriber=("ROE", "RICHARD", "W400"),
+            dependent=("ROE", "SAMUEL"),
+        ),
+    ]
+    return build_277(claims, receiver_status=["A1", "20"], control=Counter(701))
+
+
 SAMPLES_BUILDERS = {
     "remit_oon.835": remit_835,
     "remit_delimiters.835": remit_other_delimiters_835,
@@ -336,6 +386,7 @@ SAMPLES_BUILDERS = {
     "ack_partial.999": ack_999,
     "interchange_ack.ta1": interchange_ta1,
     "claim_ack.277": claims_277ca,
+    "claim_status.277": claim_status_277,
 }
 
 

@@ -33,6 +33,7 @@ def test_parse_all_samples_to_csv(tmp_path: Path, capsys: pytest.CaptureFixture[
             "ack_transactions",
             "ack_interchanges",
             "claim_acknowledgments",
+            "claim_statuses",
             "problems",
         ]
     )
@@ -42,7 +43,7 @@ def test_parse_all_samples_to_csv(tmp_path: Path, capsys: pytest.CaptureFixture[
         str(SAMPLES / "remit_oon.835"),
         str(SAMPLES / "remit_delimiters.835"),
     }
-    assert "parsed 6 of 6 file(s)" in capsys.readouterr().out
+    assert "parsed 7 of 7 file(s)" in capsys.readouterr().out
 
 
 def test_bad_file_gets_one_line_and_good_files_are_still_written(

@@ -434,3 +434,73 @@ def build_277ca(
                     seg("STC", composite, "20250303", action)
                     seg("DTP", "472", "D8", c.date)
     return out.getvalue()
+
+
+@dataclass
+class StatusClaim:
+    """One 2200D/2200E answer of a 277 (005010X212)."""
+
+    trace: str
+    pcn: str
+    stc: list[str]  # category, status[, entity]
+    charge: Decimal
+    paid: Decimal | None = None
+    adjudicated: str = ""
+    paid_on: str = ""
+    check: str = ""
+    icn: str = ""
+    dates: tuple[str, str] = ("20250210", "20250210")
+    subscriber: tuple[str, str, str] = ("DOE", "JANE", "W100")
+    dependent: tuple[str, str] | None = None
+    lines: list[tuple[str, Decimal, Decimal, list[str]]] = field(default_factory=list)
+
+
+def build_277(
+    claims: Sequence[StatusClaim],
+    *,
+    receiver_status: list[str] | None = None,
+    control: Counter | None = None,
+) -> str:
+    """A 277 claim status response: payer, receiver (with its own STC when given), provider,
+    then a subscriber (and dependent) level per claim."""
+    out = io.StringIO()
+    with interchange(out, gs01="HN", version="005010X212", control=control) as gs:
+        with gs.transaction("277") as st:
+            seg = st.segment
+            seg("BHT", "0010", "08", "REQ0001", "20250303", "0930", "DG")
+            seg("HL", "1", None, "20", "1")
+            seg("NM1", "PR", "2", "NORTHWIND HEALTH", None, None, None, None, "PI", "NWH01")
+            seg("HL", "2", "1", "21", "1")
+            seg("NM1", "41", "2", "DEMO PRACTICE LLC", None, None, None, None, "46", "DEMO01")
+            if receiver_status:
+                seg("TRN", "2", "REQ0001")
+                seg("STC", receiver_status, "20250303")
+            seg("HL", "3", "2", "19", "1")
+            seg("NM1", "1P", "2", "DEMO PRACTICE LLC", None, None, None, None, "XX", "1234567893")
+            hl = 3
+            for c in claims:
+                hl += 1
+                seg("HL", str(hl), "3", "22", "1" if c.dependent else "0")
+                last, first, member = c.subscriber
+                seg("NM1", "IL", "1", last, first, None, None, None, "MI", member)
+                if c.dependent:
+                    hl += 1
+                    seg("HL", str(hl), str(hl - 1), "23")
+                    seg("NM1", "QC", "1", *c.dependent)
+                seg("TRN", "2", c.trace)
+                amounts = [money(c.charge), money(c.paid) if c.paid is not None else None]
+                seg("STC", c.stc, "20250303", None, *amounts, c.adjudicated or None, None,
+                    c.paid_on or None, c.check or None)  # fmt: skip
+                if c.icn:
+                    seg("REF", "1K", c.icn)
+                seg("REF", "EJ", c.pcn)
+                start, end = c.dates
+                if start == end:
+                    seg("DTP", "472", "D8", start)
+                else:
+                    seg("DTP", "472", "RD8", f"{start}-{end}")
+                for code, charge, paid, composite in c.lines:
+                    seg("SVC", ["HC", code], money(charge), money(paid), None, None, None, "1")
+                    seg("STC", composite, "20250303")
+                    seg("DTP", "472", "D8", start)
+    return out.getvalue()

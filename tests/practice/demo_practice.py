@@ -5,7 +5,7 @@
 The CSV headers are the (synthetic) "MedSuite PM" system's; ``mappings/practice/*.yaml``
 maps them onto our model. Every name, id and date is made up. "Today" for the demo is
 2026-11-27: encounters fall in the 30 days before it, appointments on 2026-11-28 and
-the following days. Encounters E0161-E0178 are deliberately bad (see the README there and
+the following days. Encounters E0161-E0185 are deliberately bad (see the README there and
 ``tests/build/expected_holds.csv``).
 """
 
@@ -235,6 +235,7 @@ class Demo:
         self.policies: list[Policy] = []
         self.visits: list[Visit] = []
         self.eobs: list[dict[str, str]] = []
+        self.eob_lines: list[dict[str, str]] = []
         self.appointments: list[dict[str, str]] = []
         self.used_dates: dict[str, set[date]] = {}
 
@@ -418,10 +419,10 @@ class Demo:
 
         def emergency(acct: str) -> Visit:
             em = rng.choice(["99283", "99284", "99285"])
-            dx = rng.choice([["R079", "I10"], ["S52501A", "W010XXA"], ["S0990XA", "R51"]])
+            dx = rng.choice([["R079", "I10"], ["S52501A", "W010XXA"], ["S0990XA", "R519"]])
             lines = [Line(em, ptr="1:2")]
-            if dx[0] == "R079":
-                lines.append(Line("93000", ["59"], ptr="1"))
+            if dx[0] == "R079":  # at the ER the hospital does the tracing; we interpret it
+                lines.append(Line("93010", ptr="1"))
             accident = "Auto" if dx[0] == "S0990XA" else ""
             v = self.visit(
                 acct,
@@ -439,7 +440,8 @@ class Demo:
             # Non-emergency services at an in-network hospital/ASC (NSA-protected when OON).
             if pos == "24" and rng.random() < 0.6:
                 side = rng.choice(["RT", "LT"])
-                dx = ["S83241A" if side == "RT" else "S83242A", "M23221"]
+                knee = ("S83241A", "M23221") if side == "RT" else ("S83242A", "M23222")
+                dx = list(knee)
                 lines = [Line("29881", [side], ptr="1:2")]
             else:
                 side = rng.choice(["RT", "LT"])
@@ -470,9 +472,12 @@ class Demo:
                     [Line("73721", [side], ptr="1")],
                     ["M25561" if side == "RT" else "M25562"],
                 )
+            pos = rng.choice(["11", "22"])
+            if pos == "22":  # at the hospital we read the images: the professional component
+                lines[0].mods.append("26")
             return self.visit(
                 acct,
-                rng.choice(["11", "22"]),
+                pos,
                 dx,
                 lines,
                 rendering="DR01",
@@ -503,21 +508,26 @@ class Demo:
             if acct not in seen:
                 office(acct)
         # Secondary claims: the primary paid; bill the balance to the secondary with COB data.
-        for acct in sorted(secondary):
+        # The first three primaries adjudicated line by line (2430), the last one by claim.
+        for n, acct in enumerate(sorted(secondary)):
             v = office(acct)
             v.bill_to = "Secondary"
             v.dos = TODAY - timedelta(days=rng.randint(20, 29))  # the primary has paid since
-            total = sum(self.line_charge(ln) for ln in v.lines)
-            paid = (total * Decimal("0.55")).quantize(Decimal("0.01"))
-            contractual = (total * Decimal("0.30")).quantize(Decimal("0.01"))
-            deductible = total - paid - contractual
+            paid_on = mdy(v.dos + timedelta(days=10))
+            if n < 3:
+                paid = self.eob_by_line(v, paid_on)
+                adjustments = ""
+            else:
+                total = sum(self.line_charge(ln) for ln in v.lines)
+                paid, contractual, deductible = _split(total)
+                adjustments = f"CO-45={contractual}; PR-1={deductible}"
             self.eobs.append(
                 {
                     "Visit #": v.vid,
                     "Primary Payer ID": self.payer_of(acct),
                     "Paid": str(paid),
-                    "Paid Date": mdy(v.dos + timedelta(days=10)),
-                    "Adjustments": f"CO-45={contractual}; PR-1={deductible}",
+                    "Paid Date": paid_on,
+                    "Adjustments": adjustments,
                     "Payer Claim #": f"{self.payer_of(acct)}ICN{rng.randint(10**6, 10**7 - 1)}",
                 }
             )
@@ -536,27 +546,47 @@ class Demo:
         assert len(self.visits) == 160, len(self.visits)
         del adults
 
+    def eob_by_line(self, v: Visit, paid_on: str) -> Decimal:
+        """The primary's EOB line by line (primary_eob_lines.csv); returns the total paid."""
+        total = Decimal(0)
+        for i, ln in enumerate(v.lines, start=1):
+            paid, contractual, deductible = _split(self.line_charge(ln))
+            total += paid
+            self.eob_lines.append(
+                {
+                    "Visit #": v.vid,
+                    "Line": str(i),
+                    "Paid": str(paid),
+                    "Adjustments": f"CO-45={contractual}; PR-1={deductible}",
+                    "Paid Units": str(ln.units),
+                    "Paid Date": paid_on,
+                }
+            )
+        return total
+
     def line_charge(self, line: Line) -> Decimal:
         if line.charge is not None:
             return line.charge
         return CHARGES.get(line.cpt, Decimal("276.00")) * line.units
 
     # -- the deliberately bad ---------------------------------------------------------------
+    def patient_on(self, payer: str, sex: str = "", rel: str = "Self") -> str:
+        """The first patient with only this payer's coverage and a signed AOB."""
+        pol = next(
+            p
+            for p in self.policies
+            if p.payer == payer
+            and p.rank == "Primary"
+            and p.rel == rel
+            and not any(q.acct == p.acct and q.rank == "Secondary" for q in self.policies)
+            and next(x for x in self.people if x.acct == p.acct).aob == "Signed"
+            and next(x for x in self.people if x.acct == p.acct).sex in (sex or "MF")
+        )
+        return pol.acct
+
     def bad_visits(self) -> None:
         rng = self.rng
-
-        def patient_on(payer: str) -> str:
-            pol = next(
-                p
-                for p in self.policies
-                if p.payer == payer
-                and p.rank == "Primary"
-                and p.rel == "Self"
-                and not any(q.acct == p.acct and q.rank == "Secondary" for q in self.policies)
-                and next(x for x in self.people if x.acct == p.acct).aob == "Signed"
-            )
-            return pol.acct
-
+        patient_on = self.patient_on
         cts, fab, nwh, wgh = (patient_on(p) for p in ("CTS02", "FAB03", "NWH01", "WGH04"))
         # E0161 rendering NPI with a bad check digit.
         self.visit(cts, "11", ["M5450"], [Line("99213")], rendering="DR09")
@@ -638,6 +668,33 @@ class Demo:
         star.street = "45 Oak St Apt 2*B"
         self.policy(star, "TSP05")
         self.visit(star.acct, "11", ["M5450"], [Line("99213")])
+
+    def miscoded_visits(self) -> None:
+        """E0179-E0185: wrong for the code sets on the date of service (pipeline/build/coding.py).
+
+        Made after the schedule, so every seeded draw before them stays as it was.
+        """
+        cts, fab, wgh = (self.patient_on(p) for p in ("CTS02", "FAB03", "WGH04"))
+        # E0179 R51 (headache) has been a category since 2020-10-01: R51.0 or R51.9.
+        self.visit(cts, "11", ["R51"], [Line("99213")], rendering="DR05")
+        # E0180 CPT 99201 was deleted on 2021-01-01.
+        self.visit(fab, "11", ["M5450"], [Line("99201", charge=Decimal("120.00"))])
+        # E0181 lumbar MRI read at the hospital (POS 22) billed globally instead of with -26.
+        self.visit(cts, "22", ["M5416", "M5126"], [Line("72148", ptr="1:2")], referring="RF02")
+        # E0182 right-knee injection (RT) for osteoarthritis of the left knee.
+        self.visit(
+            fab, "11", ["M1712"], [Line("99213", ["25"]), Line("20610", ["RT"])], rendering="DR01"
+        )
+        # E0183 prostate cancer on a female patient.
+        self.visit(
+            self.patient_on("TSP05", sex="F"), "11", ["M5450", "C61"], [Line("99214", ptr="1:2")]
+        )
+        # E0184 an adult preventive visit (99386, ages 40-64) for a child.
+        self.visit(self.patient_on("NWH01", rel="Child"), "11", ["Z00129"], [Line("99386")])
+        # E0185 injection and E/M the same day, the E/M without modifier 25 (NCCI pair).
+        self.visit(
+            wgh, "11", ["M1711", "M25561"], [Line("99213", ptr="1:2"), Line("20610", ["RT"])]
+        )
 
     def schedule(self) -> None:
         rng = self.rng
@@ -789,6 +846,14 @@ class Demo:
         _csv(out / "encounters.csv", enc)
         _csv(out / "charges.csv", chg)
         _csv(out / "primary_eob.csv", self.eobs)
+        _csv(out / "primary_eob_lines.csv", self.eob_lines)
+
+
+def _split(charge: Decimal) -> tuple[Decimal, Decimal, Decimal]:
+    """The primary's payment: 55 % paid, 30 % contractual (CO-45), the rest deductible (PR-1)."""
+    paid = (charge * Decimal("0.55")).quantize(Decimal("0.01"))
+    contractual = (charge * Decimal("0.30")).quantize(Decimal("0.01"))
+    return paid, contractual, charge - paid - contractual
 
 
 # Clinical documents kept for surgery, injections and imaging (appeal letters enclose them);
@@ -830,6 +895,7 @@ def main() -> None:
     demo.good_visits()
     demo.bad_visits()
     demo.schedule()
+    demo.miscoded_visits()
     demo.write()
     print(f"{OUT}: {len(demo.people)} patients, {len(demo.visits)} encounters")
 

@@ -90,7 +90,8 @@ def test_demo_charges_come_from_the_charge_master(demo) -> None:  # type: ignore
         for c in e.charges
         if c.procedure_code not in master or c.charge != master[c.procedure_code] * c.units
     ]
-    assert odd == [("E0163", "9921")]  # the deliberately mistyped CPT
+    # the deliberately mistyped CPT, a deleted one and one the practice never charges for
+    assert odd == [("E0163", "9921"), ("E0180", "99201"), ("E0184", "99386")]
 
 
 def test_column_map_reads_pm_formats(demo) -> None:  # type: ignore[no-untyped-def]

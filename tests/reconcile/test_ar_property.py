@@ -127,11 +127,17 @@ def test_every_dollar_of_every_chain_is_in_one_place(seed: int, picks: list[int]
     assert set(ar.index) == {c.patient_control_number for c in claims}
     for c in claims:
         charge = ZERO if c.frequency == "8" else c.total_charge
-        prior = [o for o in c.other_payers if c.responsibility != "P"]
+        prior = [o for o in c.other_payers if c.responsibility != "P" and o.paid_amount is not None]
         prior_paid = sum((o.paid_amount for o in prior), ZERO)
-        prior_adj = sum(
-            (a.amount for o in prior for a in o.adjustments if a.group_code != "PR"), ZERO
-        )
+        prior_ids = {o.payer_id for o in prior}
+        cas = [a for o in prior for a in o.adjustments] + [
+            a
+            for ln in c.lines
+            for adj in ln.adjudications
+            if adj.payer_id in prior_ids
+            for a in adj.adjustments
+        ]
+        prior_adj = sum((a.amount for a in cas if a.group_code != "PR"), ZERO)
         row = ar.loc[c.patient_control_number]
         assert row["paid_amount"] == paid[c.patient_control_number], c.patient_control_number
         accounted = row["ar_balance"] + row["patient_responsibility"] + row["adjustment_amount"]

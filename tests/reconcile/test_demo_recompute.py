@@ -121,18 +121,27 @@ def _nsa_visits() -> set[str]:
 
 
 def _primary_eob() -> dict[str, tuple[Decimal, Decimal, Decimal]]:
-    """PCN → (primary paid, its non-PR adjustments, its PR)."""
+    """PCN → (primary paid, its non-PR adjustments, its PR): claim level (primary_eob.csv) and
+    per line (primary_eob_lines.csv)."""
     pcn = {r["Visit #"]: r["Claim #"] for r in _csv(PRACTICE / "encounters.csv")}
-    out = {}
+    adjustments: dict[str, list[str]] = defaultdict(list)
+    paid: dict[str, Decimal] = {}
     for row in _csv(PRACTICE / "primary_eob.csv"):
+        paid[row["Visit #"]] = D(row["Paid"])
+        adjustments[row["Visit #"]] += row["Adjustments"].split(";")
+    lines = PRACTICE / "primary_eob_lines.csv"
+    for row in _csv(lines) if lines.exists() else []:
+        adjustments[row["Visit #"]] += row["Adjustments"].split(";")
+    out = {}
+    for visit, amount in paid.items():
         adj = pr = ZERO
-        for part in row["Adjustments"].split(";"):
-            code, _, amount = part.strip().partition("=")
+        for part in adjustments[visit]:
+            code, _, value = part.strip().partition("=")
             if code.startswith("PR-"):
-                pr += D(amount)
+                pr += D(value)
             elif code:
-                adj += D(amount)
-        out[pcn[row["Visit #"]]] = (D(row["Paid"]), adj, pr)
+                adj += D(value)
+        out[pcn[visit]] = (amount, adj, pr)
     return out
 
 

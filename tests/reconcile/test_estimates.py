@@ -23,15 +23,18 @@ def test_out_of_network_visit_shows_the_balance_bill(result: ReconcileResult) ->
     assert ap1["estimated_patient_total"] == D("138.60")
 
 
-def test_in_network_visit_deductible_coinsurance_copay(result: ReconcileResult) -> None:
+def test_in_network_office_visit_costs_the_copay_only(result: ReconcileResult) -> None:
     ap2 = _by_id(result)["AP2"]
     assert ap2["allowed_amount"] == D("170.30")
+    # 99214 is an office visit (service type 98): the copay replaces deductible and
+    # coinsurance, as the plan adjudicates it (the in-network deductible left stays 100).
     assert (ap2["deductible_applied"], ap2["coinsurance_amount"], ap2["copay"]) == (
-        D("100.00"),
-        D("14.06"),  # 20 % of 70.30
+        D(0),
+        D(0),
         D("25.00"),
     )
-    assert ap2["patient_cost_share"] == D("139.06") and ap2["plan_payment"] == D("31.24")
+    assert ap2["copay_service_types"] == "98"
+    assert ap2["patient_cost_share"] == D("25.00") and ap2["plan_payment"] == D("145.30")
     assert ap2["balance_bill"] == D(0)
 
 

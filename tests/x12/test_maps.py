@@ -1,4 +1,4 @@
-"""The authored pyx12 maps (270/271 005010X279A1) and the map folder pyx12 loads them from.
+"""The authored pyx12 maps (270/271 005010X279A1, 276/277 005010X212) and their map folder.
 
 pyx12 runs through its library API here (never the x12valid CLI, which always exits 1); its
 findings come back through its JSON error visitor.
@@ -74,11 +74,31 @@ def _eligibility_rows() -> list[dict[str, str]]:
     ]
 
 
-# The only finding pyx12 reports on these valid X279A1 files: an envelope defect in the source
-# file itself (SE02 differs from ST02), not a map matter.
+def _claim_status_rows() -> list[dict[str, str]]:
+    return [
+        r
+        for r in corpus_rows()
+        if r["file"].split("/")[0] in ("276", "277")
+        and r.get("known_defective_or_negative", "") != "yes"
+        and r.get("transaction", "").endswith("005010X212")
+    ]
+
+
+# The only findings pyx12 reports on these X279A1 / X212 files are defects of the source file
+# itself, not a map matter: an envelope mismatch (SE02 / IEA02), and a 277 that fills STC03 and
+# STC12 (277CA habits), which the X212 guide marks not used in 2200D.
+_STC_NOT_USED = [
+    ("10", 'Data element "Action Code" (STC03) is marked as Not Used'),
+    ("10", 'Data element "Free-form Message Text" (STC12) is marked as Not Used'),
+]
 ENVELOPE_DEFECTS: dict[str, list[Finding]] = {
     "271/lfh__subscriber-health-benefit-check-error.271": [
         ("3", "SE id=4323 does not match ST id=4321")
+    ],
+    "277/stupidedi__1.era": [("001", "IEA id=267365555 does not match ISA id=269895334")],
+    "277/imsweb__x12_277_x212.txt": [
+        ("001", "IEA id=842928883 does not match ISA id=000000001"),
+        *_STC_NOT_USED * 8,
     ],
 }
 
@@ -136,12 +156,23 @@ def test_map_path_resolves_ours_and_pyx12s_maps() -> None:
         ("005010X231A1", "FA"): "999.5010X231.A1.xml",
         ("005010X231", "FA"): "999.5010.xml",
         ("005010X214", "HN"): "277.5010.X214.xml",
+        ("005010X212", "HR"): "276.5010.X212.xml",
+        ("005010X212", "HN"): "277.5010.X212.xml",
     }
     for (vriic, fic), filename in wanted.items():
         assert index.get_filename("00501", vriic, fic) == filename
         assert (folder / filename).is_file()
     for name in ("codes.xml", "dataele.xml", "x12.control.00501.xml", "x12.control.00401.xml"):
         assert (folder / name).is_file()
+
+
+_DETAIL = "/ISA_LOOP/GS_LOOP/ST_LOOP/DETAIL/2000A/2000B"
+_SUBSCRIBER_NM1 = {
+    "270.5010.X279.A1.xml": f"{_DETAIL}/2000C/2100C/NM1",
+    "271.5010.X279.A1.xml": f"{_DETAIL}/2000C/2100C/NM1",
+    "276.5010.X212.xml": f"{_DETAIL}/2000C/2000D/2100D/NM1",
+    "277.5010.X212.xml": f"{_DETAIL}/2000C/2000D/2100D/NM1",
+}
 
 
 @pytest.mark.parametrize("name", AUTHORED_MAPS)
@@ -151,8 +182,16 @@ def test_pyx12_loads_the_authored_map(name: str) -> None:
 
     loaded = pyx12.map_if.load_map_file(name, pyx12.params.params(), str(map_path()))
     assert loaded.id == name[:3]
-    nm1 = loaded.getnodebypath("/ISA_LOOP/GS_LOOP/ST_LOOP/DETAIL/2000A/2000B/2000C/2100C/NM1")
+    nm1 = loaded.getnodebypath(_SUBSCRIBER_NM1[name])
     assert nm1 is not None and nm1.children[0].valid_codes == ["IL"]
+
+
+def test_our_x212_277_replaces_the_unusable_one_pyx12_ships() -> None:
+    ours = map_path() / "277.5010.X212.xml"
+    assert not ours.is_symlink()
+    assert ours.read_bytes() == (MAPPINGS_DIR / "277.5010.X212.xml").read_bytes()
+    shipped = (pyx12_map_dir() / "277.5010.X212.xml").read_text(encoding="utf-8")
+    assert "005010X218" in shipped  # the reason: pyx12's copy expects an 820's GS08
 
 
 def test_map_path_builds_a_fresh_folder_once(
@@ -198,7 +237,23 @@ def test_corpus_has_the_eligibility_files_we_expect() -> None:
     assert len(_eligibility_rows()) >= 7  # 3 x 270, 4 x 271 at the time of writing
 
 
-@pytest.mark.parametrize("name", ["synthetic-full.270", "synthetic-full.271"])
+@pytest.mark.parametrize("row", _claim_status_rows(), ids=lambda r: r["file"])
+def test_valid_corpus_claim_status_file_passes(row: dict[str, str], corpus_dir: Path) -> None:
+    ok, findings = pyx12_findings(x12_text(corpus_dir / row["file"]), map_path())
+    expected = ENVELOPE_DEFECTS.get(row["file"], [])
+    assert findings == expected
+    assert ok is (not expected)
+
+
+def test_corpus_has_the_claim_status_files_we_expect() -> None:
+    if not (CORPUS / "PROVENANCE.tsv").exists():
+        pytest.skip("../shared/corpus is not present")
+    assert len(_claim_status_rows()) >= 8  # 3 x 276, 5 x 277 at the time of writing
+
+
+@pytest.mark.parametrize(
+    "name", ["synthetic-full.270", "synthetic-full.271", "synthetic-full.276", "synthetic-full.277"]
+)
 def test_synthetic_file_using_every_loop_passes(name: str) -> None:
     ok, findings = pyx12_findings(x12_text(SAMPLES / name), map_path())
     assert findings == []
@@ -229,6 +284,25 @@ MUTATIONS = [
     ("271", "MSG*COVERAGE TERMINATED~", f"MSG*{'M' * 265}~", "5", "is too long"),
     ("270", "TRN*1*TRACE0001*9123456789~", "TRN*1*TRACE0001*912345678~", "4", "too short"),
     ("271", "N3*12 ELM ST*APT 4~", "N3*12 ELM ST*APT 4~N3*X~", "5", "exceeded max count"),
+    ("276", "NM1*IL*1*DOE*JANE*Q**JR*MI*W123456789~", "", "3", "(2100D) missing"),
+    ("276", "NM1*QC*1*ROE*SAMUEL~", "", "3", "(2100E) missing"),
+    ("276", "BHT*0010*13*", "BHT*0010*08*", "7", "(08) is not a valid code"),
+    ("276", "TRN*1*STAT0001~", "TRN*2*STAT0001~", "1", "TRN*2 not found"),
+    ("276", "REF*EJ*PCN0001~", "REF*ZZ*PCN0001~", "1", "REF*ZZ"),
+    ("276", "AMT*T3*250.5~", "AMT*T3*250.5~AMT*T3*1~", "5", "exceeded max count"),
+    ("276", "SVC*HC:36415*", "SVC*ZZ:36415*", "1", "SVC*ZZ:36415 not found"),
+    ("276", "DMG*D8*20120704*M~", "", "3", "Mandatory segment"),
+    ("277", "TRN*2*STAT0001~", "TRN*1*STAT0001~", "1", "TRN*1 not found"),
+    ("277", "STC*F2:88:QC*", "STC*F2:88:XX*", "7", "(XX) is not a valid code"),
+    ("277", "STC*F2:88*20260109~", "STC*F2:88*20260109*WQ~", "10", "(STC03) is marked as Not Used"),
+    (
+        "277",
+        "BHT*0010*08*RSP277001*20260116*0805*DG~",
+        "BHT*0010*08*RSP277001*20260116*0805~",
+        "1",
+        "BHT06",
+    ),
+    ("277", "NM1*IL*1*ROE*RICHARD****MI*W987654321~", "", "3", "(2100D) missing"),
 ]
 
 
