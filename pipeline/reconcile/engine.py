@@ -279,14 +279,18 @@ def reconcile(
     return result
 
 
-_ELIGIBILITY_AMOUNTS = ("deductible", "oop", "copay", "coinsurance")
+# The DESIGN amounts of ``eligibility_summary`` (other columns, e.g. copays by service type,
+# are text).
+_ELIGIBILITY_AMOUNTS = tuple(
+    c for c in ELIGIBILITY_SUMMARY if any(w in c for w in ("deductible", "oop", "copay", "coins"))
+)
 
 
 def _eligibility_amounts(frame: pd.DataFrame) -> pd.DataFrame:
     """271 amounts as Decimals (a ledger keeps them as text)."""
     out = frame.copy()
-    for column in out.columns:
-        if any(word in str(column) for word in _ELIGIBILITY_AMOUNTS):
+    for column in _ELIGIBILITY_AMOUNTS:
+        if column in out.columns:
             where = f"eligibility_summary.{column}"
             out[column] = pd.Series(
                 [as_decimal(v, where=where) for v in out[column]], index=out.index, dtype=object

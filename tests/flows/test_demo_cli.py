@@ -94,9 +94,10 @@ def _check_nsa_cases(out: Path) -> None:
     """The demo's NSA cases against dates counted by hand on a calendar (DOMAIN.md §9.4).
 
     LS0000021 (CTS02, 64483 at an in-network ASC): the 835 paid Fri 2026-12-11 (day 1); the notice
-    is due by business day 30 = Tue 2027-01-26 (Christmas, New Year's Day, MLK Day skipped); the
-    draft is dated as of 2027-01-11, so the negotiation would end Tue 2027-02-23 (Presidents'
-    Day skipped) and the IDR window is Wed 2027-02-24 to Mon 2027-03-01. The offer is the
+    is due by business day 30 = Tue 2027-01-26 (Christmas, New Year's Day, MLK Day skipped). The
+    run's as-of date is its business date (2026-11-27, before the payment), so the draft is
+    dated the day the payment arrived and the negotiation would end on the same business day
+    30, Tue 2027-01-26; the IDR window is Wed 2027-01-27 to Mon 2027-02-01. The offer is the
     practice's UCR rate 552.00 beside the plan's QPA 287.50; the plan allowed the QPA.
     LS0000023 (FAB03): paid Sat 2026-12-12, so day 1 is Mon 2026-12-14 and the notice is due
     Wed 2027-01-27, one business day after LS0000021's.
@@ -109,12 +110,12 @@ def _check_nsa_cases(out: Path) -> None:
     assert (ls21["received_on"], ls21["notice_deadline"], ls21["notice_date"]) == (
         "2026-12-11",
         "2027-01-26",
-        "2027-01-11",
+        "2026-12-11",
     )
     assert (ls21["negotiation_end"], ls21["idr_window_start"], ls21["idr_window_end"]) == (
-        "2027-02-23",
-        "2027-02-24",
-        "2027-03-01",
+        "2027-01-26",
+        "2027-01-27",
+        "2027-02-01",
     )
     assert (ls21["offer_amount"], ls21["qpa_amount"], ls21["allowed_amount"]) == (
         "552.00",
@@ -128,11 +129,10 @@ def _check_nsa_cases(out: Path) -> None:
     )
     notice = (out / "letters" / "LS0000021-nsa_open_negotiation.md").read_text()
     for words in (
-        "January 11, 2027",
         "December 11, 2026",
         "last day January 26, 2027",
-        "February 23, 2027",
-        "February 24, 2027 through March 1, 2027",
+        "by January 26, 2027",
+        "January 27, 2027 through February 1, 2027",
         "$552.00",
         "$287.50",
     ):

@@ -5,15 +5,17 @@ test) and the practice's CSV export, agreeing to the cent with exports/*.csv.
 Rules applied here, from DOMAIN.md and DESIGN.md: the latest CLP02 ≠ 22 of a claim is its
 adjudication; every CLP04 counts as paid except a reversal (CLP02 22) of a payer claim number
 (CLP07) these files never paid; a PLB WO naming a CLP07 is recouped from that claim. The patient
-owes the PR amounts (never PR-100, which is what the plan paid the patient; never PR-45 on a
-No Surprises Act visit to an out-of-network payer), and after a secondary payer at most what the
-primary left (primary_eob.csv) less what the secondary paid; a secondary paying past that leaves
-a credit balance.
+owes the PR amounts (never PR-100, which is what the plan paid the patient), and after a
+secondary payer at most what the primary left (primary_eob*.csv) less what the secondary paid;
+a secondary paying past that leaves a credit balance. A No Surprises Act visit to an
+out-of-network payer is the NSA block's (in-network cost sharing from the 271, tested with
+it): here only its dollars are checked to add up.
 """
 
 from __future__ import annotations
 
 import csv
+import re
 import subprocess
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -174,6 +176,7 @@ def test_flags_and_ar_recomputed_from_the_raw_files_agree_to_the_cent(demo: Path
             recouped[icn_owner[ref]] += amount
 
     want_patient, want_to_patient, want_credit, want_paid = {}, {}, {}, {}
+    protected: set[str] = set()
     for pcn in sent:
         answers = by_pcn.get(pcn, [])
         books = [c for c in answers if c.status != "22" or c.icn in paid_icns]
@@ -182,15 +185,9 @@ def test_flags_and_ar_recomputed_from_the_raw_files_agree_to_the_cent(demo: Path
         if not final:
             continue
         last = final[-1]
-        protected = payer_of.get(pcn) in oon and (pcn in nsa or last.rarcs & NSA_RARCS)
-        billable = sum(
-            (
-                a
-                for g, r, a, _ in last.cas
-                if g == "PR" and r != "100" and not (protected and r == "45")
-            ),
-            ZERO,
-        )
+        if payer_of.get(pcn) in oon and (pcn in nsa or last.rarcs & NSA_RARCS):
+            protected.add(pcn)
+        billable = sum((a for g, r, a, _ in last.cas if g == "PR" and r != "100"), ZERO)
         to_patient = sum((a for _g, r, a, _ in last.cas if r == "100"), ZERO)
         if pcn in primary:
             left = primary[pcn][2]
@@ -209,7 +206,9 @@ def test_flags_and_ar_recomputed_from_the_raw_files_agree_to_the_cent(demo: Path
                 out[f["patient_control_number"]] += D(f["amount_at_stake"])
         return dict(out)
 
-    assert flagged("patient_responsibility") == {p: a for p, a in want_patient.items() if a > 0}
+    got_patient = {p: a for p, a in flagged("patient_responsibility").items() if p not in protected}
+    assert got_patient == {p: a for p, a in want_patient.items() if a > 0 and p not in protected}
+    assert len(got_patient) > 50
     assert flagged("overpayment") == want_credit
     got_to_patient = {p: a for p, a in flagged("paid_to_patient").items() if a}
     assert got_to_patient == {p: a for p, a in want_to_patient.items() if a}
@@ -222,6 +221,8 @@ def test_flags_and_ar_recomputed_from_the_raw_files_agree_to_the_cent(demo: Path
         charge = ZERO if frequency == "8" else charge
         prior_paid, prior_adj, _pr = primary.get(pcn, (ZERO, ZERO, ZERO))
         patient = want_patient.get(pcn, ZERO) + want_to_patient.get(pcn, ZERO)
+        if pcn in protected:  # the NSA block's in-network limit: its sum still adds up
+            patient = _money(row["patient_responsibility"])
         assert _money(row["charge_amount"]) == charge, pcn
         assert _money(row["paid_amount"]) == want_paid[pcn], pcn
         assert _money(row["patient_responsibility"]) == patient, pcn
@@ -258,18 +259,36 @@ def test_demo_over_billing_on_secondary_claims_is_gone(demo: Path) -> None:
     assert "LS0000147" not in billed  # was "Bill the patient 406.08"
 
 
-def test_demo_report_is_as_of_the_business_date(demo: Path) -> None:
+def test_demo_report_is_as_of_the_business_date(
+    demo: Path, demo_run: tuple[Path, subprocess.CompletedProcess[str]]
+) -> None:
     html = (demo / "report.html").read_text()
     assert "As of November 27, 2026" in html  # payments are dated later; the run's date rules
     ar = _csv(demo / "exports" / "ar_claims.csv")
     void = next(r for r in ar if r["patient_control_number"] == "LS0000155V8")
     assert (void["ar_balance"], void["status"]) == ("0.00", "void")  # was 1242 (2× the charge)
-    rejected = _csv(demo / "exports" / "reconciliation.csv")
-    assert {r["status"] for r in rejected if r["patient_control_number"] == "LS0000039"} == {
+    rejected_pcns = set()
+    for path in (demo / "edi" / "received").glob("277CA*"):
+        segs, _comp = _segments(path)
+        pcn = ""
+        for seg in segs:
+            if seg[0] == "TRN" and seg[1] == "2":
+                pcn = seg[2]
+            elif seg[0] == "STC" and seg[1][:2] in ("A3", "A6", "A7", "A8") and pcn:
+                rejected_pcns.add(pcn)
+    assert rejected_pcns
+    recon = _csv(demo / "exports" / "reconciliation.csv")
+    assert {r["status"] for r in recon if r["patient_control_number"] in rejected_pcns} == {
         "rejected"
-    }
+    }  # was awaiting_remittance
+    flags = _csv(demo / "exports" / "flags.csv")
+    assert {
+        f["patient_control_number"] for f in flags if f["flag"] == "rejected_correct_resubmit"
+    } == rejected_pcns
     held = _csv(demo / "exports" / "held_claims.csv")
-    assert len(held) == 18 and all(r["reason"] for r in held)
+    printed = re.search(r"held by the scrubber\s+(\d+)", demo_run[1].stdout)
+    assert printed and len(held) == int(printed.group(1)) > 0
+    assert all(r["reason"] for r in held)
 
 
 def test_month_end_close_from_the_command(
