@@ -18,6 +18,7 @@ import typer
 from pipeline.cases_cli import register as register_case_commands
 from pipeline.cli_realtime import add_realtime_commands
 from pipeline.errors import ClaimflowError
+from pipeline.report_cli import report_app
 
 __all__ = ["app", "main"]
 
@@ -32,6 +33,7 @@ build_app = typer.Typer(help="Build X12 files from practice data.", no_args_is_h
 clearinghouse_app = typer.Typer(help="The embedded clearinghouse simulator.", no_args_is_help=True)
 app.add_typer(build_app, name="build")
 app.add_typer(clearinghouse_app, name="clearinghouse")
+app.add_typer(report_app, name="report")  # pipeline/report_cli.py: --from/--to (month-end close)
 register_case_commands(app)  # claimflow nsa ... / claimflow appeal ... (pipeline/cases_cli.py)
 add_realtime_commands(app)  # eligibility check, claim-status check (real time, CORE)
 

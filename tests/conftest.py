@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -58,3 +60,25 @@ def prefect_api() -> str:
     if not url:
         pytest.skip("PREFECT_API_URL not set (.ci/run starts a Prefect server)")
     return url
+
+
+def run_demo(out: Path) -> subprocess.CompletedProcess[str]:
+    """``claimflow demo --out OUT`` through the real CLI, without the caller's CLAIMFLOW_*."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLAIMFLOW_")}
+    return subprocess.run(
+        [str(Path(sys.executable).with_name("claimflow")), "demo", "--out", str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="session")
+def demo_run(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """One demo run per test session (~1 min), shared by every test that reads its outputs."""
+    out = tmp_path_factory.mktemp("demo") / "demo"
+    return out, run_demo(out)

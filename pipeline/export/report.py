@@ -1,8 +1,10 @@
 """``report.html``: one self-contained page for finance (inline CSS and SVG, no scripts, no CDN).
 
-Totals, paid vs expected by payer, denials by CARC, A/R aging by payer, NSA deadlines coming up,
-the top of the appeal worklist and the per-trace payment check. Template:
-``mappings/templates/report.html.j2``.
+Totals, the deposits that tie to the bank, paid vs expected by payer, denials by CARC,
+insurance and patient A/R, NSA deadlines coming up, the top of the appeal worklist and what to
+review. Template: ``mappings/templates/report.html.j2``, one include per section
+(in :data:`REPORT_SECTIONS` order): a new section is a template file and a name in that
+list. The as-of date is the run's business date.
 """
 
 from __future__ import annotations
@@ -20,7 +22,18 @@ from pipeline.export.templating import environment
 from pipeline.reconcile.aging import AGING_BUCKETS
 from pipeline.reconcile.inputs import records
 
-__all__ = ["render_report", "report_context"]
+__all__ = ["REPORT_SECTIONS", "render_report", "report_context"]
+
+REPORT_SECTIONS = (
+    "report/kpis.html.j2",
+    "report/deposits.html.j2",
+    "report/payers_denials.html.j2",
+    "report/ar.html.j2",
+    "report_nsa.html.j2",  # NSA cases (pipeline/export/nsa_report.py)
+    "report/worklist.html.j2",
+    "report_appeals.html.j2",  # appeal outcomes
+    "report/review.html.j2",
+)
 
 ZERO = Decimal(0)
 _BUCKET_LABELS = {
@@ -72,11 +85,14 @@ def report_context(result: Any) -> dict[str, Any]:
     )
     aging = [r for r in records(tables["ar_aging"]) if r["payer_id"] != "TOTAL"]
     aging_chart = stacked_bars(
-        "A/R aging by payer",
+        "Insurance A/R aging by payer",
         [r["payer_id"] for r in aging],
         [
-            Series(_BUCKET_LABELS[b], [r[b] for r in aging], PALETTE[i % len(PALETTE)])
-            for i, b in enumerate(AGING_BUCKETS)
+            *(
+                Series(_BUCKET_LABELS[b], [r[b] for r in aging], PALETTE[i % len(PALETTE)])
+                for i, b in enumerate(AGING_BUCKETS)
+            ),
+            Series("Denied – in appeal", [r["denied_in_appeal"] for r in aging], "#c9a227"),
         ],
     )
     flags = tables["flags"]
@@ -90,8 +106,12 @@ def report_context(result: Any) -> dict[str, Any]:
     for name in (
         "underpaid",
         "nsa_violation",
+        "payment_dispute",
         "denied_appealable",
         "denied_correctable",
+        "rejected_correct_resubmit",
+        "overpayment",
+        "misclassified_co45",
         "paid_to_patient",
         "patient_responsibility",
         "no_response",
@@ -105,7 +125,14 @@ def report_context(result: Any) -> dict[str, Any]:
             }
         )
     expected_total = sum((p["expected"] for p in by_payer), ZERO)
+    period = getattr(result, "period", None)
     return {
+        "sections": REPORT_SECTIONS,
+        "period": period.label() if period is not None else "",
+        "deposits": records(tables["deposits"]),
+        "patient_aging": records(tables["patient_ar_aging"]),
+        "duplicates": records(tables["duplicate_remittance"]),
+        "review": records(tables["review_items"]),
         "as_of": result.as_of,
         "practice": result.practice,
         "summary": summary,

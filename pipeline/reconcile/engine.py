@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.reconcile.aging import ar_aging, ar_claims
+from pipeline.reconcile.aging import ar_aging, ar_claims, patient_aging
 from pipeline.reconcile.appeals import (
     APPEAL_OUTCOME_COLUMNS,
     APPEAL_WORKLIST_COLUMNS,
@@ -22,6 +22,7 @@ from pipeline.reconcile.estimates import PATIENT_ESTIMATE_COLUMNS, patient_estim
 from pipeline.reconcile.inputs import (
     ELIGIBILITY_SUMMARY,
     Submitted,
+    as_decimal,
     as_text,
     check_columns,
     empty_frame,
@@ -42,6 +43,22 @@ from pipeline.reconcile.nsa_cases import (
     idr_items,
 )
 from pipeline.reconcile.nsa_reference import NsaReference, load_nsa_reference
+from pipeline.reconcile.period import (
+    ACTIVITY_TABLES,
+    Period,
+    activity_in,
+    restrict_remittance,
+    restrict_submitted,
+)
+from pipeline.reconcile.posting import (
+    claim_recoupments,
+    deposits,
+    duplicate_remittance,
+    payment_balance,
+    payment_posting,
+    pms_posting,
+    provider_adjustments,
+)
 from pipeline.reconcile.reference import (
     CodeBook,
     FeeSchedule,
@@ -57,7 +74,9 @@ __all__ = ["TABLES", "ReconcileResult", "reconcile"]
 ZERO = Decimal(0)
 # Export order (one CSV/Parquet each, one workbook sheet each).
 TABLES = (
+    "deposits",
     "payment_posting",
+    "pms_posting",
     "payment_balance",
     "reconciliation",
     "flags",
@@ -69,10 +88,34 @@ TABLES = (
     "idr_initiation",
     "appeal_outcomes",
     "ar_aging",
+    "patient_ar_aging",
     "ar_claims",
+    "duplicate_remittance",
+    "provider_adjustments",
+    "review_items",
     "unmatched",
+    "held_claims",
     "eligibility_summary",
     "patient_estimates",
+)
+HELD_COLUMNS = (
+    "patient_control_number",
+    "payer_id",
+    "payer_name",
+    "service_date",
+    "charge_amount",
+    "reason",
+)
+REVIEW_COLUMNS = (
+    "kind",
+    "patient_control_number",
+    "claim_key",
+    "trace_number",
+    "payment_date",
+    "payer_id",
+    "amount",
+    "reason",
+    "action",
 )
 
 
@@ -86,6 +129,7 @@ class ReconcileResult:
     letters: list[dict[str, Any]] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
     practice: dict[str, str] = field(default_factory=dict)
+    period: Period = field(default_factory=Period)
 
 
 def _mappings_dir() -> Path:
@@ -106,6 +150,9 @@ def reconcile(
     codes: CodeBook | Path | None = None,
     thresholds: Thresholds | None = None,
     practice: Mapping[str, str] | None = None,
+    refused: Mapping[str, str] | None = None,
+    held: pd.DataFrame | None = None,
+    period: Period | None = None,
     nsa_reference: NsaReference | Path | None = None,
     case_events: Sequence[Any] = (),
 ) -> ReconcileResult:
@@ -114,11 +161,21 @@ def reconcile(
     ``remit``: the five remittance tables (DESIGN names). ``submitted``: claims and lines as
     sent (:mod:`pipeline.reconcile.inputs`). Reference data defaults to ``mappings/``;
     thresholds to the settings. ``practice``: billing provider facts for the letters (name,
-    npi, tax_id, address, phone, state). ``nsa_reference``: ``mappings/nsa`` by default;
-    ``case_events``: the ledger's case events (``Ledger.case_events()``: remittance receipt
-    dates, NSA case and appeal events) — the NSA clocks and the worklist status start there.
+    npi, tax_id, address, phone, state). ``refused``: claim_key → why the ledger refused to
+    post that CLP (a duplicate payment; see :func:`~pipeline.reconcile.matching.match_remittance`).
+    ``held``: claims the scrubber held (:data:`HELD_COLUMNS`). ``period``: reconcile as of its
+    end and keep the activity dated inside it (:mod:`pipeline.reconcile.period`).
+    ``nsa_reference``: ``mappings/nsa`` by default; ``case_events``: the ledger's case events
+    (``Ledger.case_events()``: remittance receipt dates, NSA case and appeal events) — the NSA
+    clocks and the worklist status start there.
     """
-    as_of = as_of or date.today()
+    period = period or Period()
+    as_of = as_of or period.end or date.today()
+    if period.end is not None and as_of > period.end:
+        as_of = period.end  # the books at the close
+    if period.end is not None:
+        remit = restrict_remittance(remit_tables(remit), period.end)
+        submitted = restrict_submitted(submitted, period.end)
     fees = (
         fee_schedule
         if isinstance(fee_schedule, FeeSchedule)
@@ -140,15 +197,20 @@ def reconcile(
         if eligibility is not None
         else empty_frame(ELIGIBILITY_SUMMARY)
     )
+    elig = _eligibility_amounts(elig)
     nsa_ref = (
         nsa_reference
         if isinstance(nsa_reference, NsaReference)
         else load_nsa_reference(nsa_reference or _mappings_dir() / "nsa")
     )
     nsa = _nsa_context(nsa_ref, case_events, practice or {})
-    match = match_remittance(remit_tables(remit), submitted)
+    match = match_remittance(remit_tables(remit), submitted, refused)
+    _name_payers(match, profiles)
     elig_by_member = {as_text(r.get("member_id")): r for r in records(elig)}
-    flags, recon = evaluate(match, profiles, fees, book, thresholds, as_of, elig_by_member, nsa)
+    typed, recon = evaluate(match, profiles, fees, book, thresholds, as_of, elig_by_member, nsa)
+    flags = [f.row() | {"payer_name": _payer_name(profiles, f.payer)} for f in typed]
+    for row in recon:
+        row["payer_name"] = _payer_name(profiles, row["payer_id"])
     states = {pcn: c.extras.get("ledger_state", "") for pcn, c in match.claims.items()}
     cases = _nsa_states(flags, match, nsa, as_of)
     appeal_events: dict[str, list[Any]] = {}
@@ -157,12 +219,15 @@ def reconcile(
             appeal_events.setdefault(event.case_id, []).append(event)
     worklist = appeal_worklist(flags, states, as_of, appeal_events, cases)
     case_rows, idr_rows = _nsa_tables(flags, recon, match, profiles, nsa, cases, practice, as_of)
-    flag_frame = pd.DataFrame(flags, columns=[*FLAG_COLUMNS, "appeal_id"])
-    recon_frame = pd.DataFrame(recon, columns=list(RECONCILIATION_COLUMNS))
-    claims_ar = ar_claims(match, as_of)
+    flag_frame = pd.DataFrame(flags, columns=[*FLAG_COLUMNS, "appeal_id", "payer_name"])
+    recon_frame = pd.DataFrame(recon, columns=[*RECONCILIATION_COLUMNS, "payer_name"])
+    recouped = claim_recoupments(match)
+    claims_ar = ar_claims(match, typed, as_of, book, recouped)
     tables = {
-        "payment_posting": match.posting,
-        "payment_balance": match.payment_balance,
+        "deposits": deposits(match, period.holds),
+        "payment_posting": payment_posting(match),
+        "pms_posting": pms_posting(match),
+        "payment_balance": payment_balance(match),
         "reconciliation": recon_frame,
         "flags": flag_frame,
         "underpayments": _underpayments(flag_frame, recon_frame),
@@ -175,18 +240,31 @@ def reconcile(
             appeal_outcomes(worklist), columns=list(APPEAL_OUTCOME_COLUMNS)
         ),
         "ar_aging": ar_aging(claims_ar),
+        "patient_ar_aging": patient_aging(claims_ar, as_of),
         "ar_claims": claims_ar,
+        "duplicate_remittance": duplicate_remittance(match),
+        "provider_adjustments": provider_adjustments(match),
+        "review_items": _review_items(match),
         "unmatched": match.unmatched,
+        "held_claims": check_columns(held, "held_claims", HELD_COLUMNS)
+        if held is not None
+        else empty_frame(HELD_COLUMNS),
         "eligibility_summary": elig,
         "patient_estimates": patient_estimates(appointments, elig, fees, profiles)
         if appointments is not None
         else empty_frame(PATIENT_ESTIMATE_COLUMNS),
     }
-    result = ReconcileResult(as_of=as_of, tables=tables, practice=dict(practice or {}))
+    for name in ACTIVITY_TABLES:
+        tables[name] = activity_in(tables[name], period)
+    result = ReconcileResult(
+        as_of=as_of, tables=tables, practice=dict(practice or {}), period=period
+    )
     by_line = {(r["claim_key"], r["line_control_number"]): r for r in recon}
+    kept = {id(f) for f in flags if period.holds(f["payment_date"])}
+    worklist_in = [w for w in worklist if period.holds(w.get("payment_date"))]
     result.letters = letter_contexts(
-        worklist,
-        flags,
+        worklist_in,
+        [f for f in flags if id(f) in kept],
         by_line,
         match,
         profiles,
@@ -199,6 +277,81 @@ def reconcile(
     )
     result.summary = _summary(tables, match)
     return result
+
+
+# The DESIGN amounts of ``eligibility_summary`` (other columns, e.g. copays by service type,
+# are text).
+_ELIGIBILITY_AMOUNTS = tuple(
+    c for c in ELIGIBILITY_SUMMARY if any(w in c for w in ("deductible", "oop", "copay", "coins"))
+)
+
+
+def _eligibility_amounts(frame: pd.DataFrame) -> pd.DataFrame:
+    """271 amounts as Decimals (a ledger keeps them as text)."""
+    out = frame.copy()
+    for column in _ELIGIBILITY_AMOUNTS:
+        if column in out.columns:
+            where = f"eligibility_summary.{column}"
+            out[column] = pd.Series(
+                [as_decimal(v, where=where) for v in out[column]], index=out.index, dtype=object
+            )
+    return out
+
+
+def _payer_name(profiles: Mapping[str, PayerProfile], payer_id: str) -> str:
+    profile = profiles.get(payer_id)
+    return profile.name if profile else ""
+
+
+def _name_payers(match: MatchResult, profiles: Mapping[str, PayerProfile]) -> None:
+    """The 835's N1*PR name, else the payer profile's, beside every payer ID."""
+    for pay in match.payments.values():
+        pay["payer_name"] = pay.get("payer_name") or _payer_name(profiles, pay["payer_id"])
+    for claim in match.claims.values():
+        if not claim.extras.get("payer_name"):
+            claim.extras["payer_name"] = _payer_name(profiles, claim.payer_id)
+
+
+def _review_items(match: MatchResult) -> pd.DataFrame:
+    """What a person must look at: PLB amounts naming a claim or left open, and reversals of
+    payments these books never held."""
+    rows: list[dict[str, Any]] = []
+    frame = provider_adjustments(match)
+    for p in records(frame):
+        if p["status"] in ("income", "offset"):
+            continue
+        rows.append(
+            {
+                "kind": "plb_recoupment" if p["status"] == "applied_to_claim" else "plb_open",
+                "patient_control_number": p["patient_control_number"],
+                "claim_key": p["claim_key"],
+                "trace_number": p["trace_number"],
+                "payment_date": p["payment_date"],
+                "payer_id": p["payer_id"],
+                "amount": p["amount"],
+                "reason": f"PLB {p['reason_code']} {p['reference_id']} {p['amount']:.2f}",
+                "action": p["action"],
+            }
+        )
+    for r in match.remits:
+        if r.before_ledger and r.matched_claim and r.posted:
+            rows.append(
+                {
+                    "kind": "reversal_before_ledger",
+                    "patient_control_number": r.matched_claim,
+                    "claim_key": r.claim_key,
+                    "trace_number": r.trace_number,
+                    "payment_date": r.payment_date,
+                    "payer_id": r.payer_id,
+                    "amount": r.paid_amount,
+                    "reason": (
+                        f"CLP02 22 reverses payer claim {r.payer_claim_control_number}, which "
+                        "was never posted here; left out of A/R"
+                    ),
+                    "action": "Check the original payment in the old system and net it there",
+                }
+            )
+    return pd.DataFrame(rows, columns=list(REVIEW_COLUMNS))
 
 
 def _underpayments(flags: pd.DataFrame, recon: pd.DataFrame) -> pd.DataFrame:
@@ -260,6 +413,8 @@ def _summary(tables: Mapping[str, pd.DataFrame], match: MatchResult) -> dict[str
     flags = tables["flags"]
     recon = tables["reconciliation"]
     aging = tables["ar_aging"]
+    patient = tables["patient_ar_aging"]
+    bank = tables["deposits"]
 
     def at_stake(*names: str) -> Decimal:
         return _dsum(flags[flags["flag"].isin(names)], "amount_at_stake")
@@ -267,28 +422,49 @@ def _summary(tables: Mapping[str, pd.DataFrame], match: MatchResult) -> dict[str
     by_payer: dict[str, dict[str, Any]] = {}
     for r in records(recon):
         entry = by_payer.setdefault(
-            r["payer_id"], {"payer": r["payer_id"], "expected": ZERO, "paid": ZERO, "lines": 0}
+            r["payer_id"],
+            {
+                "payer": r["payer_id"],
+                "payer_name": r.get("payer_name") or "",
+                "expected": ZERO,
+                "paid": ZERO,
+                "lines": 0,
+            },
         )
         entry["lines"] += 1
         entry["paid"] += r["paid_amount"] or ZERO
         entry["expected"] += r["expected_payment"] or ZERO
     balance = tables["payment_balance"]
+    total = records(bank)[-1] if len(bank) else {}
     return {
         "claims": len(match.claims),
-        "remittance_claims": len(match.remits),
-        "payments": len(match.payments),
+        "remittance_claims": sum(1 for r in match.remits if r.posted),
+        "payments": len(bank) - 1 if len(bank) else 0,
         "charges": sum((c.charge_amount for c in match.claims.values()), ZERO),
-        "paid": sum((r.paid_amount for r in match.remits), ZERO),
+        # Paid by payers = Σ CLP04 posted in the deposits shown; with PLB and the duplicates
+        # held it adds up to the deposits (the report shows the sum).
+        "paid": total.get("claims_paid") or ZERO,
+        "provider_adjustments": total.get("provider_adjustments") or ZERO,
+        "duplicates_not_posted": total.get("duplicates_not_posted") or ZERO,
+        "deposits": total.get("deposit_amount") or ZERO,
+        "deposit_difference": total.get("difference") or ZERO,
         "payments_total": _dsum(balance, "payment_amount"),
         "unbalanced_traces": int((~balance["balanced"].astype(bool)).sum()),
         "unmatched": len(tables["unmatched"]),
+        "duplicates": len(tables["duplicate_remittance"]),
+        "review_items": len(tables["review_items"]),
+        "held_claims": len(tables["held_claims"]),
         "underpaid": at_stake("underpaid"),
         "denied": at_stake("denied_appealable", "denied_correctable"),
         "nsa": at_stake("nsa_violation"),
+        "overpayment": at_stake("overpayment"),
+        "rejected": at_stake("rejected_correct_resubmit"),
         "payment_dispute": at_stake("payment_dispute"),
         "patient_responsibility": at_stake("patient_responsibility"),
         "paid_to_patient": at_stake("paid_to_patient"),
         "ar_total": aging.iloc[-1]["total"] if len(aging) else ZERO,
+        "ar_in_appeal": aging.iloc[-1]["denied_in_appeal"] if len(aging) else ZERO,
+        "patient_ar_total": patient.iloc[-1]["total"] if len(patient) else ZERO,
         "flag_counts": flags["flag"].value_counts().to_dict(),
         "by_payer": [by_payer[k] for k in sorted(by_payer)],
     }

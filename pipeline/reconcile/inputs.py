@@ -39,6 +39,7 @@ __all__ = [
     "REMIT_SERVICE_LINES",
     "REMIT_TABLES",
     "SUBMITTED_CLAIMS",
+    "SUBMITTED_CLAIM_COB",
     "SUBMITTED_CLAIM_EXTRAS",
     "SUBMITTED_LINES",
     "SUBMITTED_LINE_EXTRAS",
@@ -49,6 +50,7 @@ __all__ = [
     "as_decimal",
     "as_text",
     "check_columns",
+    "cob_columns",
     "empty_frame",
     "encounter_extras",
     "modifiers_of",
@@ -158,6 +160,13 @@ SUBMITTED_CLAIMS = (
     "aob",  # CLM08 = Y (benefits assigned to the practice)
     "submitted_date",  # when the 837P went out (no_response clock)
 )
+# Coordination of benefits (2000B SBR01, 2320): optional; empty = a primary claim.
+SUBMITTED_CLAIM_COB = (
+    "responsibility",  # SBR01 of the payer billed: P, S or T
+    "prior_paid_amount",  # Σ 2320 AMT*D of the payers before it
+    "prior_patient_responsibility",  # the last prior payer's PR (2320 CAS PR)
+    "prior_adjustment_amount",  # the prior payers' CO/PI/OA (2320 CAS)
+)
 SUBMITTED_CLAIM_EXTRAS = (
     "patient_name",  # letters only
     "member_id",
@@ -166,7 +175,9 @@ SUBMITTED_CLAIM_EXTRAS = (
     "clinical_notes",  # the encounter notes: clinical justification in letters
     "rendering_provider",
     "ledger_state",  # claim state from the ledger (worklist status; rejected → no no_response)
-    "payer_claim_control_number",
+    "payer_claim_control_number",  # REF*F8 of a replacement/void: the claim it replaces
+    "payer_name",
+    "reject_reason",  # the 999/277CA reason of a rejected claim
     # No Surprises Act protection and appeal letters (pipeline.reconcile.nsa, appeals)
     "claim_filing_indicator",  # SBR09: Medicare/Medicaid/TRICARE are outside the federal NSA
     "facility_npi",  # 2310C: the facility's network status decides non-emergency protection
@@ -360,7 +371,7 @@ def submitted_from_records(
         claim_frame,
         "submitted claims",
         ("patient_control_number", "payer_id", "service_date_start", "charge_amount"),
-        (*SUBMITTED_CLAIMS, *SUBMITTED_CLAIM_EXTRAS),
+        (*SUBMITTED_CLAIMS, *SUBMITTED_CLAIM_COB, *SUBMITTED_CLAIM_EXTRAS),
     )
     line_frame = check_columns(
         line_frame,
@@ -379,6 +390,7 @@ def submitted_from_claim_records(
     default_submitted: date | None = None,
     notes: Mapping[str, str] | None = None,
     ledger_states: Mapping[str, str] | None = None,
+    reject_reasons: Mapping[str, str] | None = None,
     encounter_facts: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Submitted:
     """Claims as submitted from 837P claim records (``pipeline.practice.records.ClaimRecord``:
@@ -386,6 +398,7 @@ def submitted_from_claim_records(
 
     ``network_status``: payer_id → in_network / out_of_network; ``submitted_dates``: PCN → the
     day the 837P went out (else ``default_submitted``); ``notes``: PCN → encounter notes;
+    ``reject_reasons``: PCN → the 999/277CA reason of a rejected claim;
     ``encounter_facts``: PCN → more extras the 837P does not carry (:func:`encounter_extras`).
     """
     claim_rows: list[dict[str, Any]] = []
@@ -416,9 +429,12 @@ def submitted_from_claim_records(
                 "rendering_provider": rec.rendering_npi,
                 "ledger_state": (ledger_states or {}).get(pcn, ""),
                 "payer_claim_control_number": rec.original_claim_number,
+                "payer_name": rec.payer_name,
+                "reject_reason": (reject_reasons or {}).get(pcn, ""),
                 **_record_extras(rec),
                 **(encounter_facts or {}).get(pcn, {}),
             }
+            | cob_columns(rec)
         )
         for ln in lines:
             line_rows.append(
@@ -436,6 +452,47 @@ def submitted_from_claim_records(
                 }
             )
     return submitted_from_records(claim_rows, line_rows)
+
+
+_RANK = {"P": 1, "S": 2, "T": 3}
+
+
+def cob_columns(rec: Any) -> dict[str, Any]:
+    """:data:`SUBMITTED_CLAIM_COB` from an 837P claim record's 2000B SBR01, 2320 and 2430
+    loops: the prior payers' paid (AMT*D) and adjustments (claim-level 2320 CAS and each line's
+    2430 CAS), and the patient share the last of them left. A payer named in 2320 that has not
+    adjudicated the claim (no AMT*D: the secondary on a primary claim) is not prior."""
+    responsibility = str(rec.responsibility or "P").upper()
+    rank = _RANK.get(responsibility, 1)
+    prior = [
+        o
+        for o in rec.other_payers
+        if o.paid_amount is not None and _RANK.get(str(o.responsibility).upper(), 1) < rank
+    ]
+    if rank == 1 or not prior:
+        return {"responsibility": responsibility}
+    last = max(prior, key=lambda o: _RANK.get(str(o.responsibility).upper(), 1))
+
+    def adjustments(payer: Any) -> list[Any]:
+        lines = [
+            a
+            for ln in rec.lines
+            for adj in getattr(ln, "adjudications", ())
+            if adj.payer_id == payer.payer_id
+            for a in adj.adjustments
+        ]
+        return [*payer.adjustments, *lines]
+
+    return {
+        "responsibility": responsibility,
+        "prior_paid_amount": sum((o.paid_amount for o in prior), Decimal(0)),
+        "prior_patient_responsibility": sum(
+            (a.amount for a in adjustments(last) if a.group_code == "PR"), Decimal(0)
+        ),
+        "prior_adjustment_amount": sum(
+            (a.amount for o in prior for a in adjustments(o) if a.group_code != "PR"), Decimal(0)
+        ),
+    }
 
 
 def _record_extras(rec: Any) -> dict[str, str]:

@@ -6,7 +6,15 @@
 - Reversals (CLP02 = 22) cancel the adjudication they reverse (``reversal_of_claim_key`` or
   the latest earlier adjudication of the same PCN with the opposite charge); both stay posted,
   so the net of the pair is zero and only the correction remains *effective*.
+- A reversal whose original is not among the remittances (it predates the ledger) is marked
+  ``before_ledger``: it is posted (the money moved) but never reaches A/R.
+- Money is never counted twice: an ERA received again (same TRN02, payer, BPR02 and date from
+  another file; DOMAIN.md §12 step 2) and a claim paid again under another check that the ledger
+  refused (``refused``; without a ledger: a second adjudication of a PCN while an earlier one in
+  another payment stands) are marked ``duplicate`` and kept out of posting (see
+  :mod:`pipeline.reconcile.posting`).
 - Nothing is dropped: remittance claims or lines that match nothing go to ``unmatched``.
+- PLB amounts are linked to the claim their reference (PLB03-2) names, by CLP07 or CLP01.
 - Per trace number: Σ posted (CLP04 of every claim, matched or not) − Σ PLB = BPR02.
 """
 
@@ -31,6 +39,8 @@ from pipeline.reconcile.inputs import (
 )
 
 __all__ = [
+    "PRIOR_PAYER_STATUS",
+    "UNMATCHED_COLUMNS",
     "Adjustment",
     "MatchResult",
     "RemitClaim",
@@ -89,18 +99,43 @@ class RemitClaim:
     payer_name: str
     order: int
     member_id: str = ""
+    source_file: str = ""
+    transaction_control_number: str = ""
     lines: list[RemitLine] = field(default_factory=list)
     adjustments: list[Adjustment] = field(default_factory=list)  # claim level
     matched_claim: str = ""  # submitted PCN
     reversed_by: str = ""  # claim_key of the reversal that cancels this one
+    before_ledger: bool = False  # a reversal of an adjudication these remittances do not hold
+    duplicate: str = ""  # why this CLP is money counted already (then it is never posted)
 
     @property
     def is_reversal(self) -> bool:
         return self.claim_status_code == "22"
 
     @property
+    def posted(self) -> bool:
+        """Part of payment posting (every CLP but a duplicate)."""
+        return not self.duplicate
+
+    @property
     def effective(self) -> bool:
-        return bool(self.matched_claim) and not self.is_reversal and not self.reversed_by
+        return (
+            bool(self.matched_claim)
+            and not self.is_reversal
+            and not self.reversed_by
+            and not self.duplicate
+        )
+
+    @property
+    def in_books(self) -> bool:
+        """Counts toward the claim's A/R: posted, matched, and not a reversal of money these
+        books never held."""
+        return bool(self.matched_claim) and self.posted and not self.before_ledger
+
+    def has_adjustment(self, group: str, reason: str) -> bool:
+        return any(
+            a.group_code == group and a.reason_code == reason for a in self.all_adjustments()
+        )
 
     def all_adjustments(self) -> list[Adjustment]:
         return [*self.adjustments, *(a for ln in self.lines for a in ln.adjustments)]
@@ -134,6 +169,18 @@ class SubClaim:
     submitted_date: date | None
     extras: dict[str, str]
     lines: list[SubLine] = field(default_factory=list)
+    responsibility: str = "P"  # SBR01: P, S or T
+    prior_paid: Decimal = ZERO  # 2320 AMT*D of the payers before this one
+    prior_patient_responsibility: Decimal | None = None  # their PR (2320 CAS PR); None = primary
+    prior_adjustments: Decimal = ZERO  # their CO/PI/OA
+
+    @property
+    def secondary(self) -> bool:
+        return self.responsibility in ("S", "T") and self.prior_patient_responsibility is not None
+
+    @property
+    def void(self) -> bool:
+        return self.frequency_code == "8"
 
     def as_mapping(self) -> dict[str, Any]:
         return {
@@ -145,15 +192,25 @@ class SubClaim:
         }
 
 
+# CLP02 of a payer that processed the claim in its turn (DOMAIN.md §7.3), by SBR01.
+PRIOR_PAYER_STATUS = {
+    "P": frozenset({"1", "19"}),
+    "S": frozenset({"2", "20"}),
+    "T": frozenset({"3", "21"}),
+}
+
+
 @dataclass
 class MatchResult:
     claims: dict[str, SubClaim]  # by PCN
     remits: list[RemitClaim]
     payments: dict[str, dict[str, Any]]  # by trace number
     provider_adjustments: list[dict[str, Any]]
-    posting: pd.DataFrame
     unmatched: pd.DataFrame
-    payment_balance: pd.DataFrame
+    duplicate_payments: list[dict[str, Any]] = field(default_factory=list)  # ERAs seen again
+
+    def remits_of(self, pcn: str) -> list[RemitClaim]:
+        return [r for r in self.remits if r.matched_claim == pcn]
 
 
 def _dec(value: object, where: str) -> Decimal:
@@ -182,6 +239,12 @@ def normalize_submitted(submitted: Submitted) -> dict[str, SubClaim]:
             aob=as_bool(row.get("aob")),
             submitted_date=as_date(row.get("submitted_date"), where=where),
             extras={k: _extra_text(row.get(k)) for k in SUBMITTED_CLAIM_EXTRAS},
+            responsibility=as_text(row.get("responsibility")).upper() or "P",
+            prior_paid=_dec(row.get("prior_paid_amount"), where),
+            prior_patient_responsibility=as_decimal(
+                row.get("prior_patient_responsibility"), where=where
+            ),
+            prior_adjustments=_dec(row.get("prior_adjustment_amount"), where),
         )
     counters: dict[str, int] = {}
     for row in records(submitted.lines):
@@ -215,13 +278,26 @@ def _extra_text(value: object) -> str:
     return as_text(value)
 
 
-def load_remittance(
-    tables: Mapping[str, pd.DataFrame],
-) -> tuple[list[RemitClaim], dict[str, dict[str, Any]], list[dict[str, Any]]]:
+def load_remittance(tables: Mapping[str, pd.DataFrame]) -> Remittance:
     """Remittance tables → claims with lines and adjustments attached, payments by trace."""
     payments: dict[str, dict[str, Any]] = {}
+    seen: dict[tuple[Any, ...], str] = {}
+    again: dict[tuple[str, str], str] = {}  # (source_file, trace) of an ERA seen before → trace
+    duplicates: list[dict[str, Any]] = []
     for row in records(tables["remit_payments"]):
         trace = as_text(row["trace_number"])
+        era = (
+            trace,
+            as_text(row.get("payer_id")),
+            as_decimal(row.get("payment_amount")),
+            as_date(row.get("payment_date")),
+        )
+        source = (as_text(row.get("source_file")), trace)
+        if era in seen and seen[era] != source[0]:
+            again[source] = trace
+            duplicates.append(row)
+            continue
+        seen[era] = source[0]
         payments[trace] = {
             "trace_number": trace,
             "payer_id": as_text(row.get("payer_id")),
@@ -254,6 +330,8 @@ def load_remittance(
             payer_name=pay.get("payer_name", ""),
             order=order,
             member_id=as_text(row.get("patient_member_id")),
+            source_file=as_text(row.get("source_file")),
+            transaction_control_number=as_text(row.get("transaction_control_number")),
         )
     line_rows = records(tables["remit_service_lines"])
     for n, row in enumerate(line_rows, start=1):
@@ -284,10 +362,31 @@ def load_remittance(
             "reason_code": as_text(r.get("reason_code")),
             "reference_id": as_text(r.get("reference_id")),
             "amount": _dec(r.get("amount"), "provider adjustment"),
+            "source_file": as_text(r.get("source_file")),
+            "transaction_control_number": as_text(r.get("transaction_control_number")),
         }
         for r in records(tables["remit_provider_adjustments"])
     ]
-    return list(claims.values()), payments, plb
+    _mark_era_duplicates(claims.values(), again)
+    plb = [p for p in plb if (p["source_file"], p["trace_number"]) not in again]
+    return Remittance(list(claims.values()), payments, plb, duplicates)
+
+
+@dataclass
+class Remittance:
+    claims: list[RemitClaim]
+    payments: dict[str, dict[str, Any]]
+    provider_adjustments: list[dict[str, Any]]
+    duplicate_payments: list[dict[str, Any]]
+
+
+def _mark_era_duplicates(
+    claims: Iterable[RemitClaim], again: Mapping[tuple[str, str], str]
+) -> None:
+    for claim in claims:
+        trace = again.get((claim.source_file, claim.trace_number))
+        if trace is not None:
+            claim.duplicate = f"the remittance of trace {trace} was received again"
 
 
 def _attach_adjustments(claims: Mapping[str, RemitClaim], rows: Iterable[dict[str, Any]]) -> None:
@@ -331,9 +430,16 @@ def _pcn_index(claims: Mapping[str, SubClaim]) -> dict[str, str]:
     return index
 
 
-def match_remittance(tables: Mapping[str, pd.DataFrame], submitted: Submitted) -> MatchResult:
+def match_remittance(
+    tables: Mapping[str, pd.DataFrame],
+    submitted: Submitted,
+    refused: Mapping[str, str] | None = None,
+) -> MatchResult:
+    """``refused``: claim_key → why the ledger would not post that CLP (a claim paid again);
+    None (no ledger at hand) = find such duplicates by the payments themselves."""
     claims = normalize_submitted(submitted)
-    remits, payments, plb = load_remittance(tables)
+    loaded = load_remittance(tables)
+    remits = loaded.claims
     index = _pcn_index(claims)
     unmatched: list[dict[str, Any]] = []
     for remit in remits:
@@ -344,16 +450,21 @@ def match_remittance(tables: Mapping[str, pd.DataFrame], submitted: Submitted) -
             continue
         remit.matched_claim = found
         _match_lines(remit, claims[found], unmatched)
-    _apply_reversals(remits)
-    posting = _posting(remits, payments, plb)
+    _apply_reversals([r for r in remits if not r.duplicate])
+    if refused is None:
+        _mark_paid_again(remits, claims)
+    else:
+        for remit in remits:
+            if remit.claim_key in refused and not remit.duplicate:
+                remit.duplicate = refused[remit.claim_key]
+    _link_provider_adjustments(loaded.provider_adjustments, remits)
     return MatchResult(
         claims=claims,
         remits=remits,
-        payments=payments,
-        provider_adjustments=plb,
-        posting=posting,
+        payments=loaded.payments,
+        provider_adjustments=loaded.provider_adjustments,
         unmatched=pd.DataFrame(unmatched, columns=list(UNMATCHED_COLUMNS)),
-        payment_balance=_payment_balance(remits, payments, plb, posting),
+        duplicate_payments=loaded.duplicate_payments,
     )
 
 
@@ -455,184 +566,46 @@ def _apply_reversals(remits: list[RemitClaim]) -> None:
                     target = cand
         if target is not None and not target.reversed_by:
             target.reversed_by = reversal.claim_key
-
-
-POSTING_COLUMNS = (
-    "trace_number",
-    "payment_date",
-    "payer_id",
-    "claim_key",
-    "patient_control_number",
-    "claim_status_code",
-    "payer_claim_control_number",
-    "entry",  # line | claim_adjustment | provider_adjustment
-    "line_control_number",
-    "procedure_code",
-    "charge_amount",
-    "allowed_amount",
-    "paid_amount",
-    "deductible",
-    "coinsurance",
-    "copay",
-    "patient_responsibility",
-    "contractual",
-    "payer_initiated",
-    "other_adjustment",
-    "matched",
-    "match_method",
-    "effective",
-)
-
-
-def _split(adjs: Iterable[Adjustment]) -> dict[str, Decimal]:
-    out = dict.fromkeys(
-        (
-            "deductible",
-            "coinsurance",
-            "copay",
-            "patient_responsibility",
-            "contractual",
-            "payer_initiated",
-            "other_adjustment",
-        ),
-        ZERO,
-    )
-    for a in adjs:
-        if a.group_code == "PR":
-            out["patient_responsibility"] += a.amount
-            key = {"1": "deductible", "2": "coinsurance", "3": "copay"}.get(a.reason_code)
-            if key:
-                out[key] += a.amount
-        elif a.group_code == "CO":
-            out["contractual"] += a.amount
-        elif a.group_code == "PI":
-            out["payer_initiated"] += a.amount
         else:
-            out["other_adjustment"] += a.amount
-    return out
+            reversal.before_ledger = True
 
 
-def _posting(
-    remits: list[RemitClaim], payments: Mapping[str, dict[str, Any]], plb: list[dict[str, Any]]
-) -> pd.DataFrame:
-    rows: list[dict[str, Any]] = []
-    for r in remits:
-        base = {
-            "trace_number": r.trace_number,
-            "payment_date": r.payment_date,
-            "payer_id": r.payer_id,
-            "claim_key": r.claim_key,
-            "patient_control_number": r.patient_control_number,
-            "claim_status_code": r.claim_status_code,
-            "payer_claim_control_number": r.payer_claim_control_number,
-            "effective": r.effective,
-        }
-        for line in r.lines:
-            rows.append(
-                base
-                | _split(line.adjustments)
-                | {
-                    "entry": "line",
-                    "line_control_number": line.matched_line or line.line_control_number,
-                    "procedure_code": line.procedure_code,
-                    "charge_amount": line.charge_amount,
-                    "allowed_amount": line.allowed_amount,
-                    "paid_amount": line.paid_amount,
-                    "matched": bool(r.matched_claim and line.matched_line),
-                    "match_method": line.match_method,
-                }
+# Ledger states in which a new adjudication without a reversal is expected (appeal decisions).
+_READJUDICATING = frozenset({"appeal_due", "appealed"})
+
+
+def _mark_paid_again(remits: list[RemitClaim], claims: Mapping[str, SubClaim]) -> None:
+    """A second adjudication of a PCN under another payment while the first still stands."""
+    standing: dict[str, RemitClaim] = {}
+    for remit in sorted(remits, key=lambda r: (r.payment_date or date.min, r.order)):
+        if not remit.matched_claim or remit.duplicate or remit.is_reversal:
+            continue
+        first = standing.get(remit.matched_claim)
+        state = claims[remit.matched_claim].extras.get("ledger_state", "")
+        if (
+            first is not None
+            and not first.reversed_by
+            and first.trace_number != remit.trace_number
+            and state not in _READJUDICATING
+        ):
+            remit.duplicate = (
+                f"claim already adjudicated in trace {first.trace_number} "
+                f"({first.claim_key}); paid again without a reversal"
             )
-        # CLP04 − ΣSVC03: what claim-level CAS took (or a claim sent without lines).
-        residual = r.paid_amount - sum((ln.paid_amount for ln in r.lines), ZERO)
-        residual_charge = r.charge_amount - sum((ln.charge_amount for ln in r.lines), ZERO)
-        if residual or r.adjustments or residual_charge or not r.lines:
-            rows.append(
-                base
-                | _split(r.adjustments)
-                | {
-                    "entry": "claim_adjustment",
-                    "line_control_number": "",
-                    "procedure_code": "",
-                    "charge_amount": residual_charge,
-                    "allowed_amount": None,
-                    "paid_amount": residual,
-                    "matched": bool(r.matched_claim),
-                    "match_method": "clp01" if r.matched_claim else "",
-                }
-            )
+            continue
+        standing[remit.matched_claim] = remit
+
+
+def _link_provider_adjustments(plb: list[dict[str, Any]], remits: list[RemitClaim]) -> None:
+    """PLB03-2 names a claim by its payer claim control number (CLP07) or its PCN."""
+    by_icn = {r.payer_claim_control_number: r for r in remits if r.payer_claim_control_number}
+    by_pcn = {r.patient_control_number.upper(): r for r in remits if r.matched_claim}
     for p in plb:
-        pay = payments.get(p["trace_number"], {})
-        rows.append(
-            dict.fromkeys(POSTING_COLUMNS)
-            | _split(())
-            | {
-                "trace_number": p["trace_number"],
-                "payment_date": pay.get("payment_date"),
-                "payer_id": pay.get("payer_id", ""),
-                "claim_key": "",
-                "patient_control_number": "",
-                "claim_status_code": "",
-                "payer_claim_control_number": p["reference_id"],
-                "entry": "provider_adjustment",
-                "line_control_number": "",
-                "procedure_code": f"PLB {p['reason_code']}",
-                "charge_amount": ZERO,
-                "paid_amount": -p["amount"],  # positive PLB reduces the payment
-                "matched": True,
-                "match_method": "plb",
-                "effective": True,
-            }
-        )
-    return pd.DataFrame(rows, columns=list(POSTING_COLUMNS))
-
-
-def _payment_balance(
-    remits: list[RemitClaim],
-    payments: Mapping[str, dict[str, Any]],
-    plb: list[dict[str, Any]],
-    posting: pd.DataFrame,
-) -> pd.DataFrame:
-    traces = sorted(set(payments) | {r.trace_number for r in remits})
-    rows = []
-    for trace in traces:
-        pay = payments.get(trace, {})
-        in_trace = [r for r in remits if r.trace_number == trace]
-        claims_paid = sum((r.paid_amount for r in in_trace), ZERO)
-        held = sum((r.paid_amount for r in in_trace if not r.matched_claim), ZERO)
-        plb_total = sum((p["amount"] for p in plb if p["trace_number"] == trace), ZERO)
-        posted = sum(
-            (v for v in posting.loc[posting["trace_number"] == trace, "paid_amount"]), ZERO
-        )
-        bpr02 = pay.get("payment_amount")
-        difference = None if bpr02 is None else bpr02 - posted
-        rows.append(
-            {
-                "trace_number": trace,
-                "payer_id": pay.get("payer_id", ""),
-                "payment_date": pay.get("payment_date"),
-                "payment_method": pay.get("payment_method", ""),
-                "payment_amount": bpr02,
-                "claims_paid": claims_paid,
-                "held_unmatched": held,
-                "provider_adjustments": plb_total,
-                "posted_amount": posted,
-                "difference": difference,
-                "balanced": difference == ZERO,
-            }
-        )
-    return pd.DataFrame(
-        rows,
-        columns=[
-            "trace_number",
-            "payer_id",
-            "payment_date",
-            "payment_method",
-            "payment_amount",
-            "claims_paid",
-            "held_unmatched",
-            "provider_adjustments",
-            "posted_amount",
-            "difference",
-            "balanced",
-        ],
-    )
+        ref = p["reference_id"]
+        found = by_icn.get(ref) or by_pcn.get(ref.upper()) if ref else None
+        if found is not None and found.posted:
+            p["patient_control_number"] = found.matched_claim
+            p["claim_key"] = found.claim_key
+        else:
+            p["patient_control_number"] = ""
+            p["claim_key"] = ""

@@ -108,6 +108,10 @@ class PayerProfile:
         return self.appeal_addresses.get(family) or self.appeal_addresses.get("default") or {}
 
 
+_PROVIDER_GROUPS = frozenset({"CO", "PI"})
+_PATIENT = "patient_responsibility"
+
+
 @dataclass(frozen=True)
 class CarcAction:
     group_code: str  # "*" = any group
@@ -131,7 +135,25 @@ class CodeBook:
     diagnoses: Mapping[str, str] = field(default_factory=dict)  # diagnoses.csv (letters)
 
     def carc_action(self, group_code: str, carc: str) -> CarcAction:
-        found = self.carc.get((group_code, carc)) or self.carc.get(("*", carc))
+        """The row for (group, CARC), else the any-group row — except that a reason the table
+        calls patient responsibility is the patient's only under PR: under CO or PI (CO-204,
+        CO-119, CO-49, CO-35…) the payer made it the provider's, which is a denial to appeal
+        (or write off), never a bill to the patient (DOMAIN.md §8.1)."""
+        found = self.carc.get((group_code, carc))
+        if found is not None:
+            return found
+        found = self.carc.get(("*", carc))
+        if found is not None and group_code in _PROVIDER_GROUPS and found.action == _PATIENT:
+            return CarcAction(
+                group_code,
+                carc,
+                "appeal",
+                "denied_appealable",
+                "reconsideration",
+                found.description,
+                f"Not billable to the patient under {group_code}: appeal if the coverage is "
+                "disputed, otherwise write off",
+            )
         if found is not None:
             return found
         # An unknown CARC outside PR is treated as appealable: a person must look at it.

@@ -9,24 +9,37 @@ Per effective adjudication (matched, neither a reversal nor reversed) and per li
   ``nsa_violation`` for balance billing (PR-45, or cost sharing above the in-network level)
   and ``payment_dispute`` when the plan allowed less than the practice's offer (open
   negotiation; the case's next deadline);
-- any other line → ``underpaid`` when expected payment (expected allowed − PR cost share) −
-  paid exceeds both ``underpaid_threshold_amount`` and ``underpaid_threshold_percent``;
+- any other line → ``underpaid`` when the claim's shortfall (expected payment − paid, where
+  expected payment = expected allowed − the patient's cost share recomputed on the expected
+  allowed, :mod:`pipeline.reconcile.costshare`) exceeds *both* ``underpaid_threshold_amount``
+  and ``underpaid_threshold_percent`` of the claim's expected payment (:class:`Thresholds`);
+  then each line paid short is flagged;
+- a secondary (or tertiary) claim (SBR01 S/T, 2320 with the prior payer's PR): the expected
+  payment is capped by the prior payer's patient responsibility, and so is the patient's
+  balance; paid beyond it → ``overpayment`` (a credit balance: e.g. processed as primary, CLP02
+  not 2 and no OA-23);
+- CO-45 on an out-of-network payer (no contract) outside NSA protection →
+  ``misclassified_co45`` (DOMAIN.md §12 step 8);
 - CARC 100 anywhere → ``paid_to_patient`` (claim level); the payment the patient got counts as
   paid for the underpayment check;
 - billable PR (never PR-45 on a protected service) → ``patient_responsibility`` (claim level);
+- a claim rejected at the front end (999/277CA) → ``rejected_correct_resubmit`` with the reason;
 - a submitted claim with no 835 after the payer's ``response_window_days`` → ``no_response``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from pipeline.reconcile.costshare import CostShareBook
 from pipeline.reconcile.expected import LineExpectation, cents, expect_lines
+from pipeline.reconcile.flags import FLAG_COLUMNS, Flag
 from pipeline.reconcile.matching import (
+    PRIOR_PAYER_STATUS,
     Adjustment,
     MatchResult,
     RemitClaim,
@@ -38,39 +51,13 @@ from pipeline.reconcile.noncovered import NonCoveredRoute, route_non_covered
 from pipeline.reconcile.nsa import NsaContext, NsaOutcome, Protection, check_claim
 from pipeline.reconcile.reference import CodeBook, FeeSchedule, PayerProfile
 
-__all__ = ["FLAG_COLUMNS", "RECONCILIATION_COLUMNS", "Thresholds", "evaluate"]
+__all__ = ["FLAG_COLUMNS", "RECONCILIATION_COLUMNS", "Flag", "Thresholds", "evaluate"]
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
 # PR reasons that are not cost sharing inside the allowed amount.
 _NOT_COST_SHARE = {"45", "100"}
 _NO_RESPONSE_SKIP = {"rejected", "scrub_failed", "ready", "closed", "written_off", "resubmitted"}
-
-FLAG_COLUMNS = (
-    # DESIGN.md (fixed)
-    "patient_control_number",
-    "line_control_number",
-    "payer",
-    "flag",
-    "reason",
-    "basis",
-    "expected_amount",
-    "paid_amount",
-    "amount_at_stake",
-    "deadline",
-    "action",
-    # more
-    "claim_key",
-    "trace_number",
-    "payment_date",
-    "procedure_code",
-    "group_code",
-    "carc",
-    "rarc",
-    "letter",
-    "idr_window_start",
-    "idr_window_end",
-)
 
 RECONCILIATION_COLUMNS = (
     "patient_control_number",
@@ -102,9 +89,11 @@ RECONCILIATION_COLUMNS = (
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Underpayment tolerance: a shortfall is tolerated only while it is within *both* the
-    dollar and the percent threshold — $2 short of $150 is noise, $16 short of a $676
-    surgery is money, and 3.8 % short on a $120 visit is a fee-schedule error."""
+    """Underpayment tolerance, applied to a claim's shortfall against its expected payment: it
+    is flagged only when it exceeds *both* the dollar and the percent threshold — $2.30 short
+    of $150 is noise (under $5), $4.56 short of a $120 visit is noise too (3.8 % but under
+    $5), $20 short of $170 is money (over $5 and 11.8 %), while $16 short of a $676 surgery
+    (2.4 %) stays within the percent tolerance."""
 
     amount: Decimal
     percent: Decimal
@@ -112,7 +101,7 @@ class Thresholds:
     def exceeded(self, shortfall: Decimal, expected: Decimal) -> bool:
         if shortfall <= ZERO or expected <= ZERO:
             return False
-        return shortfall > self.amount or shortfall * HUNDRED / expected > self.percent
+        return shortfall > self.amount and shortfall * HUNDRED / expected > self.percent
 
 
 @dataclass
@@ -124,6 +113,7 @@ class _Ctx:
     eligibility: Mapping[str, Mapping[str, Any]]
     as_of: date
     nsa_remarks: frozenset[str]
+    shares: CostShareBook
     nsa: NsaContext
 
 
@@ -136,7 +126,7 @@ def evaluate(
     as_of: date,
     eligibility: Mapping[str, Mapping[str, Any]] | None = None,
     nsa: NsaContext | None = None,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+) -> tuple[list[Flag], list[dict[str, Any]]]:
     """Flags and reconciliation rows (line level) for everything matched."""
     ctx = _Ctx(
         payers=payers,
@@ -146,9 +136,10 @@ def evaluate(
         eligibility=eligibility or {},
         as_of=as_of,
         nsa_remarks=frozenset(k for k in codes.rarc if codes.rarc_is_nsa(k)),
+        shares=CostShareBook(eligibility or {}),
         nsa=nsa or NsaContext(),
     )
-    flags: list[dict[str, Any]] = []
+    flags: list[Flag] = []
     recon: list[dict[str, Any]] = []
     answered: set[str] = set()
     adjudicated: set[str] = set()
@@ -161,12 +152,15 @@ def evaluate(
     for pcn, claim in match.claims.items():
         if pcn in adjudicated:
             continue
-        status = "reversed" if pcn in answered else "awaiting_remittance"
+        rejected = claim.extras.get("ledger_state", "") == "rejected"
+        status = (
+            "reversed" if pcn in answered else "rejected" if rejected else "awaiting_remittance"
+        )
         for line in claim.lines:
             recon.append(_recon_unanswered(claim, line, status))
         if pcn in answered:
             continue
-        flag = _no_response(ctx, claim)
+        flag = _rejected(ctx, claim) if rejected else _no_response(ctx, claim)
         if flag:
             flags.append(flag)
     return flags, recon
@@ -176,23 +170,24 @@ def _payer_label(claim: SubClaim, remit: RemitClaim | None = None) -> str:
     return claim.payer_id or (remit.payer_id if remit else "")
 
 
-def _flag(claim: SubClaim, remit: RemitClaim | None, **values: Any) -> dict[str, Any]:
-    row: dict[str, Any] = dict.fromkeys(FLAG_COLUMNS, None)
-    row.update(
+def _flag(claim: SubClaim, remit: RemitClaim | None, flag: str) -> Flag:
+    """A claim-level finding with the claim's and the remittance's facts filled in."""
+    return Flag(
         patient_control_number=claim.patient_control_number,
         line_control_number="",
         payer=_payer_label(claim, remit),
+        flag=flag,
+        reason="",
+        basis="",
+        expected_amount=None,
+        paid_amount=None,
+        amount_at_stake=None,
+        deadline=None,
+        action="",
         claim_key=remit.claim_key if remit else "",
         trace_number=remit.trace_number if remit else "",
         payment_date=remit.payment_date if remit else None,
-        procedure_code="",
-        group_code="",
-        carc="",
-        rarc="",
-        letter="",
     )
-    row.update(values)
-    return row
 
 
 @dataclass
@@ -202,7 +197,7 @@ class _LineEval:
     exp: LineExpectation | None
     lcn: str
     paid: Decimal  # SVC03 + what went to the patient (CARC 100)
-    cost_share: Decimal  # PR inside the allowed amount
+    cost_share: Decimal  # PR inside the allowed amount, as the payer reported it
     denials: list[Adjustment]
     expected_payment: Decimal | None
     status: str = "paid"
@@ -223,10 +218,11 @@ def _evaluate_claim(
     ctx: _Ctx,
     remit: RemitClaim,
     claim: SubClaim,
-    flags: list[dict[str, Any]],
+    flags: list[Flag],
     recon: list[dict[str, Any]],
 ) -> None:
     payer = ctx.payers.get(claim.payer_id)
+    in_network = payer.in_network if payer else claim.network_status == "in_network"
     subs = {ln.line_control_number: ln for ln in claim.lines}
     remarks = {ln.matched_line: ln.remark_codes for ln in remit.lines if ln.matched_line}
     protections = ctx.nsa.protections(claim, payer, remarks, ctx.nsa_remarks)
@@ -239,14 +235,23 @@ def _evaluate_claim(
         ctx.nsa_remarks,
         nsa_reasons={k: p.reason for k, p in protections.items() if p.protected},
     )
-    evals = [_line_eval(ctx, line, subs, expected) for line in remit.lines]
+    member = claim.extras.get("member_id") or remit.member_id
+    evals = [_line_eval(ctx, line, subs, expected, member, in_network) for line in remit.lines]
+    if claim.secondary:
+        _cap_secondary(claim, evals)
     _denials(ctx, remit, claim, payer, evals, flags)
     protected = [e for e in evals if e.sub and _protected(protections, e.lcn)]
     outcome = _nsa(ctx, remit, claim, payer, protected, protections, flags)
     _underpaid(ctx, remit, claim, payer, [e for e in evals if e not in protected], flags)
+    if not in_network:
+        _co45_out_of_network(
+            ctx, remit, claim, payer, [e for e in evals if e not in protected], flags
+        )
     for e in evals:
         recon.append(_recon_row(claim, remit, e))
     _claim_level(ctx, remit, claim, payer, outcome.patient_limits, flags)
+    if claim.secondary:
+        _overpayment(ctx, remit, claim, payer, flags)
 
 
 def _protected(protections: Mapping[str, Protection], lcn: str) -> bool:
@@ -261,7 +266,7 @@ def _nsa(
     payer: PayerProfile | None,
     protected: list[_LineEval],
     protections: Mapping[str, Protection],
-    flags: list[dict[str, Any]],
+    flags: list[Flag],
 ) -> NsaOutcome:
     """The NSA block: :func:`pipeline.reconcile.nsa.check_claim` turns protected lines into
     ``nsa_violation`` / ``payment_dispute`` findings and the patient's in-network limits."""
@@ -280,8 +285,23 @@ def _nsa(
     )
     for e in protected:
         e.status = outcome.statuses.get(e.lcn, e.status)
-    for finding in outcome.findings:
-        flags.append(_flag(claim, remit, **finding.columns()))
+    for f in outcome.findings:
+        flags.append(
+            replace(
+                _flag(claim, remit, f.flag),
+                line_control_number=f.line_control_number,
+                procedure_code=f.procedure_code,
+                reason=f.reason,
+                basis=f.basis,
+                expected_amount=f.expected_amount,
+                paid_amount=f.paid_amount,
+                amount_at_stake=f.amount_at_stake,
+                deadline=f.deadline,
+                action=f.action,
+                letter=f.letter,
+                rarc=f.rarc,
+            )
+        )
     return outcome
 
 
@@ -290,6 +310,8 @@ def _line_eval(
     line: RemitLine,
     subs: Mapping[str, SubLine],
     expected: Mapping[str, LineExpectation],
+    member: str,
+    in_network: bool,
 ) -> _LineEval:
     sub = subs.get(line.matched_line)
     exp = expected.get(line.matched_line) if sub else None
@@ -302,17 +324,40 @@ def _line_eval(
         and ctx.codes.carc_action(a.group_code, a.reason_code).denial_flag
     ]
     allowed = exp.expected_allowed if exp else None
+    paid = line.paid_amount + _sum(line.adjustments, reasons={"100"})
+    share = cost_share
+    if allowed is not None and exp is not None and not exp.nsa_reason:
+        # The NSA check keeps the payer's own figures; everything else is priced right.
+        payer_allowed = line.allowed_amount if line.allowed_amount is not None else paid + share
+        share = ctx.shares.expected_share(
+            allowed, line.adjustments, payer_allowed, member, in_network
+        )
     return _LineEval(
         line=line,
         sub=sub,
         exp=exp,
         lcn=sub.line_control_number if sub else line.line_control_number,
-        paid=line.paid_amount + _sum(line.adjustments, reasons={"100"}),
+        paid=paid,
         cost_share=cost_share,
         denials=denials,
-        expected_payment=None if allowed is None else max(allowed - cost_share, ZERO),
+        expected_payment=None if allowed is None else max(allowed - share, ZERO),
         status="paid" if sub else "unmatched_line",
     )
+
+
+def _cap_secondary(claim: SubClaim, evals: list[_LineEval]) -> None:
+    """A later payer owes at most what the earlier ones left to the patient: scale the lines'
+    expected payments down to that cap (the last line takes the rounding)."""
+    cap = claim.prior_patient_responsibility or ZERO
+    priced = [e for e in evals if e.expected_payment is not None]
+    total = sum((e.expected_payment or ZERO for e in priced), ZERO)
+    if total <= cap:
+        return
+    left = cap
+    for i, e in enumerate(priced):
+        share = left if i == len(priced) - 1 else cents((e.expected_payment or ZERO) * cap / total)
+        e.expected_payment = share
+        left -= share
 
 
 def _line_mapping(line: SubLine) -> dict[str, Any]:
@@ -366,7 +411,7 @@ def _denials(
     claim: SubClaim,
     payer: PayerProfile | None,
     evals: list[_LineEval],
-    flags: list[dict[str, Any]],
+    flags: list[Flag],
 ) -> None:
     """Whole claim denied for one reason → one claim-level flag; otherwise one per line."""
     for e in evals:
@@ -434,19 +479,29 @@ def _underpaid(
     claim: SubClaim,
     payer: PayerProfile | None,
     evals: list[_LineEval],
-    flags: list[dict[str, Any]],
+    flags: list[Flag],
 ) -> None:
-    """Each priced line paid short beyond the tolerance (:class:`Thresholds`). A
-    multiple-procedure reduction (CO-59) on a line our policy does not reduce is flagged
-    whatever its size: a rule misapplied, not a price."""
-    for e in evals:
-        if e.whole_denial or e.expected_payment is None or e.exp is None:
-            continue
+    """Each priced line paid short, when the claim's shortfall is beyond the tolerance
+    (:class:`Thresholds`). A multiple-procedure reduction (CO-59) on a line our policy does not
+    reduce is flagged whatever its size: a rule misapplied, not a price."""
+    priced = [
+        e
+        for e in evals
+        if not e.whole_denial and e.expected_payment is not None and e.exp is not None
+    ]
+    short = sum((e.shortfall for e in priced if e.shortfall > ZERO), ZERO)
+    expected = sum((e.expected_payment or ZERO for e in priced), ZERO)
+    if claim.secondary:
+        # The cap is the claim's (the prior payers' PR), its split over lines an estimate: a
+        # later payer is short only when the claim as a whole is.
+        short = min(short, max(sum((e.shortfall for e in priced), ZERO), ZERO))
+    over = ctx.thresholds.exceeded(short, expected)
+    for e in priced:
+        assert e.exp is not None
         misapplied = (
             e.exp.mppr_percent == HUNDRED and _sum(e.line.adjustments, "CO", reasons={"59"}) > ZERO
         )
-        over = ctx.thresholds.exceeded(e.shortfall, e.expected_payment)
-        if e.shortfall <= ZERO or not (over or misapplied):
+        if e.shortfall <= ZERO or not (over or misapplied) or short <= ZERO:
             continue
         e.status = "underpaid"
         flags.append(_underpaid_flag(remit, claim, payer, e, misapplied))
@@ -458,9 +513,10 @@ def _underpaid_flag(
     payer: PayerProfile | None,
     e: _LineEval,
     misapplied: bool,
-) -> dict[str, Any]:
+) -> Flag:
     exp = e.exp
     assert exp is not None and e.expected_payment is not None
+    assert exp.expected_allowed is not None
     allowed = e.line.allowed_amount if e.line.allowed_amount is not None else e.paid + e.cost_share
     why = (
         "multiple-procedure reduction (CO-59) applied to a line it does not apply to; "
@@ -468,16 +524,21 @@ def _underpaid_flag(
         else ""
     )
     mppr = f" at {exp.mppr_percent}% multiple-procedure rate" if exp.mppr_percent != HUNDRED else ""
-    return _flag(
-        claim,
-        remit,
+    return replace(
+        _flag(claim, remit, "underpaid"),
         line_control_number=e.lcn,
         procedure_code=e.line.procedure_code,
-        flag="underpaid",
         reason=(
             f"{why}paid {e.paid:.2f} against expected {e.expected_payment:.2f} ({exp.basis} "
             f"{_amount(exp.rate)} x {exp.units}{mppr} = {_amount(exp.expected_allowed)} "
-            f"allowed, less patient share {e.cost_share:.2f}); payer allowed {allowed:.2f}"
+            f"allowed, less patient share {exp.expected_allowed - e.expected_payment:.2f} "
+            f"recomputed on it); payer allowed {allowed:.2f}"
+            + (
+                f"; secondary: capped by the primary's patient share "
+                f"{claim.prior_patient_responsibility:.2f}"
+                if claim.secondary
+                else ""
+            )
         ),
         basis=exp.basis,
         expected_amount=e.expected_payment,
@@ -515,7 +576,7 @@ def _denial_flag(
     expected: Decimal | None,
     paid: Decimal,
     remark_codes: tuple[str, ...] = (),
-) -> dict[str, Any]:
+) -> Flag:
     action = ctx.codes.carc_action(primary.group_code, primary.reason_code)
     flag, next_step, letter = action.denial_flag, action.next_step or action.action, action.letter
     routed = _non_covered(ctx, claim, payer, primary, remark_codes)  # CARC 96 / N130 by the 271
@@ -527,12 +588,10 @@ def _denial_flag(
     else:
         dos = claim.service_date_start or paid_on
         deadline = dos + timedelta(days=payer.timely_filing_days if payer else 365)
-    return _flag(
-        claim,
-        remit,
+    return replace(
+        _flag(claim, remit, flag),
         line_control_number=lcn,
         procedure_code=line.procedure_code if line else "",
-        flag=flag,
         reason=_reason_words(ctx, [primary], remark_codes),
         basis="carc",
         expected_amount=expected,
@@ -573,7 +632,7 @@ def _claim_level(
     claim: SubClaim,
     payer: PayerProfile | None,
     patient_limits: Mapping[str, Decimal],
-    flags: list[dict[str, Any]],
+    flags: list[Flag],
 ) -> None:
     for adj in remit.adjustments:
         action = ctx.codes.carc_action(adj.group_code, adj.reason_code)
@@ -592,10 +651,8 @@ def _claim_level(
     )
     if to_patient > ZERO or no_aob:
         flags.append(
-            _flag(
-                claim,
-                remit,
-                flag="paid_to_patient",
+            replace(
+                _flag(claim, remit, "paid_to_patient"),
                 reason=_reason_words(ctx, [a for a in everything if a.reason_code == "100"][:1], ())
                 or "no assignment of benefits (CLM08 not Y): the plan pays the member",
                 basis="carc",
@@ -631,18 +688,18 @@ def _claim_level(
         if a.group_code == "PR" and a.reason_code != "100":
             billable += a.amount
             parts[a.reason_code] = parts.get(a.reason_code, ZERO) + a.amount
+    words = "; ".join(
+        f"PR-{code} {ctx.codes.carc_action('PR', code).description.lower()} {amt}"
+        if code != "in-network limit"
+        else f"less {-amt} above the in-network cost sharing (No Surprises Act)"
+        for code, amt in sorted(parts.items())
+    )
+    if claim.secondary:
+        billable, words = _capped_patient_share(claim, remit, billable, words)
     if billable > ZERO:
-        words = "; ".join(
-            f"PR-{code} {ctx.codes.carc_action('PR', code).description.lower()} {amt}"
-            if code != "in-network limit"
-            else f"less {-amt} above the in-network cost sharing (No Surprises Act)"
-            for code, amt in sorted(parts.items())
-        )
         flags.append(
-            _flag(
-                claim,
-                remit,
-                flag="patient_responsibility",
+            replace(
+                _flag(claim, remit, "patient_responsibility"),
                 reason=words,
                 basis="carc",
                 expected_amount=None,
@@ -656,6 +713,124 @@ def _claim_level(
         )
 
 
+def _capped_patient_share(
+    claim: SubClaim, remit: RemitClaim, billable: Decimal, words: str
+) -> tuple[Decimal, str]:
+    """After a later payer the patient owes no more than the earlier payers left to them, less
+    what this payer paid."""
+    prior = claim.prior_patient_responsibility or ZERO
+    cap = max(prior - remit.paid_amount, ZERO)
+    if billable <= cap:
+        return billable, words
+    return cap, (
+        f"{words}; capped at {cap:.2f}: the prior payer left {prior:.2f} to the patient and "
+        f"this payer paid {remit.paid_amount:.2f} (SBR01 {claim.responsibility})"
+    )
+
+
+def _overpayment(
+    ctx: _Ctx, remit: RemitClaim, claim: SubClaim, payer: PayerProfile | None, flags: list[Flag]
+) -> None:
+    """A later payer that paid more than the patient still owed leaves a credit balance —
+    typically one that processed the claim as primary (CLP02 not 2, no OA-23)."""
+    prior = claim.prior_patient_responsibility or ZERO
+    credit = remit.paid_amount - prior
+    if credit <= ZERO:
+        return
+    expected_status = PRIOR_PAYER_STATUS.get(claim.responsibility, frozenset())
+    as_primary = remit.claim_status_code not in expected_status and not remit.has_adjustment(
+        "OA", "23"
+    )
+    why = (
+        f"processed as primary (CLP02 {remit.claim_status_code}, no OA-23) on a claim billed "
+        f"as {'secondary' if claim.responsibility == 'S' else 'tertiary'}; "
+        if as_primary
+        else ""
+    )
+    flags.append(
+        replace(
+            _flag(claim, remit, "overpayment"),
+            reason=(
+                f"{why}paid {remit.paid_amount:.2f} where the prior payer (paid "
+                f"{claim.prior_paid:.2f}) left {prior:.2f} to the patient: credit balance "
+                f"{credit:.2f}"
+            ),
+            basis="cob",
+            expected_amount=prior,
+            paid_amount=remit.paid_amount,
+            amount_at_stake=cents(credit),
+            deadline=_appeal_deadline(payer, remit.payment_date or ctx.as_of),
+            action=(
+                f"Refund {claim.payer_id} the credit balance {cents(credit)} (or ask it to "
+                "reprocess as secondary with the primary's payment); do not bill the patient"
+            ),
+            carc="23" if not as_primary else "",
+        )
+    )
+
+
+def _co45_out_of_network(
+    ctx: _Ctx,
+    remit: RemitClaim,
+    claim: SubClaim,
+    payer: PayerProfile | None,
+    evals: list[_LineEval],
+    flags: list[Flag],
+) -> None:
+    """CO-45 says a contract binds the practice to write the excess off; out of network there
+    is none (DOMAIN.md §8.1, §12 step 8): the excess is PR-45 or the payer's to pay."""
+    for e in evals:
+        amount = _sum(e.line.adjustments, "CO", reasons={"45"})
+        if amount <= ZERO:
+            continue
+        flags.append(
+            replace(
+                _flag(claim, remit, "misclassified_co45"),
+                line_control_number=e.lcn,
+                procedure_code=e.line.procedure_code,
+                reason=(
+                    f"CO-45 {amount:.2f} on an out-of-network claim: no contract binds the "
+                    "practice to write off the charge over the allowed amount"
+                ),
+                basis="carc",
+                expected_amount=None,
+                paid_amount=e.paid,
+                amount_at_stake=cents(amount),
+                deadline=_appeal_deadline(payer, remit.payment_date or ctx.as_of),
+                action=(
+                    f"Ask {claim.payer_id} to reprocess the excess {amount:.2f} as PR-45 "
+                    "(billable to the patient) or pay it; do not write it off"
+                ),
+                group_code="CO",
+                carc="45",
+                rarc=" ".join(e.line.remark_codes),
+                letter="reconsideration",
+            )
+        )
+
+
+def _rejected(ctx: _Ctx, claim: SubClaim) -> Flag:
+    """Rejected at the front end (999/277CA): never adjudicated, so never appealed — fixed and
+    sent again as a new original before the timely filing limit."""
+    payer = ctx.payers.get(claim.payer_id)
+    dos = claim.service_date_start or claim.submitted_date or ctx.as_of
+    filing = dos + timedelta(days=payer.timely_filing_days if payer else 365)
+    reason = claim.extras.get("reject_reason", "") or "rejected at the front end (999/277CA)"
+    return replace(
+        _flag(claim, None, "rejected_correct_resubmit"),
+        reason=reason,
+        basis="",
+        paid_amount=ZERO,
+        amount_at_stake=claim.charge_amount,
+        deadline=filing,
+        action=(
+            "Correct the claim per the rejection and send it again as a new original "
+            f"(frequency 1) before the timely filing limit {filing}; a rejected claim is not "
+            "appealed"
+        ),
+    )
+
+
 def _is_denied(ctx: _Ctx, line: RemitLine) -> bool:
     return line.paid_amount == ZERO and any(
         a.group_code != "PR"
@@ -665,7 +840,7 @@ def _is_denied(ctx: _Ctx, line: RemitLine) -> bool:
     )
 
 
-def _no_response(ctx: _Ctx, claim: SubClaim) -> dict[str, Any] | None:
+def _no_response(ctx: _Ctx, claim: SubClaim) -> Flag | None:
     if claim.extras.get("ledger_state", "") in _NO_RESPONSE_SKIP:
         return None
     payer = ctx.payers.get(claim.payer_id)
@@ -675,10 +850,8 @@ def _no_response(ctx: _Ctx, claim: SubClaim) -> dict[str, Any] | None:
         return None
     dos = claim.service_date_start or sent
     filing = dos + timedelta(days=payer.timely_filing_days if payer else 365)
-    return _flag(
-        claim,
-        None,
-        flag="no_response",
+    return replace(
+        _flag(claim, None, "no_response"),
         reason=f"no 835 {(ctx.as_of - sent).days} days after submission (payer window {window})",
         basis="",
         expected_amount=None,

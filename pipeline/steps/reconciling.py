@@ -4,6 +4,11 @@ Inputs come from the ledger, never from the clearinghouse's side: the 835s in ``
 (re-parsed in arrival order, so a reversal finds its original), the 837P files sent (what each
 claim said), claim states and submission dates (``no_response`` and the worklist status), the
 271 summaries, and the practice's appointments (patient estimates).
+
+The as-of date of the report and the exports is the run's business date (a remittance dated
+later is still posted; its clocks count from the business date). A CLP the ledger refused to
+post (a claim paid again under another check) is handed to reconciliation as ``refused`` so
+it is never posted twice; claims the scrubber held are exported with their findings.
 """
 
 from __future__ import annotations
@@ -11,9 +16,10 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
-from pipeline.ledger import Direction, FileState, Ledger
+from pipeline.ledger import ClaimState, Direction, FileState, Ledger
 from pipeline.practice import Practice
 from pipeline.steps.claim_status import annotate_flags
 from pipeline.steps.eligibility import eligibility_table
@@ -22,22 +28,30 @@ from pipeline.steps.remittance import combine_tables
 from pipeline.steps.summaries import ReconcileSummary
 from pipeline.steps.workspace import Workspace
 
-__all__ = ["reconcile_and_export", "submitted_claims"]
+__all__ = ["held_claims", "reconcile_and_export", "refused_claims", "submitted_claims"]
 
 # Ordinary patient cost sharing: billed to the patient, not money a payer owes the practice.
 _INFORMATIONAL = "patient_responsibility"
 
 
 def reconcile_and_export(
-    ledger: Ledger, practice: Practice, workspace: Workspace, *, on: date
+    ledger: Ledger,
+    practice: Practice,
+    workspace: Workspace,
+    *,
+    on: date,
+    period: Any = None,
+    out: Path | None = None,
 ) -> ReconcileSummary:
-    """``as_of`` is the business date, or the latest payment date when a remittance is newer."""
+    """Reconcile as of the business date ``on`` (``period``: a
+    :class:`~pipeline.reconcile.period.Period`, for a month-end close) and write the exports,
+    letters and report under ``out`` (default: the workspace's own folders)."""
     import pandas as pd
 
     from pipeline.export import render_letters, render_report, write_exports
     from pipeline.parse import parse_files
     from pipeline.reconcile import reconcile
-    from pipeline.reconcile.inputs import appointments_from_practice, as_date, practice_facts
+    from pipeline.reconcile.inputs import appointments_from_practice, practice_facts
 
     posted = [
         f
@@ -45,9 +59,7 @@ def reconcile_and_export(
         if (f.transaction_type or "") in REMITTANCE
     ]
     remit = combine_tables(parse_files([local_path(f) for f in posted]))
-    payments = remit.get("remit_payments", pd.DataFrame())
-    dates = [as_date(d) for d in payments.get("payment_date", [])]
-    as_of = max([on, *(d for d in dates if d is not None)])
+    as_of = min(on, period.end) if period is not None and period.end else on
     elig_rows = eligibility_table(ledger)
     result = reconcile(
         remit,
@@ -56,14 +68,18 @@ def reconcile_and_export(
         eligibility=pd.DataFrame(elig_rows) if elig_rows else None,
         appointments=appointments_from_practice(practice),
         practice=practice_facts(practice),
+        refused=refused_claims(ledger, remit),
+        held=held_claims(ledger, practice, on=on),
+        period=period,
         case_events=ledger.case_events(),
     )
     if result.tables.get("flags") is not None:  # what the payers' 277s said (claim status)
         result.tables["flags"] = annotate_flags(result.tables["flags"], ledger, practice)
-    exports = write_exports(result, workspace.exports_dir)
-    letters = render_letters(result, workspace.letters_dir)
-    _good_faith_estimates(result, practice, workspace, on)
-    report = render_report(result, workspace.report_path)
+    exports_dir = out / "exports" if out else workspace.exports_dir
+    exports = write_exports(result, exports_dir)
+    letters = render_letters(result, out / "letters" if out else workspace.letters_dir)
+    _good_faith_estimates(result, practice, exports_dir, on)
+    report = render_report(result, out / "report.html" if out else workspace.report_path)
     flags = result.tables.get("flags")
     summary = ReconcileSummary(
         as_of=as_of.isoformat(),
@@ -98,11 +114,14 @@ def submitted_claims(ledger: Ledger, practice: Practice, *, on: date) -> Any:
         for record in read_837p(local_path(f)):
             records[record.patient_control_number] = record  # a resent claim: the latest
             sent_on.setdefault(record.patient_control_number, day)
-    states = {}
+    states: dict[str, str] = {}
+    reasons: dict[str, str] = {}
     for pcn in records:
         claim = ledger.claim(pcn)
         if claim is not None:
             states[pcn] = claim.state.value
+            if claim.state is ClaimState.REJECTED:
+                reasons[pcn] = _reject_reason(ledger, claim.id)
     notes = {e.patient_control_number: e.clinical_notes or "" for e in practice.encounters}
     network = {pid: str(p.network_status) for pid, p in practice.payers.items()}
     return submitted_from_claim_records(
@@ -112,18 +131,87 @@ def submitted_claims(ledger: Ledger, practice: Practice, *, on: date) -> Any:
         default_submitted=on,
         notes=notes,
         ledger_states=states,
+        reject_reasons=reasons,
         encounter_facts=encounter_extras(practice),
     )
 
 
-def _good_faith_estimates(result: Any, practice: Practice, workspace: Workspace, on: date) -> None:
+def _reject_reason(ledger: Ledger, claim_id: int) -> str:
+    """The STC (277CA) or IK (999) code and text of the event that rejected the claim."""
+    for event in reversed(ledger.transitions(claim_id)):
+        if event.to_state is ClaimState.REJECTED:
+            return " — ".join(x for x in (event.code, event.note) if x)
+    return ""
+
+
+def refused_claims(ledger: Ledger, remit: dict[str, Any]) -> dict[str, str]:
+    """claim_key → why, for each CLP (not a reversal) of a ledger claim that no ledger event
+    took: the ledger refused it (e.g. paid again under another check while already paid)."""
+    from pipeline.reconcile.inputs import records
+
+    taken: dict[str, set[str]] = {}
+    state: dict[str, str] = {}
+    out: dict[str, str] = {}
+    for clp in records(remit.get("remit_claims")):
+        pcn = str(clp.get("patient_control_number") or "")
+        key = str(clp.get("claim_key") or "")
+        if str(clp.get("claim_status_code") or "") == "22":
+            continue
+        if pcn not in taken:
+            claim = ledger.claim(pcn)
+            if claim is None:
+                continue
+            taken[pcn] = {e.reference or "" for e in ledger.transitions(claim.id)}
+            state[pcn] = claim.state.value
+        if key not in taken[pcn]:
+            out[key] = f"the ledger refused it: the claim was already {state[pcn]}"
+    return out
+
+
+def held_claims(ledger: Ledger, practice: Practice, *, on: date) -> Any:
+    """Claims the scrubber held (ledger state ``scrub_failed``) with the findings that hold
+    them, for finance to see what was never billed."""
+    import pandas as pd
+
+    from pipeline.build.codes import load_code_sets
+    from pipeline.build.scrub import scrub
+    from pipeline.settings import get_settings
+
+    held = {c.patient_control_number: c for c in ledger.claims_by_state(ClaimState.SCRUB_FAILED)}
+    encounters = [e for e in practice.encounters if e.patient_control_number in held]
+    if not encounters:
+        return None
+    codes = load_code_sets(get_settings().mappings_dir)
+    report = scrub(practice, list(practice.encounters), today=on, codes=codes)
+    rows = []
+    for e in encounters:
+        claim = held[e.patient_control_number]
+        found = [
+            f"[{f.rule}] {f.field}: {f.message}"
+            for f in report.for_encounter(e.encounter_id)
+            if f.severity == "error"
+        ]
+        rows.append(
+            {
+                "patient_control_number": claim.patient_control_number,
+                "payer_id": claim.payer_id,
+                "payer_name": claim.payer_name or "",
+                "service_date": claim.service_date_start,
+                "charge_amount": claim.charge_amount,
+                "reason": "; ".join(found) or "held by the scrubber",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _good_faith_estimates(result: Any, practice: Practice, exports_dir: Path, on: date) -> None:
     """The patient-facing document of each estimate, beside ``patient_estimates.csv``."""
     from pipeline.export.estimates import GFE_FOLDER, render_estimates
     from pipeline.reconcile.reference import load_fee_schedule
     from pipeline.settings import get_settings
 
     fees = load_fee_schedule(get_settings().mappings_dir / "fee_schedules")
-    folder = workspace.exports_dir / GFE_FOLDER
+    folder = exports_dir / GFE_FOLDER
     render_estimates(result, folder, fees=fees, practice=practice, issued=on)
 
 

@@ -96,7 +96,10 @@ def post_remittance(
         try:
             event = ledger.transition(claim.id, target, cause, payer_claim_control_number=number)
         except IllegalTransition as exc:
-            summary.attention.append(f"{source}: {exc} (CLP {key})")
+            # Reconciliation keeps this CLP out of posting (exports/duplicate_remittance.csv).
+            summary.attention.append(
+                f"{source}: {exc} (CLP {key}); held as a duplicate remittance, not posted"
+            )
             continue
         summary.claims += 1
         if not event.replayed:

@@ -4,28 +4,13 @@ the same folder sends and posts nothing new (the same numbers)."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
-from tests.flows.conftest import ROOT
+from tests.conftest import run_demo
 
-CLAIMFLOW = Path(sys.executable).with_name("claimflow")
 TOTALS = ("claims sent", "accepted", "rejected", "paid", "denied", "flags", "dollars flagged")
-
-
-def _demo(out: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CLAIMFLOW_")}
-    return subprocess.run(
-        [str(CLAIMFLOW), "demo", "--out", str(out)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def _facts(stdout: str) -> dict[str, str]:
@@ -38,9 +23,10 @@ def _totals(stdout: str) -> dict[str, str]:
     return {k: v for k, v in _facts(stdout).items() if k in TOTALS}
 
 
-def test_demo_writes_everything_and_a_rerun_doubles_nothing(tmp_path: Path) -> None:
-    out = tmp_path / "demo"
-    first = _demo(out)
+def test_demo_writes_everything_and_a_rerun_doubles_nothing(
+    demo_run: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    out, first = demo_run  # the session's demo run (shared with the money tests)
     assert first.returncode == 0, first.stderr[-3000:]
     sent = sorted(p.name for p in (out / "edi" / "sent").iterdir())
     assert [n[:3] for n in sent] == ["270", "837"]
@@ -58,7 +44,7 @@ def test_demo_writes_everything_and_a_rerun_doubles_nothing(tmp_path: Path) -> N
     assert len(list((out / "exports" / "good_faith_estimates").glob("GFE-*.html"))) == 35
     _check_nsa_cases(out)
 
-    again = _demo(out)
+    again = run_demo(out)
     assert again.returncode == 0, again.stderr[-3000:]
     assert _totals(again.stdout) == totals
     assert _facts(again.stdout)["sent by this run"] == "0"
@@ -108,9 +94,10 @@ def _check_nsa_cases(out: Path) -> None:
     """The demo's NSA cases against dates counted by hand on a calendar (DOMAIN.md §9.4).
 
     LS0000021 (CTS02, 64483 at an in-network ASC): the 835 paid Fri 2026-12-11 (day 1); the notice
-    is due by business day 30 = Tue 2027-01-26 (Christmas, New Year's Day, MLK Day skipped); the
-    draft is dated as of 2027-01-11, so the negotiation would end Tue 2027-02-23 (Presidents'
-    Day skipped) and the IDR window is Wed 2027-02-24 to Mon 2027-03-01. The offer is the
+    is due by business day 30 = Tue 2027-01-26 (Christmas, New Year's Day, MLK Day skipped). The
+    run's as-of date is its business date (2026-11-27, before the payment), so the draft is
+    dated the day the payment arrived and the negotiation would end on the same business day
+    30, Tue 2027-01-26; the IDR window is Wed 2027-01-27 to Mon 2027-02-01. The offer is the
     practice's UCR rate 552.00 beside the plan's QPA 287.50; the plan allowed the QPA.
     LS0000023 (FAB03): paid Sat 2026-12-12, so day 1 is Mon 2026-12-14 and the notice is due
     Wed 2027-01-27, one business day after LS0000021's.
@@ -123,12 +110,12 @@ def _check_nsa_cases(out: Path) -> None:
     assert (ls21["received_on"], ls21["notice_deadline"], ls21["notice_date"]) == (
         "2026-12-11",
         "2027-01-26",
-        "2027-01-11",
+        "2026-12-11",
     )
     assert (ls21["negotiation_end"], ls21["idr_window_start"], ls21["idr_window_end"]) == (
-        "2027-02-23",
-        "2027-02-24",
-        "2027-03-01",
+        "2027-01-26",
+        "2027-01-27",
+        "2027-02-01",
     )
     assert (ls21["offer_amount"], ls21["qpa_amount"], ls21["allowed_amount"]) == (
         "552.00",
@@ -142,11 +129,10 @@ def _check_nsa_cases(out: Path) -> None:
     )
     notice = (out / "letters" / "LS0000021-nsa_open_negotiation.md").read_text()
     for words in (
-        "January 11, 2027",
         "December 11, 2026",
         "last day January 26, 2027",
-        "February 23, 2027",
-        "February 24, 2027 through March 1, 2027",
+        "by January 26, 2027",
+        "January 27, 2027 through February 1, 2027",
         "$552.00",
         "$287.50",
     ):

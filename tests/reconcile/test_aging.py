@@ -34,17 +34,49 @@ def test_bucket_edges(age: int, expected: str) -> None:
     assert bucket(age) == expected
 
 
-def test_ar_is_charges_minus_payments_minus_adjustments(result: ReconcileResult) -> None:
+def test_every_dollar_of_a_charge_is_in_one_place(result: ReconcileResult) -> None:
     ar = result.tables["ar_claims"]
     for row in ar.to_dict("records"):
-        assert row["ar_balance"] == (
-            row["charge_amount"] - row["paid_amount"] - row["adjustment_amount"]
-        )
-        if row["remittances"]:  # adjudicated (balanced 835s): nothing left with the payer
-            assert row["ar_balance"] == D(0), row
-    open_ = ar[ar.ar_balance != 0].set_index("patient_control_number")
+        assert row["charge_amount"] == (
+            row["paid_amount"]
+            + row["adjustment_amount"]
+            + row["patient_responsibility"]
+            + row["ar_balance"]
+        ), row
+    ar = ar.set_index("patient_control_number")
+    # Patient A/R is what the patient is billed (the flags), insurance A/R what is still open.
+    flags = result.tables["flags"]
+    billed = flags[flags.flag.isin(["patient_responsibility", "paid_to_patient"])]
+    for pcn, amount in billed.groupby("patient_control_number").amount_at_stake.sum().items():
+        assert ar.loc[pcn, "patient_responsibility"] == amount, pcn
+    open_ = ar[(ar.ar_balance != 0) & (ar.in_appeal_amount == 0)]
     assert sorted(open_.index) == ["N1", "N2"]
     assert (open_.loc["N1", "bucket"], open_.loc["N2", "bucket"]) == ("61_90", "0_30")
+
+
+def test_appealed_denials_stay_in_insurance_ar(result: ReconcileResult) -> None:
+    ar = result.tables["ar_claims"].set_index("patient_control_number")
+    # B7: CO-50 on the whole claim (645.00), appealable and in time: not written off.
+    assert (ar.loc["B7", "in_appeal_amount"], ar.loc["B7", "ar_balance"]) == (
+        D("645.00"),
+        D("645.00"),
+    )
+    assert ar.loc["B7", "status"] == "denied_in_appeal"
+    # B9: a correctable denial is written off against a corrected claim, not kept open.
+    assert ar.loc["B9", "ar_balance"] == 0
+    aging = result.tables["ar_aging"].set_index("payer_id")
+    assert aging.loc["CTS02", "denied_in_appeal"] == sum(
+        ar[(ar.payer_id == "CTS02")].in_appeal_amount, D(0)
+    )
+    assert aging.loc["TOTAL", "total"] == sum(ar.ar_balance, D(0))
+
+
+def test_patient_ar_is_aged_beside_insurance_ar(result: ReconcileResult) -> None:
+    patients = result.tables["patient_ar_aging"].set_index("patient_name")
+    ar = result.tables["ar_claims"]
+    assert patients.loc["TOTAL", "total"] == sum(ar.patient_responsibility, D(0)) > 0
+    # Billed on the 2025-11-20 payment, 25 days before 2025-12-15.
+    assert patients.loc["Pat A1", "0_30"] == patients.loc["Pat A1", "total"] == D("20.00")
 
 
 def test_aging_by_payer_with_every_bucket() -> None:

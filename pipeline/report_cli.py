@@ -1,0 +1,78 @@
+"""``claimflow report --from D --to D``: the exports, letters and report for a period.
+
+A month-end close: reconciliation as of the period's last day (remittances paid later and
+claims sent later left out, so A/R is the balance at the close) and the activity dated inside
+it. Reads the configured ledger and practice; writes under ``--out`` (default
+``<home>/periods/<from>_<to>``), never over the nightly's own exports.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+__all__ = ["report_app", "report_command"]
+
+report_app = typer.Typer(help="Exports, letters and report for a period (month-end close).")
+
+
+def _day(text: str | None, option: str) -> date | None:
+    from pipeline.errors import ConfigError
+
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise ConfigError(f"{option} {text!r}: use YYYY-MM-DD") from exc
+
+
+def report_command(
+    start: date | None, end: date | None, *, on: date | None = None, out: Path | None = None
+) -> Path:
+    """Reconcile the configured ledger for ``start``..``end``; returns the folder written."""
+    from pipeline.ledger import Ledger
+    from pipeline.practice import load_practice
+    from pipeline.reconcile.period import Period
+    from pipeline.settings import get_settings
+    from pipeline.steps.reconciling import reconcile_and_export
+    from pipeline.steps.workspace import Workspace
+
+    settings = get_settings()
+    period = Period(start, end)
+    workspace = Workspace.from_settings(settings)
+    day = on or end or date.today()
+    folder = out or workspace.base / "periods" / f"{start or 'start'}_{end or day}"
+    practice = load_practice(Path(settings.practice_dir)).practice
+    with Ledger(workspace.ledger_url) as ledger:
+        reconcile_and_export(ledger, practice, workspace, on=day, period=period, out=folder)
+    return folder
+
+
+@report_app.callback(invoke_without_command=True)
+def report(
+    start: Annotated[
+        str | None, typer.Option("--from", help="First day of the period (YYYY-MM-DD).")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--to", help="Last day of the period (YYYY-MM-DD).")
+    ] = None,
+    on: Annotated[str | None, typer.Option("--date", help="Business date (default: --to).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Folder to write.")] = None,
+) -> None:
+    """Write exports/, letters/ and report.html for the period."""
+    import sys
+
+    from pipeline.errors import ClaimflowError
+
+    try:
+        folder = report_command(
+            _day(start, "--from"), _day(end, "--to"), on=_day(on, "--date"), out=out
+        )
+    except ClaimflowError as exc:
+        print(f"claimflow report: {exc}", file=sys.stderr)
+        raise typer.Exit(2) from exc
+    print(f"report and exports for {start or '…'} to {end or '…'}: {folder}")
