@@ -176,11 +176,18 @@ def test_flags_say_what_the_payer_answered(cycle: Cycle, practice: Practice) -> 
     with _ledger(w, LATER) as ledger:
         steps.reconcile_and_export(ledger, practice, w.workspace, on=LATER)
         checks = {c.patient_control_number: c for c in ledger.status_checks()}
+        rejected = {c.patient_control_number for c in ledger.claims_by_state(ClaimState.REJECTED)}
     with (w.workspace.exports_dir / "flags.csv").open(encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
-    resubmit = [r for r in rows if r["flag"] == "rejected_correct_resubmit"]
-    assert [r["patient_control_number"] for r in resubmit] == [cycle.mistyped]
-    assert "A4:35" in resubmit[0]["reason"] and "resubmit" in resubmit[0]["action"]
+    resubmit = {
+        r["patient_control_number"]: r for r in rows if r["flag"] == "rejected_correct_resubmit"
+    }
+    # The claim the payer could not find (277 A4:35) is to be corrected and sent again ...
+    mistyped = resubmit.pop(cycle.mistyped)
+    assert "A4:35" in mistyped["reason"] and "send it again" in mistyped["action"]
+    # ... beside the claims the clearinghouse rejected on night 1 (277CA/999), and no others.
+    assert set(resubmit) == rejected - {cycle.mistyped}
+    assert all("A4:35" not in r["reason"] for r in resubmit.values())
     no_response = {r["patient_control_number"]: r for r in rows if r["flag"] == "no_response"}
     paid = [p for p, c in checks.items() if c.status == "paid"]
     assert paid
