@@ -48,7 +48,7 @@ class Money:
                 Problem(
                     env.source, env.transaction_control_number, "transaction",
                     env.transaction_control_number, "invalid_number", "a decimal number",
-                    text[:40], f"{field} {text[:40]!r} is not a number; left empty",
+                    text[:40], f"{field} ({len(text)} characters) is not a number; left empty",
                     segment_number=seg.number, segment_id=seg.id, element=field,
                 )
             )  # fmt: skip

@@ -37,7 +37,7 @@ def _date(seg: Segment, index: int) -> date:
     except ValueError as exc:
         env = seg.envelope
         raise X12SyntaxError(
-            f"{seg.id}{index:02d} {seg[index]!r} is not a date",
+            f"{seg.id}{index:02d} ({len(seg[index])} characters) is not a date",
             source=env.source, segment_number=seg.number, offset=seg.offset,
         ) from exc  # fmt: skip
 

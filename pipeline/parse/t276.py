@@ -41,7 +41,7 @@ def _date(seg: Segment, text: str, what: str) -> date:
     except ValueError as exc:
         env = seg.envelope
         raise X12SyntaxError(
-            f"{seg.id}: {what} {text!r} is not a CCYYMMDD date",
+            f"{seg.id}: {what} ({len(text)} characters) is not a CCYYMMDD date",
             source=env.source, segment_number=seg.number, offset=seg.offset,
         ) from exc  # fmt: skip
 

@@ -371,7 +371,7 @@ class Remit835Parser:
                 Problem(
                     p.source_file, p.transaction_control_number, "transaction",
                     p.transaction_control_number, "invalid_number", "a decimal number",
-                    text[:40], f"{name} {text[:40]!r} is not a number; left empty",
+                    text[:40], f"{name} ({len(text)} characters) is not a number; left empty",
                     segment_number=number, segment_id=tag, element=name,
                 )
             )  # fmt: skip

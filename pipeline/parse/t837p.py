@@ -53,14 +53,16 @@ def _amount(seg: Segment, index: int) -> Decimal:
     try:
         return Decimal(seg[index])
     except InvalidOperation as exc:
-        raise _bad(seg, f"{seg.id}{index:02d} {seg[index]!r} is not a number") from exc
+        size = len(seg[index])
+        raise _bad(seg, f"{seg.id}{index:02d} ({size} characters) is not a number") from exc
 
 
 def _date(seg: Segment, index: int) -> date:
     try:
         return datetime.strptime(seg[index][:8], "%Y%m%d").date()
     except ValueError as exc:
-        raise _bad(seg, f"{seg.id}{index:02d} {seg[index]!r} is not a date") from exc
+        size = len(seg[index])
+        raise _bad(seg, f"{seg.id}{index:02d} ({size} characters) is not a date") from exc
 
 
 def _person(seg: Segment) -> dict[str, Any]:

@@ -233,7 +233,7 @@ class BalanceChecker:
                 Problem(
                     self.source_file, seg.envelope.transaction_control_number, "transaction",
                     ref, "amount_format", "a decimal amount", text,
-                    f"{ref} {text!r} is not an amount; balancing that uses it was skipped",
+                    f"{ref} ({len(text)} characters) is not an amount; balancing using it skipped",
                     segment_number=seg.number, segment_id=seg.id, element=ref,
                     severity="warning",
                 )

@@ -59,6 +59,9 @@ def _ours() -> list[Path]:
 
 def _digest() -> str:
     sha = hashlib.sha256(metadata.version("pyx12").encode())
+    # The folder links to this installation's maps: another virtualenv (a removed worktree)
+    # with the same pyx12 must get its own folder, never links that dangle once it is gone.
+    sha.update(str(pyx12_map_dir().resolve()).encode())
     for path in sorted(pyx12_map_dir().iterdir()):
         sha.update(path.name.encode())
     for path in _ours():

@@ -2,6 +2,11 @@
 
 The same rows make the ``problems`` table of ``claimflow parse`` (DESIGN.md § Tables) and the
 error lines of ``claimflow validate``.
+
+PHI: ``actual`` may hold a field value (a patient's name with a bad character); it stays in
+the rows written to files the practice owns. ``message`` never holds a value, and ``str()``
+and ``repr()`` (what reaches logs, Prefect and exception text) give the position, the rule and
+the value's length only.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ PROBLEM_COLUMNS = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class Problem:
     """One finding. ``level``: interchange | group | transaction | claim | line.
 
@@ -44,6 +49,28 @@ class Problem:
     loop: str = ""
     element: str = ""
     severity: str = "error"  # error | warning
+
+    def where(self) -> str:
+        """``segment 12 NM1 loop 2010BA NM103`` (or ``file``): the position, never a value."""
+        parts = [f"segment {self.segment_number}" if self.segment_number is not None else "file"]
+        if self.segment_id:
+            parts.append(self.segment_id)
+        if self.loop:
+            parts.append(f"loop {self.loop}")
+        if self.element:
+            parts.append(self.element)
+        return " ".join(parts)
+
+    def __str__(self) -> str:
+        found = f" (value of {len(self.actual)} characters)" if self.actual else ""
+        return f"{self.severity}: {self.where()}: {self.message}{found} [{self.rule}]"
+
+    def __repr__(self) -> str:
+        # The dataclass repr would print ``actual`` (PHI) into logs and tracebacks.
+        return (
+            f"Problem({self.source_file!r}, {self.rule!r}, {self.where()!r}, "
+            f"severity={self.severity!r}, actual=<{len(self.actual)} characters>)"
+        )
 
     def row(self) -> dict[str, object]:
         """All fields as a dict (the first eight are the fixed ``problems`` columns)."""

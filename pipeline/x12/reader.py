@@ -213,9 +213,9 @@ class _Reader:
                     raise self._error("empty file: no X12 interchange", 0)
                 return
             if not buf.startswith("ISA"):
-                found = buf[:12].encode("unicode_escape").decode("ascii")
                 what = "data after the last IEA" if self.number else "not an X12 interchange"
-                raise self._error(f"{what}: expected 'ISA', found '{found}'", base, self.number + 1)
+                found = _kind_of(buf)
+                raise self._error(f"{what}: expected 'ISA', found {found}", base, self.number + 1)
             delimiters = self._isa_delimiters(buf, base)
             state = yield from self._interchange(buf, base, delimiters, chunks, exhausted)
             buf, base, exhausted = state
@@ -327,8 +327,7 @@ class _Reader:
                     if tag not in valid_ids:
                         if not _valid_id(tag):
                             self.number = number
-                            shown = tag[:10].encode("unicode_escape").decode("ascii")
-                            raise self._error(f"invalid segment id '{shown}'", start, number)
+                            raise self._error(f"invalid segment id {_shown_id(tag)}", start, number)
                         valid_ids.add(tag)
                     if tag not in _ENVELOPE_IDS:
                         tracker.check_body(tag, number, start)
@@ -514,3 +513,26 @@ def iter_segment_texts(segments: Iterable[Segment]) -> Iterator[str]:
     """The segments joined back into text (for tests and debugging)."""
     for seg in segments:
         yield seg.envelope.delimiters.element.join(seg.elements)
+
+
+def _shown_id(tag: str) -> str:
+    """A would-be segment id for an error message: shown when id-sized, else only its length
+    (a long one is field data cut by a wrong delimiter: it may be PHI)."""
+    if len(tag) <= 3:
+        return "'" + tag.encode("unicode_escape").decode("ascii") + "'"
+    return f"of {len(tag)} characters"
+
+
+def _kind_of(head: str) -> str:
+    """What a file that is not X12 starts with, without quoting it (it may be PHI)."""
+    if head.startswith("%PDF"):
+        return "a PDF"
+    if head.startswith("PK"):
+        return "a ZIP/Office file"
+    if head[:1] in "<":
+        return "XML/HTML"
+    if head[:1] in "{[":
+        return "JSON"
+    if all(ch.isprintable() or ch in "\r\n\t" for ch in head[:40]):
+        return "other text"
+    return "binary data"

@@ -96,7 +96,8 @@ class Segment:
         return self.number - start + 1 if start else 0
 
     def __repr__(self) -> str:
-        return f"Segment({self.envelope.delimiters.element.join(self.elements)!r}, #{self.number})"
+        # Never the values: a repr lands in logs and tracebacks, and segments hold PHI.
+        return f"Segment({self.id!r}, {len(self.elements) - 1} elements, #{self.number})"
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Segment):

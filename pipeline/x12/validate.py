@@ -143,14 +143,7 @@ def format_report(report: FileReport) -> list[str]:
 
 
 def _problem_line(p: Problem) -> str:
-    where = [f"segment {p.segment_number}" if p.segment_number is not None else "file"]
-    if p.segment_id:
-        where.append(p.segment_id)
-    if p.loop:
-        where.append(f"loop {p.loop}")
-    if p.element:
-        where.append(p.element)
-    return f"{p.severity}: {' '.join(where)}: {p.message} [{p.rule}]"
+    return f"{p.severity}: {p.where()}: {p.message} [{p.rule}]"
 
 
 def validate_command(
