@@ -124,7 +124,8 @@ def stream_tables(
     remember: int | None = 50_000,
     name: str | None = None,
 ) -> Run:
-    """Parse ``source`` into ``writer`` in chunks of ``chunk_claims`` claims (flat memory).
+    """Parse ``source`` into ``writer`` in chunks of ``chunk_claims`` claims or other records
+    (flat memory, for an 835, 999, 271 or 277CA of any size).
 
     For reversal pairing inside the file, only the last ``remember`` claims are kept
     (``None``: all); originals further back must come through ``known_claims``.
@@ -142,6 +143,8 @@ def stream_tables(
     with _no_cyclic_gc():  # the batches in flight would make every collection a full one
         for record in drive(source, name=name, run=run):
             builder.add(record)
+            if builder.claims >= chunk_claims:  # a long run of records from one batch
+                _drain(builder, writer)
         _drain(builder, writer)
     return run
 

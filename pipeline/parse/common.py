@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pickle
 import re
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from decimal import Decimal, InvalidOperation
+from typing import IO, Any
 
 from pipeline.x12.problems import Problem
 from pipeline.x12.segments import Segment
@@ -13,6 +16,8 @@ __all__ = [
     "EnvelopeChecker",
     "FeedAll",
     "Money",
+    "Spool",
+    "Spooled",
     "iso_date",
     "iso_range",
     "parse_decimal",
@@ -153,3 +158,61 @@ class FeedAll(dict[str, Callable[[Segment], None]]):
 
     def get(self, key: str, default: object = None) -> Callable[[Segment], None]:
         return self.feed
+
+
+SPOOL_ROWS = 2_000
+
+
+class Spool:
+    """Rows a later segment completes (a 999 group's rows wait for its AK9), held in bounded
+    memory: past ``limit`` rows they wait, pickled, in an anonymous temporary file (0600,
+    unlinked at once: it holds claim numbers and bad values, never outlives the parse)."""
+
+    def __init__(self, limit: int | None = None) -> None:
+        self.limit = SPOOL_ROWS if limit is None else limit
+        self.rows: list[Any] = []
+        self.count = 0
+        self._file: IO[bytes] | None = None
+
+    def extend(self, rows: list[Any]) -> None:
+        self.rows.extend(rows)
+        self.count += len(rows)
+        if len(self.rows) >= self.limit:
+            if self._file is None:
+                self._file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by replay
+            pickle.dump(self.rows, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+            self.rows = []
+
+    def release(self, finish: Callable[[Any], None]) -> Spooled:
+        """A record for the driver's output: replays the rows, each passed to ``finish``."""
+        return Spooled(self, finish)
+
+    def replay(self) -> Iterator[Any]:
+        spilled, self._file = self._file, None
+        if spilled is not None:
+            with spilled:
+                spilled.seek(0)
+                while True:
+                    try:
+                        chunk = pickle.load(spilled)  # our own file, just written
+                    except EOFError:
+                        break
+                    yield from chunk
+        rows, self.rows = self.rows, []
+        yield from rows
+
+
+class Spooled:
+    """Stands in the driver's output for the rows of a :class:`Spool`; the driver expands it
+    lazily (:meth:`records`), so a group of a million rows never sits in memory at once."""
+
+    __slots__ = ("finish", "spool")
+
+    def __init__(self, spool: Spool, finish: Callable[[Any], None]) -> None:
+        self.spool, self.finish = spool, finish
+
+    def records(self) -> Iterator[Any]:
+        finish = self.finish
+        for row in self.spool.replay():
+            finish(row)
+            yield row

@@ -3,10 +3,12 @@
 The driver keeps the envelope checks (SE/GE/IEA counts and control numbers), picks a
 parser at each ST by :func:`~pipeline.parse.detect.transaction_kind`, hands TA1
 segments to the TA1 parser, and yields every record (and problem) as soon as the batch
-of segments that completed it is read -- so an 835 of any size streams through in
-bounded memory. Body segments come from :func:`~pipeline.x12.reader.read_batches`: a
-parser with ``feed_batch`` (the 835) takes whole batches of element lists, the others
-get :class:`Segment` objects one by one through their ``dispatch``.
+of segments that completed it is read -- so an 835, 271, 277CA or 999 of any size streams
+through in bounded memory (rows a later segment completes, as a 999 group's AK9 status,
+come as a :class:`~pipeline.parse.common.Spooled` the driver replays from disk). Body
+segments come from :func:`~pipeline.x12.reader.read_batches`: a parser with ``feed_batch``
+(the 835) takes whole batches of element lists, the others get :class:`Segment` objects one
+by one through their ``dispatch``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 from typing import Protocol
 
 from pipeline.errors import X12SyntaxError
-from pipeline.parse.common import EnvelopeChecker
+from pipeline.parse.common import EnvelopeChecker, Spooled
 from pipeline.parse.detect import transaction_kind
 from pipeline.parse.t271 import Eligibility271Parser
 from pipeline.parse.t277 import ClaimStatus277Parser
@@ -102,8 +104,7 @@ def drive(source: Source, *, name: str | None = None, run: Run | None = None) ->
                         handler(seg)
             del item  # let its segments go before the reader splits the next chunk
             if out:
-                yield from out
-                out.clear()
+                yield from _flush(out)
             if after_batch is not None:
                 after_batch()
             continue
@@ -136,15 +137,23 @@ def drive(source: Source, *, name: str | None = None, run: Run | None = None) ->
                 run.kinds.append("TA1")
             ta1.feed(seg)
         if out:
-            yield from out
-            out.clear()
+            yield from _flush(out)
     for parser in handlers.values():
         parser.finish()
-    yield from out
-    out.clear()
+    yield from _flush(out)
     if not run.kinds:
         what = f"found ST01 {skipped!r}" if skipped else "no transaction set and no TA1"
         raise X12SyntaxError(f"no 835, 271, 999, 277CA or TA1 in file ({what})", source=label)
+
+
+def _flush(out: list[object]) -> Iterator[object]:
+    """The records in ``out``, then empty it; rows a parser spooled are replayed lazily."""
+    for record in out:
+        if type(record) is Spooled:
+            yield from record.records()
+        else:
+            yield record
+    out.clear()
 
 
 def _make(kind: str, out: list[object], stem: str, run: Run) -> Handler:

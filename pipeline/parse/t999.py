@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from pipeline.parse.codes import describe
-from pipeline.parse.common import FeedAll
+from pipeline.parse.common import FeedAll, Spool
 from pipeline.parse.ta1 import ACK_STATUS
 from pipeline.x12.segments import Segment
 
@@ -58,19 +58,25 @@ class _SegmentError:
 
 
 class Ack999Parser:
-    """Feeds on 999 segments; rows of a group are released at its AK9 (or SE)."""
+    """Feeds on 999 segments; rows of a group are released at its AK9 (or SE).
+
+    Every row carries the group's AK9 status, known only at its end: the rows of a group
+    wait in a :class:`~pipeline.parse.common.Spool` (bounded memory, spilling to a private
+    temporary file), so a 999 acknowledging a million claims streams like an 835.
+    """
 
     def __init__(self, out: list[object]) -> None:
         self.out = out
         self.dispatch = FeedAll(self.feed)
-        self.rows: list[AckTransaction] = []
+        self.rows = Spool()
         self.set: AckTransaction | None = None
         self.errors: list[_SegmentError] = []
         self.group = ("", "")
         self.sets_in_group = 0
 
     def start(self, seg: Segment) -> None:
-        self.rows, self.set, self.errors, self.group, self.sets_in_group = [], None, [], ("", ""), 0
+        self.rows, self.set, self.errors = Spool(), None, []
+        self.group, self.sets_in_group = ("", ""), 0
 
     def finish(self) -> None:
         pass
@@ -164,22 +170,26 @@ class Ack999Parser:
         if self.sets_in_group == 0:
             env = seg.envelope
             codes = [seg[i] for i in range(5, 10) if seg[i]]
-            self.rows.append(
-                AckTransaction(
+            self.rows.extend(
+                [AckTransaction(
                     env.source, env.transaction_control_number, self.group[0], self.group[1],
                     "", "", "", ACK_STATUS.get(code, "rejected" if code == "P" else ""), code,
                     error_code=codes[0] if codes else "",
                     error_text="; ".join(describe("ak9_group_error", c) for c in codes),
                     set_error_codes=",".join(codes),
-                )
+                )]
             )  # fmt: skip
         self._release(status)
 
     def _release(self, group_status: str) -> None:
-        for row in self.rows:
+        if not self.rows.count:
+            return
+
+        def finish(row: AckTransaction) -> None:
             row.group_status = group_status
-        self.out.extend(self.rows)
-        self.rows = []
+
+        self.out.append(self.rows.release(finish))
+        self.rows = Spool()
 
 
 def _element_name(segment: str, position: str) -> str:

@@ -208,6 +208,7 @@ class TableBuilder:
             return
         table = _SIMPLE.get(type(record))
         if table is not None:
+            self.claims += 1  # every record counts towards a chunk (a 999 has no claims)
             self.rows[table].append(_GET[table](record))
 
     def _claim(self, claim: RemitClaim) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pipeline.ledger import Direction, FileRecord, FileState, Ledger
 from pipeline.steps.workspace import Workspace
+from pipeline.transport.base import fitted_name
 
 __all__ = ["ACKNOWLEDGMENT", "ELIGIBILITY", "KNOWN", "REMITTANCE", "quarantine", "waiting"]
 
@@ -37,7 +38,8 @@ def quarantine(ledger: Ledger, workspace: Workspace, record: FileRecord, reason:
     workspace.quarantine_dir.mkdir(parents=True, exist_ok=True)
     if record.local_path and Path(record.local_path).exists():
         shutil.copyfile(record.local_path, workspace.quarantine_dir / name)
-    (workspace.quarantine_dir / f"{name}.reason.txt").write_text(line + "\n", encoding="utf-8")
+    reason_file = workspace.quarantine_dir / fitted_name(name, suffix=".reason.txt")
+    reason_file.write_text(line + "\n", encoding="utf-8")
     return line
 
 

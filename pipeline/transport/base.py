@@ -29,6 +29,7 @@ __all__ = [
     "RemoteFile",
     "Transport",
     "UploadResult",
+    "fitted_name",
     "is_temporary_name",
     "local_target",
     "receive",
@@ -132,6 +133,20 @@ def _name_problem(name: str) -> str | None:
     return None
 
 
+def fitted_name(name: str, *, prefix: str = "", suffix: str = "", room: int = 0) -> str:
+    """``prefix + name + suffix`` in at most ``MAX_NAME - room`` bytes (file systems refuse
+    longer names): a legal 255-byte remote name gets its temporary or sibling names by cutting
+    ``name`` and adding a digest of it, so two long names never share one."""
+    whole = f"{prefix}{name}{suffix}"
+    limit = MAX_NAME - room
+    if len(whole.encode("utf-8")) <= limit:
+        return whole
+    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:12]
+    keep = limit - len(prefix.encode("utf-8")) - len(suffix.encode("utf-8")) - len(digest) - 1
+    cut = name.encode("utf-8")[: max(keep, 0)].decode("utf-8", "ignore")
+    return f"{prefix}{cut}~{digest}{suffix}"
+
+
 def is_temporary_name(name: str) -> bool:
     """Dot names are uploads still in progress (ours ``.<name>.part``, and most servers')."""
     return name.startswith(".")
@@ -168,7 +183,9 @@ def write_atomically(
     the temporary file is removed and nothing appears.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    # mkstemp puts 8 random characters between prefix and suffix.
+    prefix = fitted_name(target.name, prefix=".", suffix=".", room=8 + len(".part"))
+    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=prefix, suffix=".part")
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as raw:
@@ -182,7 +199,9 @@ def write_atomically(
             )
         sha = hashing.digest.hexdigest()
         if target.exists() and sha256_file(target) != sha:
-            target = target.with_name(f"{target.stem}.{sha[:12]}{target.suffix}")
+            suffix = target.suffix if len(target.suffix) <= 16 else ""
+            stem = target.name[: len(target.name) - len(suffix)]
+            target = target.with_name(fitted_name(stem, suffix=f".{sha[:12]}{suffix}"))
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)

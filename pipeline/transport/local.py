@@ -23,6 +23,7 @@ from pipeline.transport.base import (
     DownloadResult,
     RemoteFile,
     UploadResult,
+    fitted_name,
     is_temporary_name,
     local_target,
     safe_remote_name,
@@ -92,7 +93,7 @@ class LocalTransport:
         final = self.outbound / name
         if final.exists():
             return _already_there(final, name, size, sha)
-        part = self.outbound / f".{name}.part"
+        part = self.outbound / fitted_name(name, prefix=".", suffix=".part")
         try:
             self.outbound.mkdir(parents=True, exist_ok=True)
             with local_path.open("rb") as src, part.open("wb") as dst:
@@ -139,7 +140,7 @@ class LocalTransport:
             target = self.archive_dir / name
             if target.exists():  # the same name delivered again: keep both archived copies
                 stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-                target = self.archive_dir / f"{name}.{stamp}"
+                target = self.archive_dir / fitted_name(name, suffix=f".{stamp}")
             os.rename(source, target)
         except OSError as exc:
             raise _translate(exc, f"archive {name}") from exc

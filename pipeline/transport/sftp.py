@@ -43,6 +43,7 @@ from pipeline.transport.base import (
     DownloadResult,
     RemoteFile,
     UploadResult,
+    fitted_name,
     is_temporary_name,
     local_target,
     safe_remote_name,
@@ -131,7 +132,7 @@ class SftpTransport:
         size, sha = _local_file(local_path)
         folder = self.profile.folders.outbound
         final = posixpath.join(folder, name)
-        part = posixpath.join(folder, f".{name}.part")
+        part = posixpath.join(folder, fitted_name(name, prefix=".", suffix=".part"))
 
         def attempt(sftp: paramiko.SFTPClient) -> UploadResult:
             if self._exists(sftp, final):
