@@ -15,7 +15,7 @@ help: ## List the targets
 
 $(STAMP): pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
-	$(UV) sync --locked --all-groups --quiet
+	$(UV) sync --locked --all-groups --all-extras --quiet
 	@touch $@
 
 install: $(STAMP) ## Create .venv from the committed lock (uv)

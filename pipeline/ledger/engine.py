@@ -28,7 +28,13 @@ def make_engine(url: str | URL) -> Engine:
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed)
-    return create_engine(parsed, pool_pre_ping=True)
+    try:
+        return create_engine(parsed, pool_pre_ping=True)
+    except ModuleNotFoundError as exc:  # psycopg is the `postgres` extra
+        raise ConfigError(
+            f"ledger database {parsed.get_backend_name()} needs the {exc.name} driver: "
+            "pip install 'claimflow[postgres]'"
+        ) from exc
 
 
 def _sqlite_engine(url: URL) -> Engine:
