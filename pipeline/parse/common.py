@@ -1,4 +1,8 @@
-"""Helpers every return-file parser shares: amounts, dates, problems, envelope counts."""
+"""Helpers every return-file parser shares: amounts, dates, problems, spooled rows.
+
+Envelope counts and control numbers are checked by the one SNIP 1 checker,
+:class:`pipeline.x12.envelope.EnvelopeChecker` (the parse driver feeds it).
+"""
 
 from __future__ import annotations
 
@@ -9,11 +13,10 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal, InvalidOperation
 from typing import IO, Any
 
-from pipeline.x12.problems import Problem
+from pipeline.x12.balance import not_a_number
 from pipeline.x12.segments import Segment
 
 __all__ = [
-    "EnvelopeChecker",
     "FeedAll",
     "Money",
     "Spool",
@@ -50,11 +53,9 @@ class Money:
         if value is None:
             env = seg.envelope
             self.problems.append(
-                Problem(
-                    env.source, env.transaction_control_number, "transaction",
-                    env.transaction_control_number, "invalid_number", "a decimal number",
-                    text[:40], f"{field} ({len(text)} characters) is not a number; left empty",
-                    segment_number=seg.number, segment_id=seg.id, element=field,
+                not_a_number(
+                    env.source, env.transaction_control_number, env.transaction_control_number,
+                    text, field, seg.number, seg.id, "left empty",
                 )
             )  # fmt: skip
             return None
@@ -88,65 +89,6 @@ def iso_range(qualifier: str, text: str) -> tuple[str, str]:
         return iso_date(start), iso_date(end)
     day = iso_date(text)
     return day, day
-
-
-class EnvelopeChecker:
-    """Checks SE01/SE02, GE01/GE02 and IEA01/IEA02; mismatches become problems."""
-
-    def __init__(self, problems: list[object]) -> None:
-        self.problems = problems
-        self.sets = 0
-        self.groups = 0
-
-    def see(self, seg: Segment) -> None:
-        tag = seg.elements[0]
-        if tag == "ST":
-            self.sets += 1
-        elif tag == "SE":
-            env = seg.envelope
-            self._compare(seg, "transaction", "se_count", seg[1], seg.set_position, "SE01")
-            if seg[2] != env.transaction_control_number:
-                self._add(seg, "transaction", "se_control_number", env.transaction_control_number,
-                          seg[2], "SE02 differs from ST02")  # fmt: skip
-        elif tag == "GS":
-            self.sets = 0
-            self.groups += 1
-        elif tag == "GE":
-            self._compare(seg, "group", "ge_count", seg[1], self.sets, "GE01")
-            if seg[2] != seg.envelope.group_control_number:
-                self._add(seg, "group", "ge_control_number", seg.envelope.group_control_number,
-                          seg[2], "GE02 differs from GS06")  # fmt: skip
-        elif tag == "ISA":
-            self.groups = 0
-        elif tag == "IEA":
-            self._compare(seg, "interchange", "iea_count", seg[1], self.groups, "IEA01")
-            if seg[2] != seg.envelope.interchange_control_number:
-                self._add(seg, "interchange", "iea_control_number",
-                          seg.envelope.interchange_control_number, seg[2],
-                          "IEA02 differs from ISA13")  # fmt: skip
-
-    def _compare(
-        self, seg: Segment, level: str, rule: str, stated: str, actual: int, field: str
-    ) -> None:
-        if stated.strip() != str(actual):
-            self._add(
-                seg, level, rule, str(actual), stated, f"{field} says {stated!r}, counted {actual}"
-            )
-
-    def _add(
-        self, seg: Segment, level: str, rule: str, expected: str, actual: str, msg: str
-    ) -> None:
-        env = seg.envelope
-        key = {
-            "transaction": env.transaction_control_number,
-            "group": env.group_control_number,
-            "interchange": env.interchange_control_number,
-        }[level]
-        self.problems.append(
-            Problem(env.source, env.transaction_control_number if level == "transaction" else "",
-                    level, key, rule, expected, actual, msg,
-                    segment_number=seg.number, segment_id=seg.id)
-        )  # fmt: skip
 
 
 class FeedAll(dict[str, Callable[[Segment], None]]):

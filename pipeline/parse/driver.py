@@ -1,6 +1,6 @@
 """One pass over a return file: each transaction set goes to its parser, records come out.
 
-The driver keeps the envelope checks (SE/GE/IEA counts and control numbers), picks a
+The driver runs the envelope checks (:class:`~pipeline.x12.envelope.EnvelopeChecker`), picks a
 parser at each ST by :func:`~pipeline.parse.detect.transaction_kind`, hands TA1
 segments to the TA1 parser, and yields every record (and problem) as soon as the batch
 of segments that completed it is read -- so an 835, 271, 277CA or 999 of any size streams
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Protocol
 
 from pipeline.errors import X12SyntaxError
-from pipeline.parse.common import EnvelopeChecker, Spooled
+from pipeline.parse.common import Spooled
 from pipeline.parse.detect import transaction_kind
 from pipeline.parse.t271 import Eligibility271Parser
 from pipeline.parse.t277 import ClaimStatus277Parser
@@ -27,6 +27,7 @@ from pipeline.parse.t277ca import ClaimAck277Parser
 from pipeline.parse.t835 import Remit835Parser, RemitSink
 from pipeline.parse.t999 import Ack999Parser
 from pipeline.parse.ta1 import TA1Parser
+from pipeline.x12.envelope import EnvelopeChecker
 from pipeline.x12.problems import Problem
 from pipeline.x12.reader import SegmentBatch, Source, read_batches
 from pipeline.x12.segments import Segment
@@ -86,7 +87,7 @@ def drive(source: Source, *, name: str | None = None, run: Run | None = None) ->
     label = source_label(source, name)
     stem = Path(label).stem if label not in ("<bytes>", "<stream>") else label.strip("<>")
     out: list[object] = []
-    checker = EnvelopeChecker(out)
+    checker = EnvelopeChecker(label)  # the one SNIP 1 checker, as `claimflow validate`'s
     handlers = run.handlers
     current: Handler | None = None
     dispatch: Mapping[str, Callable[[Segment], None]] | None = None
@@ -110,7 +111,10 @@ def drive(source: Source, *, name: str | None = None, run: Run | None = None) ->
             continue
         seg = item  # an envelope segment (ISA, GS, ST, SE, GE, IEA, TA1)
         tag = seg.elements[0]
-        checker.see(seg)
+        checker.feed(seg)
+        if checker.problems:
+            out.extend(checker.problems)
+            checker.problems.clear()
         if tag == "ST":
             env = seg.envelope
             kind = transaction_kind(seg[1], env.functional_id, env.implementation or env.version)

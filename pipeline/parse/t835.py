@@ -31,6 +31,7 @@ from operator import itemgetter
 from typing import Any, Protocol
 
 from pipeline.parse.common import FeedAll, iso_date, parse_decimal
+from pipeline.x12.balance import claim_balance, line_balance, not_a_number, transaction_balance
 from pipeline.x12.problems import Problem
 from pipeline.x12.reader import SegmentBatch
 from pipeline.x12.segments import Segment
@@ -298,6 +299,7 @@ class Remit835Parser:
         self.seen_icn: dict[str, str] = {}
         self.seen_pcn: dict[str, str] = {}
         self.payment = RemitPayment("", "", "", "")
+        self.bpr_number = 0
         # The open claim: its row, CAS rows, line rows and each line's CAS rows.
         self.claim: Row | None = None
         self.claim_adjustments: list[Row] = []
@@ -333,6 +335,7 @@ class Remit835Parser:
         self.component = env.delimiters.component
         self.claim = self.line = None
         self.loop = "header"
+        self.bpr_number = seg.number  # until the BPR: where a payment imbalance is reported
 
     def feed(self, seg: Segment) -> None:
         handler = self.on.get(seg.elements[0])
@@ -368,11 +371,9 @@ class Remit835Parser:
         if value is None:
             p = self.payment
             self.out.append(
-                Problem(
-                    p.source_file, p.transaction_control_number, "transaction",
-                    p.transaction_control_number, "invalid_number", "a decimal number",
-                    text[:40], f"{name} ({len(text)} characters) is not a number; left empty",
-                    segment_number=number, segment_id=tag, element=name,
+                not_a_number(
+                    p.source_file, p.transaction_control_number, p.transaction_control_number,
+                    text, name, number, tag, "left empty",
                 )
             )  # fmt: skip
             return None
@@ -386,6 +387,7 @@ class Remit835Parser:
         p, e = self.payment, _padded(elements, 17)
         p.handling_code, p.credit_debit, p.payment_method = e[1], e[3], e[4]
         p.payment_amount = self._money(e[2], number, "BPR", "BPR02")
+        self.bpr_number = number
         p.payment_date = iso_date(e[16])
 
     def _trn(self, elements: list[str], number: int) -> None:
@@ -673,7 +675,7 @@ class Remit835Parser:
             or charge - adjusted != paid
             or self.patient != claim[_RESPONSIBILITY]
         ):
-            self._balance_claim(claim, adjusted, self.patient)
+            self._balance_claim(claim, self.adjusted, adjusted - self.adjusted, self.patient)
         bundle = (claim, self.claim_adjustments, lines, self.line_adjustments)
         if self.pending or self.held:
             self.held.append(bundle)
@@ -729,23 +731,28 @@ class Remit835Parser:
                 claim(*bundle)
         self.held = [b for b in self.held if id(b[0]) in waiting]
 
+    # Balancing: the rules of pipeline.x12.balance (one implementation), on this parser's sums.
     def _balance_line(self, claim: Row, line: Row, adjusted: Decimal) -> None:
-        charge, paid = line[_L_CHARGE] or _ZERO, line[_L_PAID] or _ZERO
-        ref = line[_L_CONTROL] or str(line[_L_NUMBER])
-        self._problem(
-            "line", f"{claim[_KEY]}/{line[_L_NUMBER]}", "line_balance", charge - adjusted,
-            paid, f"claim {claim[_PCN]} line {ref}: SVC02 {charge} - CAS "
-            f"{adjusted} = {charge - adjusted}, SVC03 is {paid}", line[_L_SEGMENT], "SVC",
+        p, ref = self.payment, line[_L_CONTROL] or str(line[_L_NUMBER])
+        problem = line_balance(
+            p.source_file, p.transaction_control_number, f"{claim[_KEY]}/{line[_L_NUMBER]}",
+            f"service line {ref} of claim {claim[_PCN]}", line[_L_CHARGE] or _ZERO, adjusted,
+            line[_L_PAID] or _ZERO, line[_L_SEGMENT],
         )  # fmt: skip
+        if problem is not None:
+            self.out.append(problem)
 
-    def _balance_claim(self, claim: Row, adjusted: Decimal, patient: Decimal) -> None:
-        charge, paid = claim[_CHARGE], claim[_PAID]
-        if charge is not None and paid is not None and charge - adjusted != paid:
-            self._problem(
-                "claim", claim[_KEY], "claim_balance", charge - adjusted, paid,
-                f"claim {claim[_PCN]}: CLP03 {charge} - CAS {adjusted} = "
-                f"{charge - adjusted}, CLP04 is {paid}", claim[_CLAIM_SEGMENT], "CLP",
+    def _balance_claim(
+        self, claim: Row, claim_level: Decimal, line_level: Decimal, patient: Decimal
+    ) -> None:
+        charge, paid, p = claim[_CHARGE], claim[_PAID], self.payment
+        if charge is not None and paid is not None:
+            problem = claim_balance(
+                p.source_file, p.transaction_control_number, claim[_KEY], f"claim {claim[_PCN]}",
+                charge, claim_level, line_level, paid, claim[_CLAIM_SEGMENT],
             )  # fmt: skip
+            if problem is not None:
+                self.out.append(problem)
         responsibility = claim[_RESPONSIBILITY]
         if responsibility is None:
             return
@@ -760,14 +767,17 @@ class Remit835Parser:
         p = self.payment
         if p.payment_amount is None:
             return
-        expected = p.total_paid - p.provider_adjustment_total
-        if expected != p.payment_amount:
-            self._problem(
-                "transaction", p.transaction_control_number, "transaction_balance", expected,
-                p.payment_amount, f"payment {p.trace_number}: CLP04 total {p.total_paid} - PLB "
-                f"{p.provider_adjustment_total} = {expected}, BPR02 is {p.payment_amount}",
-                seg.number, "SE",
-            )  # fmt: skip
+        problem = transaction_balance(
+            p.source_file,
+            p.transaction_control_number,
+            f"payment {p.trace_number}",
+            p.total_paid,
+            p.provider_adjustment_total,
+            p.payment_amount,
+            self.bpr_number,
+        )
+        if problem is not None:
+            self.out.append(problem)
 
     def _problem(
         self, level: str, key: str, rule: str, expected: Decimal, actual: Decimal, message: str,

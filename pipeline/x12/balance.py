@@ -9,8 +9,13 @@ Rules (DOMAIN.md §7.7), exact ``Decimal`` arithmetic, one :class:`Problem` per 
 
 A CAS before the first SVC of a claim is claim level, after it line level (the IG
 order). An amount that is not a number skips the check it belongs to and is reported
-once (``amount_format``, a warning: the IG check names the element as an error).
+once (``invalid_number``, a warning: the IG check names the element as an error).
 Reversals (CLP02 = 22) carry negated amounts and balance by the same rules.
+
+The rules themselves (:func:`line_balance`, :func:`claim_balance`, :func:`transaction_balance`,
+:func:`not_a_number`) are the one implementation: :class:`BalanceChecker` (``claimflow
+validate``) and the 835 parser (``pipeline.parse.t835``, which sums the same amounts on its
+own fast path) both call them, so a fault has one name, one message and one position.
 """
 
 from __future__ import annotations
@@ -22,7 +27,14 @@ from decimal import Decimal, InvalidOperation
 from pipeline.x12.problems import Problem
 from pipeline.x12.segments import Segment
 
-__all__ = ["BalanceChecker", "check_balancing"]
+__all__ = [
+    "BalanceChecker",
+    "check_balancing",
+    "claim_balance",
+    "line_balance",
+    "not_a_number",
+    "transaction_balance",
+]
 
 _ZERO = Decimal(0)
 _CAS_AMOUNTS = (3, 6, 9, 12, 15, 18)
@@ -145,15 +157,13 @@ class BalanceChecker:
             return
         if line.charge is None or line.paid is None:
             return
-        expected = line.charge - line.adjustments
-        if expected != line.paid:
-            self._add(
-                line.seg, "line", f"{claim.key}/{line.number}", "line_balance", expected,
-                line.paid, "2110", "SVC03",
-                f"service line {line.number} of claim {claim.key} does not balance: "
-                f"SVC02 {_fmt(line.charge)} - CAS {_fmt(line.adjustments)} = {_fmt(expected)}, "
-                f"SVC03 is {_fmt(line.paid)}",
-            )  # fmt: skip
+        self._found(
+            line_balance(
+                self.source_file, line.seg.envelope.transaction_control_number,
+                f"{claim.key}/{line.number}", f"service line {line.number} of claim {claim.key}",
+                line.charge, line.adjustments, line.paid, line.seg.number,
+            )
+        )  # fmt: skip
 
     def _end_claim(self) -> None:
         self._end_line()
@@ -166,30 +176,28 @@ class BalanceChecker:
             payment.paid_claims += claim.paid or _ZERO
         if not claim.ok or claim.charge is None or claim.paid is None:
             return
-        adjustments = claim.claim_adjustments + claim.line_adjustments
-        expected = claim.charge - adjustments
-        if expected != claim.paid:
-            self._add(
-                claim.seg, "claim", claim.key, "claim_balance", expected, claim.paid, "2100",
-                "CLP04",
-                f"claim {claim.key} does not balance: CLP03 {_fmt(claim.charge)} - CAS "
-                f"{_fmt(adjustments)} (claim {_fmt(claim.claim_adjustments)}, lines "
-                f"{_fmt(claim.line_adjustments)}) = {_fmt(expected)}, CLP04 is {_fmt(claim.paid)}",
-            )  # fmt: skip
+        self._found(
+            claim_balance(
+                self.source_file, claim.seg.envelope.transaction_control_number, claim.key,
+                f"claim {claim.key}", claim.charge, claim.claim_adjustments,
+                claim.line_adjustments, claim.paid, claim.seg.number,
+            )
+        )  # fmt: skip
 
     def _end_payment(self, payment: _Payment) -> None:
         bpr = payment.bpr
         if bpr is None or payment.total is None or not payment.ok:
             return
-        expected = payment.paid_claims - payment.provider_adjustments
-        if expected != payment.total:
-            self._add(
-                bpr, "transaction", payment.st[2], "transaction_balance", expected,
-                payment.total, "", "BPR02",
-                f"payment {payment.st[2]} does not balance: sum CLP04 "
-                f"{_fmt(payment.paid_claims)} - sum PLB {_fmt(payment.provider_adjustments)} "
-                f"= {_fmt(expected)}, BPR02 is {_fmt(payment.total)}",
-            )  # fmt: skip
+        self._found(
+            transaction_balance(
+                self.source_file, payment.st[2], f"payment {payment.st[2]}",
+                payment.paid_claims, payment.provider_adjustments, payment.total, bpr.number,
+            )
+        )  # fmt: skip
+
+    def _found(self, problem: Problem | None) -> None:
+        if problem is not None:
+            self.problems.append(problem)
 
     # -- 837P -----------------------------------------------------------------------
     def _feed_837(self, seg: Segment) -> None:
@@ -230,12 +238,9 @@ class BalanceChecker:
             value = None
         if value is None or not value.is_finite():
             self.problems.append(
-                Problem(
-                    self.source_file, seg.envelope.transaction_control_number, "transaction",
-                    ref, "amount_format", "a decimal amount", text,
-                    f"{ref} ({len(text)} characters) is not an amount; balancing using it skipped",
-                    segment_number=seg.number, segment_id=seg.id, element=ref,
-                    severity="warning",
+                not_a_number(
+                    self.source_file, seg.envelope.transaction_control_number, ref, text,
+                    ref, seg.number, seg.id, "balancing using it skipped", severity="warning",
                 )
             )  # fmt: skip
             return None
@@ -291,3 +296,69 @@ def check_balancing(segments: Iterable[Segment], source_file: str) -> list[Probl
     for seg in segments:
         checker.feed(seg)
     return checker.problems
+
+
+# -- the rules (one implementation for validate and the 835 parser) ----------------------
+def line_balance(
+    source_file: str, control: str, key: str, label: str, charge: Decimal, adjusted: Decimal,
+    paid: Decimal, segment_number: int,
+) -> Problem | None:  # fmt: skip
+    """SVC02 - sum(2110 CAS) = SVC03, else the ``line_balance`` problem."""
+    expected = charge - adjusted
+    if expected == paid:
+        return None
+    return Problem(
+        source_file, control, "line", key, "line_balance", _fmt(expected), _fmt(paid),
+        f"{label} does not balance: SVC02 {_fmt(charge)} - CAS {_fmt(adjusted)} = "
+        f"{_fmt(expected)}, SVC03 is {_fmt(paid)}",
+        segment_number=segment_number, segment_id="SVC", loop="2110", element="SVC03",
+    )  # fmt: skip
+
+
+def claim_balance(
+    source_file: str, control: str, key: str, label: str, charge: Decimal,
+    claim_adjustments: Decimal, line_adjustments: Decimal, paid: Decimal, segment_number: int,
+) -> Problem | None:  # fmt: skip
+    """CLP03 - sum(2100 CAS) - sum(2110 CAS) = CLP04, else the ``claim_balance`` problem."""
+    adjustments = claim_adjustments + line_adjustments
+    expected = charge - adjustments
+    if expected == paid:
+        return None
+    return Problem(
+        source_file, control, "claim", key, "claim_balance", _fmt(expected), _fmt(paid),
+        f"{label} does not balance: CLP03 {_fmt(charge)} - CAS {_fmt(adjustments)} (claim "
+        f"{_fmt(claim_adjustments)}, lines {_fmt(line_adjustments)}) = {_fmt(expected)}, "
+        f"CLP04 is {_fmt(paid)}",
+        segment_number=segment_number, segment_id="CLP", loop="2100", element="CLP04",
+    )  # fmt: skip
+
+
+def transaction_balance(
+    source_file: str, control: str, label: str, paid_claims: Decimal,
+    provider_adjustments: Decimal, total: Decimal, segment_number: int,
+) -> Problem | None:  # fmt: skip
+    """sum(CLP04) - sum(PLB) = BPR02, else the ``transaction_balance`` problem (at the BPR)."""
+    expected = paid_claims - provider_adjustments
+    if expected == total:
+        return None
+    return Problem(
+        source_file, control, "transaction", control, "transaction_balance", _fmt(expected),
+        _fmt(total),
+        f"{label} does not balance: sum CLP04 {_fmt(paid_claims)} - sum PLB "
+        f"{_fmt(provider_adjustments)} = {_fmt(expected)}, BPR02 is {_fmt(total)}",
+        segment_number=segment_number, segment_id="BPR", element="BPR02",
+    )  # fmt: skip
+
+
+def not_a_number(
+    source_file: str, control: str, key: str, text: str, element: str, segment_number: int,
+    segment_id: str, consequence: str, *, severity: str = "error",
+) -> Problem:  # fmt: skip
+    """The ``invalid_number`` problem: an amount or quantity that is not a decimal number
+    (its length, never its text, in the message: the text stays in ``actual``)."""
+    return Problem(
+        source_file, control, "transaction", key, "invalid_number", "a decimal number",
+        text[:40], f"{element} ({len(text)} characters) is not a number; {consequence}",
+        segment_number=segment_number, segment_id=segment_id, element=element,
+        severity=severity,
+    )  # fmt: skip

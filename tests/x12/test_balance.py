@@ -82,7 +82,7 @@ def test_amount_that_is_not_a_number_skips_its_check_with_a_warning() -> None:
     body = ["BPR*I*90*C*ACH", "LX*1", "CLP*A*1*1O0*90*0*12*X", "SVC*HC:99213*90*90"]
     found = check_balancing(read_segments(wrap(body).encode()), "t")
     assert [(p.rule, p.severity, p.element, p.actual) for p in found] == [
-        ("amount_format", "warning", "CLP03", "1O0")
+        ("invalid_number", "warning", "CLP03", "1O0")
     ]
 
 
