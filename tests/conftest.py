@@ -82,3 +82,38 @@ def demo_run(
     """One demo run per test session (~1 min), shared by every test that reads its outputs."""
     out = tmp_path_factory.mktemp("demo") / "demo"
     return out, run_demo(out)
+
+
+# End-to-end tests: whole nights against the embedded clearinghouse and the Prefect API, the
+# demo, process pools. `make test-fast` (`pytest -m "not e2e"`) leaves them out; `make test`
+# and CI run everything. Marked here by path so a new test in these files is marked too.
+E2E_PATHS = (
+    "tests/flows/",
+    "tests/clearinghouse/test_demo_practice.py",
+    "tests/reconcile/test_demo_recompute.py",
+    "tests/x12/test_ig_parallel.py",
+)
+
+
+# ...and single tests that replay the whole corpus through pyx12, crash a ledger at every
+# statement or race processes: minutes together, each end to end in its own way.
+E2E_TESTS = frozenset(
+    {
+        "test_same_verdict_and_error_segments_as_x12n_document",  # x12/test_ig.py
+        "test_validate_verdict_equals_recorded",  # x12/test_conformance.py
+        "test_crash_at_every_statement_is_retried_never_doubled",  # ledger/test_outbox.py
+        "test_crash_between_steps_is_retried_never_doubled",
+        "test_killed_process_mid_transaction_leaves_nothing_half_done",
+        "test_concurrent_processes_never_share_a_number",  # ledger/test_control_numbers.py
+        "test_the_answers_pass_validation",  # clearinghouse/test_eligibility_answers.py
+    }
+)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        path = item.path.relative_to(ROOT).as_posix()
+        name = getattr(item, "originalname", item.name)
+        if path.startswith(E2E_PATHS) or name in E2E_TESTS:
+            item.add_marker(pytest.mark.e2e)

@@ -24,7 +24,7 @@ def _normal(name: str) -> str:
 def _declared() -> dict[str, str]:
     """Distribution -> where pyproject declares it (``core`` or the extra's name)."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    found = {}
+    found: dict[str, str] = {}
     groups = {"core": project["dependencies"], **project.get("optional-dependencies", {})}
     for where, requirements in groups.items():
         for requirement in requirements:

@@ -117,7 +117,7 @@ def test_retry_transient_until_success() -> None:
     dropped: list[BaseException] = []
     calls, action = flaky([TransientTransportError("drop"), TransientTransportError("drop")])
     policy = RetryPolicy(attempts=5, initial_delay=1, multiplier=3, max_delay=100, jitter=0)
-    result = retry(action, policy, "op", on_retry=dropped.append, sleep=waits.append)  # type: ignore[arg-type]
+    result: object = retry(action, policy, "op", on_retry=dropped.append, sleep=waits.append)
     assert result == "ok" and len(calls) == 3 and len(dropped) == 2
     assert waits == [1, 3]
 
