@@ -20,6 +20,7 @@ from prefect.states import Failed
 
 from flows import progress, tasks
 from flows.artifacts import json_records, publish_summary, publish_table
+from flows.logs import bridge_pipeline_logs
 from flows.runtime import Run, make_run
 from pipeline import steps
 
@@ -60,6 +61,11 @@ class Outcome:
 
 
 _OPTIONS: dict[str, Any] = {"persist_result": False, "log_prints": False}
+
+
+def _start(on: date | None, clearinghouse: str | None, stamp_time: str | None = None) -> Run:
+    bridge_pipeline_logs()  # the pipeline's own log lines go to this run's logs
+    return make_run(on, clearinghouse, stamp_time)
 
 
 def _finish(outcome: Outcome, fail_on_attention: bool) -> Outcome | State:
@@ -105,7 +111,7 @@ def eligibility(
     fail_on_attention: bool = True,
 ) -> Any:
     """270 for tomorrow's appointments -> send -> collect 271s -> eligibility summaries."""
-    run = make_run(on, clearinghouse, stamp_time)
+    run = _start(on, clearinghouse, stamp_time)
     staged = tasks.stage_eligibility(run)
     upload = tasks.upload_pending(run)
     answers = steps.EligibilityResult()
@@ -140,7 +146,7 @@ def claims(
     fail_on_attention: bool = True,
 ) -> Any:
     """Scrub -> 837P -> validate -> send -> TA1/999/277CA -> accepted or rejected claims."""
-    run = make_run(on, clearinghouse, stamp_time)
+    run = _start(on, clearinghouse, stamp_time)
     staged = tasks.stage_claims(run)
     upload = tasks.upload_pending(run)
     acks = steps.AckSummary()
@@ -174,7 +180,7 @@ def remittance(
     fail_on_attention: bool = True,
 ) -> Any:
     """Collect -> register -> parse (fanned out on the task runner) -> post 835s."""
-    run = make_run(on, clearinghouse)
+    run = _start(on, clearinghouse)
     collected = tasks.collect(run)
     waiting = tasks.remittances_waiting(run)
     futures = tasks.parse_return_file.map([p for _, p, _ in waiting], [n for _, _, n in waiting])
@@ -205,7 +211,7 @@ def claim_status(
     fail_on_attention: bool = True,
 ) -> Any:
     """276 for claims past the payer's response window -> send -> 277s -> claim states."""
-    run = make_run(on, clearinghouse, stamp_time)
+    run = _start(on, clearinghouse, stamp_time)
     staged = tasks.stage_claim_status(run)
     upload = tasks.upload_pending(run)
     answers = steps.AckSummary()
@@ -229,7 +235,7 @@ def claim_status(
 @flow(name="reconcile", **_OPTIONS)
 def reconcile(on: date | None = None, fail_on_attention: bool = True) -> Any:
     """Flags, appeal worklist, letters, exports (CSV, Parquet, Excel) and the HTML report."""
-    run = make_run(on, None)
+    run = _start(on, None)
     done = tasks.reconcile_and_export(run)
     outcome = Outcome("reconcile", run.on, frames=done.tables)
     outcome.facts = {
@@ -255,7 +261,7 @@ def nightly(
     stamp_time: str | None = None,
 ) -> Any:
     """Eligibility, claims, remittance, claim status, reconcile — in that order, for one date."""
-    run = make_run(on, clearinghouse, stamp_time)
+    run = _start(on, clearinghouse, stamp_time)
     when, where = run.on, run.clearinghouse
     progress.stage("eligibility")
     e = _sub(eligibility(when, where, wait_seconds, stamp_time, fail_on_attention=False))

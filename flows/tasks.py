@@ -14,6 +14,7 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from flows.logs import bridge_pipeline_logs
 from flows.runtime import Run
 from pipeline import steps
 from pipeline.errors import TransportError, is_transient
@@ -34,6 +35,8 @@ __all__ = [
     "stage_eligibility",
     "upload_pending",
 ]
+
+bridge_pipeline_logs()  # also where tasks run in other processes (Dask workers)
 
 IO_RETRY_DELAYS = [2, 10, 30]
 """Seconds between attempts of an I/O task (for a busy ledger: the transport retries its own)."""
