@@ -53,8 +53,8 @@ def bridge_pipeline_logs() -> None:
     console_level = logging.getLogger("prefect.extra").getEffectiveLevel()
     if logger.level == logging.NOTSET:
         logger.setLevel(logging.INFO)
-    for handler in logging.getLogger().handlers:
-        if isinstance(handler, PrefectConsoleHandler) and not any(
-            isinstance(f, _ConsoleLevel) for f in handler.filters
+    for console in logging.getLogger().handlers:
+        if isinstance(console, PrefectConsoleHandler) and not any(
+            isinstance(f, _ConsoleLevel) for f in console.filters
         ):
-            handler.addFilter(_ConsoleLevel(console_level))
+            console.addFilter(_ConsoleLevel(console_level))
