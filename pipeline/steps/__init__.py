@@ -36,7 +36,14 @@ from pipeline.steps.remittance import (
     post_remittances,
     remittances_waiting,
 )
-from pipeline.steps.status import awaiting, claim_counts, file_counts
+from pipeline.steps.status import (
+    awaiting,
+    claim_counts,
+    claims_needing_person,
+    file_counts,
+    read_night,
+    record_night,
+)
 from pipeline.steps.summaries import (
     AckSummary,
     Awaiting,
@@ -62,6 +69,7 @@ __all__ = [
     "Workspace",
     "awaiting",
     "claim_counts",
+    "claims_needing_person",
     "claims_needing_status",
     "collect",
     "combine_tables",
@@ -72,7 +80,9 @@ __all__ = [
     "post_remittances",
     "process_acknowledgments",
     "process_eligibility",
+    "read_night",
     "reconcile_and_export",
+    "record_night",
     "remittances_waiting",
     "send_claims",
     "send_eligibility",
