@@ -25,6 +25,8 @@ from flows.artifacts import json_records, publish_summary, publish_table
 from flows.logs import bridge_pipeline_logs
 from flows.runtime import Run, business_date, make_run
 from pipeline import steps
+from pipeline.errors import WorkspaceBusy
+from pipeline.lock import workspace_lock
 from pipeline.steps import Workspace
 
 __all__ = [
@@ -141,7 +143,10 @@ def _guarded(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
             bound = signature.bind(*args, **kwargs)
             bound.apply_defaults()
             try:
-                return body(*args, **kwargs)
+                with workspace_lock(Workspace.from_settings().base):
+                    return body(*args, **kwargs)
+            except WorkspaceBusy as exc:  # another run's night: touch nothing, report nothing
+                return Failed(message=str(exc))
             except Exception as exc:
                 if not bound.arguments.get("fail_on_attention", True):
                     raise
@@ -343,6 +348,16 @@ def nightly(
     the scrubber, rejected), plain ``Completed`` otherwise. The result is also written to
     ``last-night.json`` in the workspace (``claimflow status`` shows it).
     """
+    try:
+        with workspace_lock(Workspace.from_settings().base):  # one night at a time
+            return _nightly(on, clearinghouse, wait_seconds, stamp_time)
+    except WorkspaceBusy as exc:  # another run's night: touch nothing, report nothing
+        return Failed(message=str(exc))
+
+
+def _nightly(
+    on: date | None, clearinghouse: str | None, wait_seconds: float | None, stamp_time: str | None
+) -> Any:
     stage, done = "start", []
     try:
         run = _start(on, clearinghouse, stamp_time)
