@@ -20,7 +20,6 @@ from pipeline.steps.claim_status import claims_needing_status, stage_claim_statu
 from pipeline.steps.collect import collect
 from pipeline.steps.eligibility import process_eligibility
 from pipeline.steps.outbound import (
-    CRASH_AFTER_UPLOAD_ENV,
     envelope_time,
     send_claims,
     send_eligibility,
@@ -57,7 +56,6 @@ from pipeline.steps.summaries import (
 from pipeline.steps.workspace import Workspace
 
 __all__ = [
-    "CRASH_AFTER_UPLOAD_ENV",
     "AckSummary",
     "Awaiting",
     "CollectSummary",
