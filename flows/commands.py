@@ -62,6 +62,8 @@ def run_command(step: str, *, on: date | None, out: TextIO | None = None) -> int
     if outcome is not None:
         _print_facts(outcome.facts, out)
     if state.is_completed():
+        if state.name != "Completed":  # NeedsAttention: done, but claims wait for a person
+            print(f"claimflow: {state.message}", file=sys.stderr)
         return 0
     print(f"claimflow: {state.message or state.name}", file=sys.stderr)
     return 1
