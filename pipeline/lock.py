@@ -3,7 +3,8 @@
 ``fcntl.flock`` on ``<workspace>/.claimflow.lock``: the operating system releases it when the
 process ends, however it ends (exit, crash, SIGKILL), so a stale lock never blocks the next
 night. A second run on the same workspace is refused at once with :class:`WorkspaceBusy`.
-Re-entrant within a process: the nightly flow holds it while its subflows take it again.
+Re-entrant within a thread: the nightly flow holds it while its subflows take it again; another
+thread of the same process is refused like another process.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ __all__ = ["LOCK_NAME", "workspace_lock"]
 
 LOCK_NAME = ".claimflow.lock"
 
-_held: dict[Path, tuple[int, int]] = {}
-"""Lock file -> (descriptor, depth) held by this process."""
+_held: dict[Path, tuple[int, int, int]] = {}
+"""Lock file -> (descriptor, depth, owning thread) held by this process."""
 _guard = threading.Lock()
 
 
@@ -32,9 +33,15 @@ def workspace_lock(base: Path) -> Iterator[Path]:
     process holds it."""
     path = (base / LOCK_NAME).resolve()
     with _guard:
+        me = threading.get_ident()
         if path in _held:
-            fd, depth = _held[path]
-            _held[path] = (fd, depth + 1)
+            fd, depth, owner = _held[path]
+            if owner != me:
+                raise WorkspaceBusy(
+                    f"{base}: another claimflow run (pid {os.getpid()}, another thread) is "
+                    "working in this workspace; try again when it has finished"
+                )
+            _held[path] = (fd, depth + 1, owner)
         else:
             base.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -49,14 +56,14 @@ def workspace_lock(base: Path) -> Iterator[Path]:
                 ) from None
             os.ftruncate(fd, 0)
             os.write(fd, f"{os.getpid()}\n".encode())
-            _held[path] = (fd, 1)
+            _held[path] = (fd, 1, me)
     try:
         yield path
     finally:
         with _guard:
-            fd, depth = _held[path]
+            fd, depth, owner = _held[path]
             if depth > 1:
-                _held[path] = (fd, depth - 1)
+                _held[path] = (fd, depth - 1, owner)
             else:
                 del _held[path]
                 fcntl.flock(fd, fcntl.LOCK_UN)

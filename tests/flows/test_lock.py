@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -89,6 +90,19 @@ def test_the_lock_is_reentrant_in_one_process_and_released_after(tmp_path: Path)
             [sys.executable, "-c", HOLD, str(tmp_path)], cwd=ROOT, capture_output=True, text=True
         )
         assert busy.returncode == 1 and "WorkspaceBusy" in busy.stderr
+        refused: list[BaseException] = []
+
+        def other_thread() -> None:
+            try:
+                with workspace_lock(tmp_path):
+                    pass
+            except WorkspaceBusy as exc:
+                refused.append(exc)
+
+        thread = threading.Thread(target=other_thread)
+        thread.start()
+        thread.join()
+        assert len(refused) == 1  # a second run in another thread of this process
     with workspace_lock(tmp_path):  # released when the outermost block ends
         pass
 
