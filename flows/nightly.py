@@ -2,7 +2,8 @@
 
 Each flow is thin: tasks (:mod:`flows.tasks`) call ``pipeline.steps``; the flow polls the
 inbound folder while answers are still expected, publishes artifacts (:mod:`flows.artifacts`)
-and ends ``Failed`` only when something needs a person — the message says what. Parameters are
+and ends ``Failed`` when something must be fixed, ``Completed``/``NeedsAttention`` when claims
+wait for a person — the message says what. Every run holds the workspace lock. Parameters are
 the business date, the clearinghouse profile *name*, how long to wait; settings (database URL,
 key passphrase) come from the environment, never from parameters.
 """

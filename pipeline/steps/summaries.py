@@ -3,7 +3,8 @@
 ``attention`` lists one line per thing a person must look at (a quarantined file, a file that
 failed validation, an event the ledger refused); the flows end ``Failed`` only when it is not
 empty. Claims held by the scrubber or rejected by the payer are work items, not failures: they
-are in ``held`` / ``rejections`` and in the exports.
+are in ``held`` / ``rejections`` and in the exports, and the nightly ends ``Completed`` named
+``NeedsAttention`` for them.
 """
 
 from __future__ import annotations
