@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
 from typing import Any, TextIO
@@ -45,14 +46,24 @@ def run_command(step: str, *, on: date | None, out: TextIO | None = None) -> int
     out = out or sys.stdout
     if step not in STEPS:
         raise ConfigError(f"unknown step {step!r}; choose one of {', '.join(STEPS)}")
-    from flows.nightly import FLOWS
+    from pipeline.errors import WorkspaceBusy
+    from pipeline.lock import workspace_lock
+    from pipeline.steps import Workspace
 
-    flow = FLOWS[step]
-    state: Any = flow(on=on, return_state=True)
+    try:
+        with workspace_lock(Workspace.from_settings().base):  # refused before Prefect starts
+            from flows.nightly import FLOWS
+
+            state: Any = FLOWS[step](on=on, return_state=True)
+    except WorkspaceBusy as exc:
+        print(f"claimflow: {exc}", file=sys.stderr)
+        return 1
     outcome = _outcome(state)
     if outcome is not None:
         _print_facts(outcome.facts, out)
     if state.is_completed():
+        if state.name != "Completed":  # NeedsAttention: done, but claims wait for a person
+            print(f"claimflow: {state.message}", file=sys.stderr)
         return 0
     print(f"claimflow: {state.message or state.name}", file=sys.stderr)
     return 1
@@ -82,6 +93,19 @@ def demo_command(out: Path, on: date | None = None, *, stdout: TextIO | None = N
 
     get_settings.cache_clear()
     day = on or DEMO_DATE
+    from pipeline.errors import WorkspaceBusy
+    from pipeline.lock import workspace_lock
+
+    with ExitStack() as held:
+        try:  # one demo per folder: its simulator and ledger are the folder's
+            held.enter_context(workspace_lock(base))
+        except WorkspaceBusy as exc:
+            print(f"claimflow: {exc}", file=sys.stderr)
+            return 1
+        return _demo(base, day, profile_path, practice_dir, stdout)
+
+
+def _demo(base: Path, day: date, profile_path: Path, practice_dir: Path, stdout: TextIO) -> int:
 
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn

@@ -2,13 +2,16 @@
 
 Each flow is thin: tasks (:mod:`flows.tasks`) call ``pipeline.steps``; the flow polls the
 inbound folder while answers are still expected, publishes artifacts (:mod:`flows.artifacts`)
-and ends ``Failed`` only when something needs a person — the message says what. Parameters are
+and ends ``Failed`` when something must be fixed, ``Completed``/``NeedsAttention`` when claims
+wait for a person — the message says what. Every run holds the workspace lock. Parameters are
 the business date, the clearinghouse profile *name*, how long to wait; settings (database URL,
 key passphrase) come from the environment, never from parameters.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,15 +19,20 @@ from datetime import date
 from typing import Any
 
 from prefect import State, flow, get_run_logger
-from prefect.states import Failed
+from prefect.states import Completed, Failed
 
 from flows import progress, tasks
 from flows.artifacts import json_records, publish_summary, publish_table
-from flows.runtime import Run, make_run
+from flows.logs import bridge_pipeline_logs
+from flows.runtime import Run, business_date, make_run
 from pipeline import steps
+from pipeline.errors import WorkspaceBusy
+from pipeline.lock import workspace_lock
+from pipeline.steps import Workspace
 
 __all__ = [
     "FLOWS",
+    "NEEDS_ATTENTION",
     "Outcome",
     "claim_status",
     "claims",
@@ -43,6 +51,9 @@ class Outcome:
     on: date
     facts: dict[str, Any] = field(default_factory=dict)
     attention: list[str] = field(default_factory=list)
+    """Faults a person must fix: the run ends ``Failed``."""
+    work: list[str] = field(default_factory=list)
+    """Work items (claims held, rejected): the run ends ``Completed`` named ``NeedsAttention``."""
     tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     frames: dict[str, Any] = field(default_factory=dict, repr=False)
     """DataFrames (remittance and reconciliation tables) for in-process callers."""
@@ -52,27 +63,99 @@ class Outcome:
         return bool(self.attention)
 
     def message(self) -> str:
-        if not self.attention:
+        lines = self.attention + self.work
+        if not lines:
             return f"{self.flow} {self.on}: done"
-        shown = "; ".join(self.attention[:5])
-        more = f" (+{len(self.attention) - 5} more)" if len(self.attention) > 5 else ""
+        shown = "; ".join(lines[:5])
+        more = f" (+{len(lines) - 5} more)" if len(lines) > 5 else ""
         return f"{self.flow} {self.on} needs a person: {shown}{more}"
 
 
 _OPTIONS: dict[str, Any] = {"persist_result": False, "log_prints": False}
 
 
+def _start(on: date | None, clearinghouse: str | None, stamp_time: str | None = None) -> Run:
+    bridge_pipeline_logs()  # the pipeline's own log lines go to this run's logs
+    return make_run(on, clearinghouse, stamp_time)
+
+
+NEEDS_ATTENTION = "NeedsAttention"
+"""Name of the ``Completed`` state of a run that did its work but left claims for a person."""
+
+
 def _finish(outcome: Outcome, fail_on_attention: bool) -> Outcome | State:
+    """Publish the summary and tables; the final state says whether a person is needed:
+    ``Failed`` for faults (``attention``), ``Completed``/``NeedsAttention`` for work items."""
     key = outcome.flow
-    publish_summary(f"{key}-summary", f"{key} {outcome.on}", outcome.facts, outcome.attention)
+    publish_summary(
+        f"{key}-summary", f"{key} {outcome.on}", outcome.facts, outcome.attention + outcome.work
+    )
     for name, rows in outcome.tables.items():
         publish_table(f"{key}-{name}", rows, f"{key} {outcome.on}: {name.replace('-', ' ')}")
     logger = get_run_logger()
-    for line in outcome.attention:
+    for line in outcome.attention + outcome.work:
         logger.warning("needs a person: %s", line)
-    if outcome.attention and fail_on_attention:
+    if not fail_on_attention:
+        return outcome
+    if outcome.attention:
         return Failed(message=outcome.message(), data=outcome)
+    if outcome.work:
+        return Completed(name=NEEDS_ATTENTION, message=outcome.message(), data=outcome)
     return outcome
+
+
+def _failed(name: str, on: date | None, exc: Exception, stage: str, done: list[Outcome]) -> State:
+    """A run that raised: its summary still says what was done and what needs a person."""
+    from pipeline.errors import ClaimflowError
+
+    logger = get_run_logger()
+    if isinstance(exc, ClaimflowError):  # our messages are one line, without field values
+        line = " ".join(str(exc).split())
+        logger.error("%s failed: %s", stage, line)
+    else:  # a bug: the traceback goes to the run's logs, only the type to the state message
+        line = f"{type(exc).__name__} (see the run's logs)"
+        logger.error("%s failed", stage, exc_info=exc)
+    try:
+        day = business_date(on)
+    except Exception:  # the settings themselves are broken: the error says so
+        day = on or date.min
+    outcome = Outcome(name, day)
+    outcome.facts = {"result": f"failed during {stage}", "finished": [o.flow for o in done]}
+    outcome.attention = [f"{stage} failed: {line}"]
+    for finished in done:
+        outcome.attention += finished.attention
+        outcome.work += finished.work
+    publish_summary(
+        f"{name}-summary", f"{name} {day}", outcome.facts, outcome.attention + outcome.work
+    )
+    return Failed(message=outcome.message(), data=outcome)
+
+
+def _guarded(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A flow run on its own that raises still publishes its summary (then ends ``Failed``).
+    Inside the nightly (``fail_on_attention=False``) the error goes up: the nightly reports it.
+    """
+
+    def wrap(body: Callable[..., Any]) -> Callable[..., Any]:
+        signature = inspect.signature(body)
+
+        @functools.wraps(body)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            bound = signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            try:
+                with workspace_lock(Workspace.from_settings().base):
+                    return body(*args, **kwargs)
+            except WorkspaceBusy as exc:  # another run's night: touch nothing, report nothing
+                return Failed(message=str(exc))
+            except Exception as exc:
+                if not bound.arguments.get("fail_on_attention", True):
+                    raise
+                return _failed(name, bound.arguments.get("on"), exc, name, [])
+
+        return run
+
+    return wrap
 
 
 def _poll(
@@ -97,6 +180,7 @@ def _poll(
 
 
 @flow(name="eligibility", **_OPTIONS)
+@_guarded("eligibility")
 def eligibility(
     on: date | None = None,
     clearinghouse: str | None = None,
@@ -105,7 +189,7 @@ def eligibility(
     fail_on_attention: bool = True,
 ) -> Any:
     """270 for tomorrow's appointments -> send -> collect 271s -> eligibility summaries."""
-    run = make_run(on, clearinghouse, stamp_time)
+    run = _start(on, clearinghouse, stamp_time)
     staged = tasks.stage_eligibility(run)
     upload = tasks.upload_pending(run)
     answers = steps.EligibilityResult()
@@ -132,6 +216,7 @@ def eligibility(
 
 
 @flow(name="claims", **_OPTIONS)
+@_guarded("claims")
 def claims(
     on: date | None = None,
     clearinghouse: str | None = None,
@@ -140,7 +225,7 @@ def claims(
     fail_on_attention: bool = True,
 ) -> Any:
     """Scrub -> 837P -> validate -> send -> TA1/999/277CA -> accepted or rejected claims."""
-    run = make_run(on, clearinghouse, stamp_time)
+    run = _start(on, clearinghouse, stamp_time)
     staged = tasks.stage_claims(run)
     upload = tasks.upload_pending(run)
     acks = steps.AckSummary()
@@ -168,13 +253,14 @@ def claims(
 
 
 @flow(name="remittance", **_OPTIONS)
+@_guarded("remittance")
 def remittance(
     on: date | None = None,
     clearinghouse: str | None = None,
     fail_on_attention: bool = True,
 ) -> Any:
     """Collect -> register -> parse (fanned out on the task runner) -> post 835s."""
-    run = make_run(on, clearinghouse)
+    run = _start(on, clearinghouse)
     collected = tasks.collect(run)
     waiting = tasks.remittances_waiting(run)
     futures = tasks.parse_return_file.map([p for _, p, _ in waiting], [n for _, _, n in waiting])
@@ -197,6 +283,7 @@ def remittance(
 
 
 @flow(name="claim-status", **_OPTIONS)
+@_guarded("claim-status")
 def claim_status(
     on: date | None = None,
     clearinghouse: str | None = None,
@@ -205,7 +292,7 @@ def claim_status(
     fail_on_attention: bool = True,
 ) -> Any:
     """276 for claims past the payer's response window -> send -> 277s -> claim states."""
-    run = make_run(on, clearinghouse, stamp_time)
+    run = _start(on, clearinghouse, stamp_time)
     staged = tasks.stage_claim_status(run)
     upload = tasks.upload_pending(run)
     answers = steps.AckSummary()
@@ -227,9 +314,10 @@ def claim_status(
 
 
 @flow(name="reconcile", **_OPTIONS)
+@_guarded("reconcile")
 def reconcile(on: date | None = None, fail_on_attention: bool = True) -> Any:
     """Flags, appeal worklist, letters, exports (CSV, Parquet, Excel) and the HTML report."""
-    run = make_run(on, None)
+    run = _start(on, None)
     done = tasks.reconcile_and_export(run)
     outcome = Outcome("reconcile", run.on, frames=done.tables)
     outcome.facts = {
@@ -254,40 +342,90 @@ def nightly(
     wait_seconds: float | None = None,
     stamp_time: str | None = None,
 ) -> Any:
-    """Eligibility, claims, remittance, claim status, reconcile — in that order, for one date."""
-    run = make_run(on, clearinghouse, stamp_time)
-    when, where = run.on, run.clearinghouse
-    progress.stage("eligibility")
-    e = _sub(eligibility(when, where, wait_seconds, stamp_time, fail_on_attention=False))
-    progress.stage("claims")
-    c = _sub(claims(when, where, wait_seconds, stamp_time, fail_on_attention=False))
-    progress.stage("remittance")
-    r = _sub(remittance(when, where, fail_on_attention=False))
-    progress.stage("claim-status")
-    st = _sub(claim_status(when, where, wait_seconds, stamp_time, fail_on_attention=False))
-    progress.stage("reconcile")
-    k = _sub(reconcile(when, fail_on_attention=False))
-    progress.stage("done")
-    with run.ledger() as ledger:
-        counts = steps.claim_counts(ledger)
-        files = steps.file_counts(ledger)
+    """Eligibility, claims, remittance, claim status, reconcile — in that order, for one date.
+
+    Ends ``Failed`` when something needs fixing (or a stage raised: the summary is published
+    all the same), ``Completed`` named ``NeedsAttention`` when claims wait for a person (held by
+    the scrubber, rejected), plain ``Completed`` otherwise. The result is also written to
+    ``last-night.json`` in the workspace (``claimflow status`` shows it).
+    """
+    try:
+        with workspace_lock(Workspace.from_settings().base):  # one night at a time
+            return _nightly(on, clearinghouse, wait_seconds, stamp_time)
+    except WorkspaceBusy as exc:  # another run's night: touch nothing, report nothing
+        return Failed(message=str(exc))
+
+
+def _nightly(
+    on: date | None, clearinghouse: str | None, wait_seconds: float | None, stamp_time: str | None
+) -> Any:
+    stage, done = "start", []
+    try:
+        run = _start(on, clearinghouse, stamp_time)
+        when, where = run.on, run.clearinghouse
+        plan: list[tuple[str, Callable[[], object]]] = [
+            ("eligibility", lambda: eligibility(when, where, wait_seconds, stamp_time, False)),
+            ("claims", lambda: claims(when, where, wait_seconds, stamp_time, False)),
+            ("remittance", lambda: remittance(when, where, False)),
+            ("claim-status", lambda: claim_status(when, where, wait_seconds, stamp_time, False)),
+            ("reconcile", lambda: reconcile(when, False)),
+        ]
+        for stage, call in plan:
+            progress.stage(stage)
+            done.append(_sub(call()))
+        progress.stage("done")
+        stage = "summing up"
+        e, c, r, st, k = done
+        with run.ledger() as ledger:
+            counts = steps.claim_counts(ledger)
+            files = steps.file_counts(ledger)
+    except Exception as exc:
+        state = _failed("nightly", on, exc, stage, done)
+        _record_night(state)
+        return state
     outcome = Outcome("nightly", run.on, frames=k.frames)
     outcome.facts = {
         "claims sent": counts["sent"],
         "sent by this run": c.facts["claims sent"],
+        # each claim once, in its current state (the parts add up to "claims sent")
+        "awaiting acknowledgment": counts["awaiting_acknowledgment"],
         "accepted": counts["accepted"],
-        "rejected": counts.get("rejected", 0),
+        "rejected": counts["rejected"],
         "paid": counts["paid_any"],
-        "denied": counts.get("denied", 0),
-        "held by the scrubber": counts.get("scrub_failed", 0),
+        "denied": counts["denied"],
+        "later states": counts["other"],
+        "held by the scrubber": counts["scrub_failed"],
         "eligibility answers": files["eligibility_answers"],
         "835 files posted": files["remittances_posted"],
         "flags": k.facts["flags"],
         "dollars flagged": k.facts["dollars flagged"],
     }
     outcome.attention = e.attention + c.attention + r.attention + st.attention + k.attention
+    outcome.work = steps.claims_needing_person(counts)
     outcome.tables = {"flags": k.tables["flags"], "rejections": c.tables["rejections"]}
-    return _finish(outcome, fail_on_attention=True)
+    final = _finish(outcome, fail_on_attention=True)
+    _record_night(final)
+    return final
+
+
+def _record_night(result: Outcome | State) -> None:
+    """``last-night.json`` in the workspace: the state, its message, facts and what needs a
+    person (no field values: counts, file names, states). Best effort: never fails the run."""
+    name = "Completed" if isinstance(result, Outcome) else (result.name or result.type.value)
+    outcome: object = result if isinstance(result, Outcome) else result.data
+    if not isinstance(outcome, Outcome):
+        return
+    try:
+        steps.record_night(
+            Workspace.from_settings(),
+            state=name,
+            on=outcome.on,
+            message=outcome.message(),
+            facts=outcome.facts,
+            needs_person=outcome.attention + outcome.work,
+        )
+    except Exception:  # a full disk must not turn a finished night into a crash
+        get_run_logger().warning("could not write last-night.json", exc_info=True)
 
 
 def _sub(value: object) -> Outcome:

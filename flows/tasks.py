@@ -1,7 +1,10 @@
 """Prefect tasks: each one opens what it needs from a :class:`~flows.runtime.Run` and calls one
-``pipeline.steps`` function. Only the tasks that talk to the clearinghouse retry (explicit
-backoff); the ledger makes their repetition harmless. Nothing is cached or persisted: every
-task's truth is the ledger.
+``pipeline.steps`` function. Nothing is cached or persisted: every task's truth is the ledger.
+
+Retries: one layer per kind of fault. A transient transport error (dropped link, timeout,
+refused connection) is retried inside the transport, ``profile.retry.attempts`` tries in all;
+the tasks that talk to the clearinghouse retry only the other transient errors (a busy ledger).
+Anything terminal (``ConfigError``, an unknown profile, a refused key) fails at once.
 """
 
 from __future__ import annotations
@@ -11,8 +14,10 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from flows.logs import bridge_pipeline_logs
 from flows.runtime import Run
 from pipeline import steps
+from pipeline.errors import TransportError, is_transient
 
 __all__ = [
     "IO_RETRY_DELAYS",
@@ -24,20 +29,42 @@ __all__ = [
     "process_eligibility",
     "reconcile_and_export",
     "remittances_waiting",
+    "retry_worthy",
     "stage_claim_status",
     "stage_claims",
     "stage_eligibility",
     "upload_pending",
 ]
 
+bridge_pipeline_logs()  # also where tasks run in other processes (Dask workers)
+
 IO_RETRY_DELAYS = [2, 10, 30]
-"""Seconds between attempts of an I/O task (the SFTP transport also retries inside each)."""
+"""Seconds between attempts of an I/O task (for a busy ledger: the transport retries its own)."""
+
+
+def retry_worthy(exc: BaseException) -> bool:
+    """Whether the task layer retries ``exc``: transient, and not already retried by the
+    transport (whose bounded retry is the one layer for transport errors)."""
+    return is_transient(exc) and not isinstance(exc, TransportError)
+
+
+def _retry_condition(_task: Any, _task_run: Any, state: Any) -> bool:
+    """Prefect's ``retry_condition_fn``: the failed state carries the exception as its data."""
+    exc = state.data
+    if not isinstance(exc, BaseException):
+        try:
+            exc = state.result(raise_on_failure=False)
+        except Exception as raised:  # a result that cannot be read: judge what was raised
+            exc = raised
+    return isinstance(exc, BaseException) and retry_worthy(exc)
+
 
 _PLAIN: dict[str, Any] = {"cache_policy": NO_CACHE, "persist_result": False}
 _IO: dict[str, Any] = {
     **_PLAIN,
     "retries": len(IO_RETRY_DELAYS),
     "retry_delay_seconds": IO_RETRY_DELAYS,
+    "retry_condition_fn": _retry_condition,
 }
 
 

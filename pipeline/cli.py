@@ -169,6 +169,22 @@ def serve() -> None:
     raise typer.Exit(serve_command())
 
 
+@app.command()
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    workspace: Annotated[
+        Path | None,
+        typer.Option(
+            "--workspace", help="Workspace folder (default: CLAIMFLOW_HOME).", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """Claims by state, files waiting or quarantined, what needs a person, last night's result."""
+    from pipeline.status_cli import status_command
+
+    raise typer.Exit(status_command(workspace, as_json=as_json))
+
+
 def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv)  # standalone: usage errors print and exit 2 the Click way

@@ -11,6 +11,7 @@ flows can report it without a traceback::
     │   └── X12WriteError               a value the writer refuses (names the field)
     ├── PracticeDataError               practice export unusable as a whole
     ├── ReconcileInputError             a reconciliation input table lacks columns / bad value
+    ├── WorkspaceBusy                   another run holds the workspace lock (one night at a time)
     ├── LedgerError
     │   ├── IllegalTransition           claim (or file) state change the lifecycle forbids
     │   ├── DuplicateFileError          the same bytes were registered before
@@ -50,6 +51,7 @@ __all__ = [
     "UnknownHostKey",
     "UnsafeRemoteName",
     "UntrustedCertificate",
+    "WorkspaceBusy",
     "X12Error",
     "X12SyntaxError",
     "X12WriteError",
@@ -114,6 +116,10 @@ class PracticeDataError(ClaimflowError):
 
 class ReconcileInputError(ClaimflowError):
     """A table handed to reconciliation lacks a required column or holds a bad value."""
+
+
+class WorkspaceBusy(ClaimflowError):
+    """Another claimflow run holds the workspace (``pipeline.lock``): this one must not start."""
 
 
 class LedgerError(ClaimflowError):

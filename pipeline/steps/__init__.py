@@ -20,7 +20,6 @@ from pipeline.steps.claim_status import claims_needing_status, stage_claim_statu
 from pipeline.steps.collect import collect
 from pipeline.steps.eligibility import process_eligibility
 from pipeline.steps.outbound import (
-    CRASH_AFTER_UPLOAD_ENV,
     envelope_time,
     send_claims,
     send_eligibility,
@@ -36,7 +35,14 @@ from pipeline.steps.remittance import (
     post_remittances,
     remittances_waiting,
 )
-from pipeline.steps.status import awaiting, claim_counts, file_counts
+from pipeline.steps.status import (
+    awaiting,
+    claim_counts,
+    claims_needing_person,
+    file_counts,
+    read_night,
+    record_night,
+)
 from pipeline.steps.summaries import (
     AckSummary,
     Awaiting,
@@ -50,7 +56,6 @@ from pipeline.steps.summaries import (
 from pipeline.steps.workspace import Workspace
 
 __all__ = [
-    "CRASH_AFTER_UPLOAD_ENV",
     "AckSummary",
     "Awaiting",
     "CollectSummary",
@@ -62,6 +67,7 @@ __all__ = [
     "Workspace",
     "awaiting",
     "claim_counts",
+    "claims_needing_person",
     "claims_needing_status",
     "collect",
     "combine_tables",
@@ -72,7 +78,9 @@ __all__ = [
     "post_remittances",
     "process_acknowledgments",
     "process_eligibility",
+    "read_night",
     "reconcile_and_export",
+    "record_night",
     "remittances_waiting",
     "send_claims",
     "send_eligibility",

@@ -148,7 +148,7 @@ def move_claim(
     if event.replayed:
         return
     if target is ClaimState.REJECTED:
-        summary.rejected += 1
+        summary.verdict(claim.id, "rejected")
         summary.rejections.append(
             {
                 "patient_control_number": claim.patient_control_number,
@@ -159,7 +159,7 @@ def move_claim(
             }
         )
     elif claim.state is ClaimState.SUBMITTED:
-        summary.accepted += 1
+        summary.verdict(claim.id, "accepted")
 
 
 def _sent_groups(ledger: Ledger) -> dict[str, str]:

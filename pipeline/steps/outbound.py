@@ -18,7 +18,6 @@ uploads it again under the same name, and the transport sees the same bytes alre
 from __future__ import annotations
 
 import io
-import os
 from collections.abc import Iterable
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -51,7 +50,6 @@ from pipeline.transport import ClearinghouseProfile, Transport
 from pipeline.x12.validate import validate_file
 
 __all__ = [
-    "CRASH_AFTER_UPLOAD_ENV",
     "envelope_time",
     "send_claims",
     "send_eligibility",
@@ -59,10 +57,6 @@ __all__ = [
     "stage_eligibility",
     "upload_pending",
 ]
-
-CRASH_AFTER_UPLOAD_ENV = "CLAIMFLOW_TEST_CRASH_AFTER_UPLOAD"
-"""Test hook: when set, the process exits (``os._exit(86)``) right after the first upload
-whose remote name starts with the variable's value, before the ledger records it."""
 
 _UNSENT = (ClaimState.READY, ClaimState.SCRUB_FAILED)
 _ZERO = Decimal("0")
@@ -76,12 +70,9 @@ def envelope_time(on: date, at: time | None = None) -> datetime:
 def upload_pending(ledger: Ledger, transport: Transport, workspace: Workspace) -> UploadSummary:
     """Upload every staged file not confirmed yet (oldest first) and mark it uploaded."""
     summary = UploadSummary()
-    crash_prefix = os.environ.get(CRASH_AFTER_UPLOAD_ENV)
     for pending in ledger.pending_uploads():
         local = _keep(workspace.sent_dir, pending.name, pending.content)
         result = transport.upload(local, pending.name)
-        if crash_prefix and pending.name.startswith(crash_prefix):
-            os._exit(86)  # the crash test: uploaded, not yet recorded
         ledger.mark_uploaded(pending.file_id, result.name)
         (summary.already_there if result.skipped else summary.uploaded).append(result.name)
     return summary

@@ -3,7 +3,8 @@
 ``attention`` lists one line per thing a person must look at (a quarantined file, a file that
 failed validation, an event the ledger refused); the flows end ``Failed`` only when it is not
 empty. Claims held by the scrubber or rejected by the payer are work items, not failures: they
-are in ``held`` / ``rejections`` and in the exports.
+are in ``held`` / ``rejections`` and in the exports, and the nightly ends ``Completed`` named
+``NeedsAttention`` for them.
 """
 
 from __future__ import annotations
@@ -63,20 +64,33 @@ class CollectSummary:
 @dataclass
 class AckSummary:
     files: int = 0
-    accepted: int = 0
-    rejected: int = 0
+    verdicts: dict[int, str] = field(default_factory=dict)
+    """Claim id -> its latest verdict here (``accepted`` / ``rejected``): a claim a 999 accepted
+    and its 277CA then rejected is counted once, as rejected."""
     rejections: list[dict[str, str]] = field(default_factory=list)
     """One row per rejected claim: patient_control_number, source, code, reason."""
     attention: list[str] = field(default_factory=list)
     statuses: int = 0
     """277 claim status answers posted (one per claim asked about)."""
 
+    @property
+    def accepted(self) -> int:
+        return sum(v == "accepted" for v in self.verdicts.values())
+
+    @property
+    def rejected(self) -> int:
+        return sum(v == "rejected" for v in self.verdicts.values())
+
+    def verdict(self, claim_id: int, verdict: str) -> None:
+        self.verdicts.pop(claim_id, None)  # re-insert: the latest verdict wins, in order
+        self.verdicts[claim_id] = verdict
+
     def add(self, other: AckSummary) -> None:
         """Fold a later poll's summary into this one."""
         self.files += other.files
         self.statuses += other.statuses
-        self.accepted += other.accepted
-        self.rejected += other.rejected
+        for claim_id, verdict in other.verdicts.items():
+            self.verdict(claim_id, verdict)
         self.rejections += other.rejections
         self.attention += other.attention
 
