@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
 
+from pipeline.cli_types import DATE_METAVAR, parse_date
+
 if TYPE_CHECKING:
     from pipeline.settings import Settings
     from pipeline.steps.realtime import RealtimeResult
@@ -50,14 +52,20 @@ def add_realtime_commands(app: typer.Typer) -> None:
 def eligibility_check(
     patient: Annotated[str, typer.Argument(help="Patient id in the practice export.")],
     on: Annotated[
-        str | None, typer.Option("--date", help="Date of service (YYYY-MM-DD); default today.")
+        date | None,
+        typer.Option(
+            "--date",
+            help="Date of service; default today.",
+            parser=parse_date,
+            metavar=DATE_METAVAR,
+        ),
     ] = None,
     practice: Annotated[
         Path | None, typer.Option("--practice", help="Practice export folder (default: settings).")
     ] = None,
 ) -> None:
     """Ask the payer now whether PATIENT is covered on a date; store and show the 271."""
-    day = date.fromisoformat(on) if on else date.today()
+    day = on or date.today()
     raise typer.Exit(eligibility_check_command(patient, on=day, practice_dir=practice))
 
 
