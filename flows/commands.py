@@ -1,7 +1,8 @@
 """``claimflow demo``, ``claimflow nightly`` / ``run STEP`` and ``claimflow serve``.
 
-Prefect is imported only inside the functions, after the demo has set its environment
-(ephemeral Prefect home inside the output folder); nothing the user set is changed.
+Prefect is imported only inside the functions, after :func:`flows.runtime.prefect_environment`
+has set its start-up settings (Prefect home inside the workspace, a patient start-up timeout,
+analytics off, WARNING logs), for ``demo`` and ``run`` alike; nothing the user set is changed.
 """
 
 from __future__ import annotations
@@ -13,9 +14,17 @@ from datetime import date
 from pathlib import Path
 from typing import Any, TextIO
 
+from flows.runtime import PREFECT_STARTUP, prefect_environment
 from pipeline.errors import ConfigError
 
-__all__ = ["DEMO_DATE", "demo_command", "run_command", "serve_command"]
+__all__ = [
+    "DEMO_DATE",
+    "PREFECT_STARTUP",
+    "demo_command",
+    "prefect_environment",
+    "run_command",
+    "serve_command",
+]
 
 DEMO_DATE = date(2026, 11, 27)
 """The demo practice's "today" (sample_edi/practice/README.md): results do not drift."""
@@ -27,24 +36,15 @@ STEPS = ("eligibility", "claims", "remittance", "claim-status", "reconcile", "ni
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def prefect_environment(home: Path) -> None:
-    """Ephemeral Prefect inside ``home`` unless the user configured Prefect themselves."""
-    defaults = {
-        "PREFECT_HOME": str(home / ".prefect"),
-        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "DO_NOT_TRACK": "1",
-        "PREFECT_LOGGING_LEVEL": "WARNING",
-    }
-    for key, value in defaults.items():
-        os.environ.setdefault(key, value)
-
-
 def run_command(step: str, *, on: date | None, out: TextIO | None = None) -> int:
     """One flow (or ``nightly``) against the configured clearinghouse; 0 done, 1 needs a person."""
     out = out or sys.stdout
     if step not in STEPS:
         raise ConfigError(f"unknown step {step!r}; choose one of {', '.join(STEPS)}")
+    from pipeline.settings import get_settings
+
+    # The same Prefect start-up as the demo, with PREFECT_HOME inside the workspace.
+    prefect_environment(Path(get_settings().home).resolve())
     from flows.nightly import FLOWS
 
     flow = FLOWS[step]
