@@ -59,6 +59,15 @@ def run_command(step: str, *, on: date | None, out: TextIO | None = None) -> int
 
 
 def serve_command() -> int:
+    """Serve the deployments on the configured Prefect server; refuses without one."""
+    from prefect.settings import get_current_settings
+
+    if not get_current_settings().api.url:
+        # Without a server Prefect would start a temporary one: the schedule would vanish.
+        raise ConfigError(
+            "claimflow serve needs a Prefect server: set PREFECT_API_URL "
+            "(e.g. http://127.0.0.1:4200/api, after `prefect server start`)"
+        )
     from flows.deployments import serve_deployments
 
     serve_deployments()

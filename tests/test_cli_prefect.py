@@ -66,3 +66,17 @@ def test_run_uses_the_demo_startup_with_prefect_home_in_the_workspace(tmp_path: 
     assert "as of                          2026-11-27" in done.stdout
     assert (tmp_path / ".prefect" / "prefect.db").stat().st_size > 0
     assert " INFO " not in done.stderr and "Traceback" not in done.stderr
+
+
+def test_serve_refuses_without_a_prefect_server(tmp_path: Path) -> None:
+    """No PREFECT_API_URL (nor a profile giving one): one line, exit 2, nothing served."""
+    env = _clean_env(PREFECT_HOME=str(tmp_path / "prefect"), CLAIMFLOW_HOME=str(tmp_path))
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline", "serve"],
+        capture_output=True, text=True, timeout=120, cwd=ROOT, env=env,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith("claimflow: error: claimflow serve needs a Prefect server")
+    assert "PREFECT_API_URL" in done.stderr
+    assert "Traceback" not in done.stderr
