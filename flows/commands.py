@@ -36,11 +36,22 @@ STEPS = ("eligibility", "claims", "remittance", "claim-status", "reconcile", "ni
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_command(step: str, *, on: date | None, out: TextIO | None = None) -> int:
-    """One flow (or ``nightly``) against the configured clearinghouse; 0 done, 1 needs a person."""
+def run_command(
+    step: str, *, on: date | None, clearinghouse: str | None = None, out: TextIO | None = None
+) -> int:
+    """One flow (or ``nightly``) against the clearinghouse; 0 done, 1 needs a person.
+
+    ``clearinghouse``: a profile name or a YAML file (default: settings); checked before
+    Prefect starts, so a bad profile is one line, not a failed run.
+    """
     out = out or sys.stdout
     if step not in STEPS:
         raise ConfigError(f"unknown step {step!r}; choose one of {', '.join(STEPS)}")
+    params: dict[str, Any] = {"on": on}
+    if clearinghouse is not None:
+        if step == "reconcile":
+            raise ConfigError("reconcile talks to no clearinghouse: drop --clearinghouse")
+        params["clearinghouse"] = _profile_argument(clearinghouse)
     from pipeline.settings import get_settings
 
     # The same Prefect start-up as the demo, with PREFECT_HOME inside the workspace.
@@ -48,7 +59,7 @@ def run_command(step: str, *, on: date | None, out: TextIO | None = None) -> int
     from flows.nightly import FLOWS
 
     flow = FLOWS[step]
-    state: Any = flow(on=on, return_state=True)
+    state: Any = flow(**params, return_state=True)
     outcome = _outcome(state)
     if outcome is not None:
         _print_facts(outcome.facts, out)
@@ -56,6 +67,17 @@ def run_command(step: str, *, on: date | None, out: TextIO | None = None) -> int
         return 0
     print(f"claimflow: {state.message or state.name}", file=sys.stderr)
     return 1
+
+
+def _profile_argument(clearinghouse: str) -> str:
+    """A profile file becomes an absolute path (runs may start elsewhere); load it once now."""
+    from pipeline.transport import load_profile
+    from pipeline.transport.profiles import is_profile_path
+
+    if is_profile_path(clearinghouse):
+        clearinghouse = str(Path(clearinghouse).expanduser().resolve())
+    load_profile(clearinghouse)  # a ConfigError names the file and the problem
+    return clearinghouse
 
 
 def serve_command() -> int:
@@ -145,16 +167,10 @@ def demo_command(out: Path, on: date | None = None, *, stdout: TextIO | None = N
 
 def write_embedded_profile(path: Path, root: Path, port: int) -> Path:
     """The embedded profile with the running simulator's port and absolute key paths."""
-    import yaml
-
     from pipeline.transport import load_profile
+    from pipeline.transport.profiles import write_profile
 
-    profile = load_profile("embedded", base_dir=root, port=port)
-    data = profile.model_dump(mode="json", exclude_none=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write_profile(load_profile("embedded", base_dir=root, port=port), path)
 
 
 def _outcome(state: Any) -> Any:

@@ -66,6 +66,18 @@ def _on(help_text: str) -> Any:
     return typer.Option("--date", help=help_text, parser=parse_date, metavar=DATE_METAVAR)
 
 
+Profile = Annotated[
+    str | None,
+    typer.Option(
+        "--clearinghouse",
+        help="Clearinghouse profile: a name in mappings/clearinghouses/ or a YAML file "
+        "(default: CLAIMFLOW_CLEARINGHOUSE).",
+        metavar="NAME|FILE",
+        show_default=False,
+    ),
+]
+
+
 class Step(StrEnum):
     """What ``claimflow run`` can run (flows/nightly.py ``FLOWS``)."""
 
@@ -148,11 +160,19 @@ def clearinghouse_serve(
     root: Annotated[Path, typer.Option("--root", help="Folder for the simulator's world.")],
     port: Annotated[int, typer.Option("--port", help="Loopback port (0 = any free).")] = 0,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 7,
+    write_profile: Annotated[
+        Path | None,
+        typer.Option(
+            "--write-profile",
+            help="Also write the profile reaching it here (for --clearinghouse FILE).",
+            metavar="FILE",
+        ),
+    ] = None,
 ) -> None:
-    """Run the clearinghouse simulator on loopback until interrupted."""
+    """Run the clearinghouse simulator on loopback until interrupted (Ctrl-C or SIGTERM)."""
     from pipeline.clearinghouse.commands import serve_command
 
-    raise typer.Exit(serve_command(root, port=port, seed=seed))
+    raise typer.Exit(serve_command(root, port=port, seed=seed, write_profile=write_profile))
 
 
 @app.command()
@@ -169,22 +189,24 @@ def demo(
 @app.command()
 def nightly(
     on: Annotated[date | None, _on("Business date; default today.")] = None,
+    clearinghouse: Profile = None,
 ) -> None:
     """Run the nightly flow against the configured clearinghouse."""
     from flows.commands import run_command
 
-    raise typer.Exit(run_command("nightly", on=on))
+    raise typer.Exit(run_command("nightly", on=on, clearinghouse=clearinghouse))
 
 
 @app.command()
 def run(
     step: Annotated[Step, typer.Argument(help="The flow to run.", show_default=False)],
     on: Annotated[date | None, _on("Business date; default today.")] = None,
+    clearinghouse: Profile = None,
 ) -> None:
     """Run one flow from the shell."""
     from flows.commands import run_command
 
-    raise typer.Exit(run_command(step.value, on=on))
+    raise typer.Exit(run_command(step.value, on=on, clearinghouse=clearinghouse))
 
 
 @app.command()

@@ -22,13 +22,23 @@ __all__ = ["serve_command"]
 
 
 def serve_command(
-    root: Path, *, port: int, seed: int, stdout: TextIO | None = None, run_for: float | None = None
+    root: Path,
+    *,
+    port: int,
+    seed: int,
+    write_profile: Path | None = None,
+    stdout: TextIO | None = None,
+    run_for: float | None = None,
 ) -> int:
-    """Run the simulator on loopback until Ctrl-C (or ``run_for`` seconds, for tests)."""
+    """Run the simulator on loopback until Ctrl-C (or ``run_for`` seconds, for tests).
+
+    ``write_profile``: also write the profile reaching it there (``--clearinghouse FILE``).
+    """
     from pipeline.clearinghouse.server import Clearinghouse
     from pipeline.settings import get_settings
 
     out = stdout or sys.stdout
+    root = Path(root).resolve()  # the profile's key paths must work from any folder
     settings = get_settings()
     practice = settings.practice_dir if settings.practice_dir.is_dir() else None
     credentials = _realtime_credentials(settings, Path(root) / "keys")
@@ -36,7 +46,7 @@ def serve_command(
         Path(root), seed, practice=practice, port=port, realtime=credentials
     )
     clearinghouse.start()
-    profile_path = _write_profile(clearinghouse)
+    profile_path = _write_profile(clearinghouse, write_profile)
     layout = clearinghouse.layout
     sftp_root = layout.root / "sftp"
     print(f"clearinghouse listening on 127.0.0.1:{clearinghouse.port} (seed {seed})", file=out)
@@ -82,10 +92,10 @@ def _realtime_credentials(settings: Settings, keys: Path) -> Credentials:
     return Credentials("claimflow", stored.read_text(encoding="ascii").strip())
 
 
-def _write_profile(clearinghouse: Clearinghouse) -> Path:
-    import yaml
+def _write_profile(clearinghouse: Clearinghouse, also: Path | None) -> Path:
+    """``<root>/profile.yaml`` (and ``also``): host, port, user, key and pinned host key."""
+    from pipeline.transport.profiles import write_profile
 
-    data = clearinghouse.profile().model_dump(mode="json", exclude_none=True)
-    path = clearinghouse.root / "profile.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    return path
+    profile = clearinghouse.profile()
+    path = write_profile(profile, clearinghouse.root / "profile.yaml")
+    return write_profile(profile, also) if also is not None else path
