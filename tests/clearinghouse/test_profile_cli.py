@@ -120,3 +120,32 @@ def test_a_bad_profile_is_one_line_before_prefect_starts(
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and says in done.stderr, done.stderr
     assert not (tmp_path / ".prefect").exists()  # refused before Prefect was touched
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_simulator_stops_cleanly_on_a_signal(sig: signal.Signals, tmp_path: Path) -> None:
+    """Connections closed, port freed, one line, exit 0 — quickly, no traceback."""
+    import socket
+
+    profile = tmp_path / "sim.yaml"
+    proc = start_simulator(tmp_path / "sim", "--write-profile", str(profile))
+    try:
+        wait_for(profile, proc)
+        port = load_profile(profile).port
+        assert proc.stdout is not None
+        while "to stop" not in proc.stdout.readline():
+            pass
+        started = time.monotonic()
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=20)
+        took = time.monotonic() - started
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    assert proc.returncode == 0
+    assert took < 10
+    assert err == ""
+    assert out.splitlines() == [f"clearinghouse stopped ({sig.name})"]
+    with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port), 2):
+        pass
