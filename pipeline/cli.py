@@ -8,6 +8,7 @@ stderr and exit 2, never a traceback.
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import date
 from enum import StrEnum
@@ -228,6 +229,9 @@ def main(argv: list[str] | None = None) -> None:
     from typer import Abort
     from typer._click.exceptions import NoArgsIsHelpError, UsageError
 
+    # What a command writes may hold PHI: owner-only files and folders, whatever the umask
+    # (the same mask as pipeline.steps.workspace.keep_private, without importing settings).
+    os.umask(os.umask(0o077) | 0o077)
     try:
         code = command().main(args=argv, prog_name="claimflow", standalone_mode=False)
     except NoArgsIsHelpError as exc:
