@@ -100,6 +100,25 @@ def test_run_with_clearinghouse_file_reaches_the_simulator(
     assert "still awaited                  0" in done.stdout, done.stdout
 
 
+def test_realtime_check_with_clearinghouse_file_reaches_the_simulator(
+    simulator: tuple[Path, subprocess.Popen[str]], tmp_path: Path
+) -> None:
+    """The written profile carries the real-time endpoint and its pinned certificate too."""
+    path, _proc = simulator
+    password = (tmp_path / "sim" / "keys" / "realtime_password").read_text().strip()
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline", "eligibility", "check", "A0001",
+         "--date", "2026-11-28", "--clearinghouse", str(path)],
+        capture_output=True, text=True, timeout=120, cwd=ROOT,
+        env=cli_env(
+            CLAIMFLOW_HOME=str(tmp_path / "workspace"), CLAIMFLOW_CLEARINGHOUSE="nosuch",
+            CLAIMFLOW_REALTIME_USERNAME="claimflow", CLAIMFLOW_REALTIME_PASSWORD=password,
+        ),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "active" in done.stdout and "answered in" in done.stdout
+
+
 @pytest.mark.parametrize(
     ("argv", "says"),
     [
