@@ -90,6 +90,11 @@ class Step(StrEnum):
     nightly = "nightly"
 
 
+class TableFormat(StrEnum):
+    csv = "csv"
+    parquet = "parquet"
+
+
 Files = Annotated[list[Path], typer.Argument(help="X12 files.", show_default=False)]
 
 
@@ -120,12 +125,12 @@ def validate(
 def parse(
     files: Files,
     out: Annotated[Path, typer.Option("--out", help="Folder for the tables.")],
-    fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
+    fmt: Annotated[TableFormat, typer.Option("--format", help="Table files.")] = TableFormat.csv,
 ) -> None:
     """Auto-detect 271/TA1/999/277CA/835 and write the tables. Exit 0 parsed, 2 unreadable."""
     from pipeline.parse.commands import parse_command
 
-    raise typer.Exit(parse_command(files, out=out, fmt=fmt))
+    raise typer.Exit(parse_command(files, out=out, fmt=fmt.value))
 
 
 Practice = Annotated[Path, typer.Option("--practice", help="Practice export folder.")]

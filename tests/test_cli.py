@@ -140,3 +140,9 @@ def test_installed_entry_point_bad_date_has_no_traceback(tmp_path: Path) -> None
     assert "Traceback" not in done.stderr
     assert done.stderr.count("\n") == 1
     assert done.stderr.startswith("claimflow: error: Invalid value for '--date'")
+
+
+def test_a_wrong_table_format_lists_the_choices(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _run(["parse", "x.835", "--out", "o", "--format", "xlsx"], capsys)
+    assert code == 2
+    assert "'xlsx' is not one of 'csv', 'parquet'" in err and len(err.splitlines()) == 1
