@@ -18,7 +18,8 @@ Durable: what is answered comes from what landed in the upload folder. ``state/a
 records each upload answered (name and SHA-256); at start-up and on every poll (a listing of
 the response folder) any file in the upload folder not yet answered is answered then — an
 upload that landed while the simulator was stopped or killed before answering gets its
-responses when the client comes back, exactly once.
+responses when the client comes back, exactly once. (A kill in the instant between writing the
+responses and recording them answers that upload again: at least once, never lost.)
 """
 
 from __future__ import annotations
