@@ -1,7 +1,8 @@
 """``claimflow demo``, ``claimflow nightly`` / ``run STEP`` and ``claimflow serve``.
 
-Prefect is imported only inside the functions, after the demo has set its environment
-(ephemeral Prefect home inside the output folder); nothing the user set is changed.
+Prefect is imported only inside the functions, after :func:`flows.runtime.prefect_environment`
+has set its start-up settings (Prefect home inside the workspace, a patient start-up timeout,
+analytics off, WARNING logs), for ``demo`` and ``run`` alike; nothing the user set is changed.
 """
 
 from __future__ import annotations
@@ -14,9 +15,17 @@ from datetime import date
 from pathlib import Path
 from typing import Any, TextIO
 
+from flows.runtime import PREFECT_STARTUP, prefect_environment
 from pipeline.errors import ConfigError
 
-__all__ = ["DEMO_DATE", "demo_command", "run_command", "serve_command"]
+__all__ = [
+    "DEMO_DATE",
+    "PREFECT_STARTUP",
+    "demo_command",
+    "prefect_environment",
+    "run_command",
+    "serve_command",
+]
 
 DEMO_DATE = date(2026, 11, 27)
 """The demo practice's "today" (sample_edi/practice/README.md): results do not drift."""
@@ -28,33 +37,34 @@ STEPS = ("eligibility", "claims", "remittance", "claim-status", "reconcile", "ni
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def prefect_environment(home: Path) -> None:
-    """Ephemeral Prefect inside ``home`` unless the user configured Prefect themselves."""
-    defaults = {
-        "PREFECT_HOME": str(home / ".prefect"),
-        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "DO_NOT_TRACK": "1",
-        "PREFECT_LOGGING_LEVEL": "WARNING",
-    }
-    for key, value in defaults.items():
-        os.environ.setdefault(key, value)
+def run_command(
+    step: str, *, on: date | None, clearinghouse: str | None = None, out: TextIO | None = None
+) -> int:
+    """One flow (or ``nightly``) against the clearinghouse; 0 done, 1 needs a person.
 
-
-def run_command(step: str, *, on: date | None, out: TextIO | None = None) -> int:
-    """One flow (or ``nightly``) against the configured clearinghouse; 0 done, 1 needs a person."""
+    ``clearinghouse``: a profile name or a YAML file (default: settings); checked before
+    Prefect starts, so a bad profile is one line, not a failed run.
+    """
     out = out or sys.stdout
     if step not in STEPS:
         raise ConfigError(f"unknown step {step!r}; choose one of {', '.join(STEPS)}")
+    params: dict[str, Any] = {"on": on}
+    if clearinghouse is not None:
+        if step == "reconcile":
+            raise ConfigError("reconcile talks to no clearinghouse: drop --clearinghouse")
+        params["clearinghouse"] = _profile_argument(clearinghouse)
     from pipeline.errors import WorkspaceBusy
     from pipeline.lock import workspace_lock
+    from pipeline.settings import get_settings
     from pipeline.steps import Workspace
 
+    # The same Prefect start-up as the demo, with PREFECT_HOME inside the workspace.
+    prefect_environment(Path(get_settings().home).resolve())
     try:
         with workspace_lock(Workspace.from_settings().base):  # refused before Prefect starts
             from flows.nightly import FLOWS
 
-            state: Any = FLOWS[step](on=on, return_state=True)
+            state: Any = FLOWS[step](**params, return_state=True)
     except WorkspaceBusy as exc:
         print(f"claimflow: {exc}", file=sys.stderr)
         return 1
@@ -69,7 +79,27 @@ def run_command(step: str, *, on: date | None, out: TextIO | None = None) -> int
     return 1
 
 
+def _profile_argument(clearinghouse: str) -> str:
+    """A profile file becomes an absolute path (runs may start elsewhere); load it once now."""
+    from pipeline.transport import load_profile
+    from pipeline.transport.profiles import is_profile_path
+
+    if is_profile_path(clearinghouse):
+        clearinghouse = str(Path(clearinghouse).expanduser().resolve())
+    load_profile(clearinghouse)  # a ConfigError names the file and the problem
+    return clearinghouse
+
+
 def serve_command() -> int:
+    """Serve the deployments on the configured Prefect server; refuses without one."""
+    from prefect.settings import get_current_settings
+
+    if not get_current_settings().api.url:
+        # Without a server Prefect would start a temporary one: the schedule would vanish.
+        raise ConfigError(
+            "claimflow serve needs a Prefect server: set PREFECT_API_URL "
+            "(e.g. http://127.0.0.1:4200/api, after `prefect server start`)"
+        )
     from flows.deployments import serve_deployments
 
     serve_deployments()
@@ -160,16 +190,10 @@ def _demo(base: Path, day: date, profile_path: Path, practice_dir: Path, stdout:
 
 def write_embedded_profile(path: Path, root: Path, port: int) -> Path:
     """The embedded profile with the running simulator's port and absolute key paths."""
-    import yaml
-
     from pipeline.transport import load_profile
+    from pipeline.transport.profiles import write_profile
 
-    profile = load_profile("embedded", base_dir=root, port=port)
-    data = profile.model_dump(mode="json", exclude_none=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write_profile(load_profile("embedded", base_dir=root, port=port), path)
 
 
 def _outcome(state: Any) -> Any:

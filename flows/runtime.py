@@ -17,7 +17,40 @@ from pipeline.settings import get_settings
 from pipeline.steps import Workspace
 from pipeline.transport import ClearinghouseProfile, Transport, load_profile, open_transport
 
-__all__ = ["Run", "business_date", "make_run", "parse_stamp"]
+__all__ = [
+    "PREFECT_STARTUP",
+    "Run",
+    "business_date",
+    "make_run",
+    "parse_stamp",
+    "prefect_environment",
+]
+
+PREFECT_STARTUP = {
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",  # a busy machine starts slowly
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "DO_NOT_TRACK": "1",
+    "PREFECT_LOGGING_LEVEL": "WARNING",
+}
+"""Prefect's start-up settings for ``claimflow demo`` and ``claimflow run`` (besides its home)."""
+
+
+def prefect_environment(home: Path) -> dict[str, str]:
+    """Set :data:`PREFECT_STARTUP` and ``PREFECT_HOME=<home>/.prefect`` where the user has not.
+
+    Call before Prefect is imported (it reads them once). The Prefect home (its database when
+    no server is configured) holds flow parameters and results, so it lives in the workspace,
+    created owner-only. Returns what is now in effect.
+    """
+    import os
+
+    prefect_home = home / ".prefect"
+    defaults = {"PREFECT_HOME": str(prefect_home), **PREFECT_STARTUP}
+    for key, value in defaults.items():
+        os.environ.setdefault(key, value)
+    if os.environ["PREFECT_HOME"] == str(prefect_home):
+        prefect_home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return {key: os.environ[key] for key in defaults}
 
 
 def business_date(on: date | None) -> date:

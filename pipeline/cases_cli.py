@@ -11,10 +11,11 @@ from __future__ import annotations
 import sys
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from pipeline.cli_types import DATE_METAVAR, parse_date
 from pipeline.errors import ClaimflowError
 
 if TYPE_CHECKING:
@@ -30,8 +31,16 @@ nsa_app = typer.Typer(
 appeal_app = typer.Typer(help="Appeal worklist: record status changes.", no_args_is_help=True)
 
 Pcn = Annotated[str, typer.Argument(help="Patient control number (CLM01) of the claim.")]
-Day = Annotated[str, typer.Option("--date", help="When it happened (YYYY-MM-DD).")]
-Amount = Annotated[str | None, typer.Option("--amount", help="Dollars, e.g. 552.00.")]
+
+
+def _date_option(option: str, help_text: str) -> Any:
+    return typer.Option(option, help=help_text, parser=parse_date, metavar=DATE_METAVAR)
+
+
+Day = Annotated[date, _date_option("--date", "When it happened.")]
+Amount = Annotated[
+    str | None, typer.Option("--amount", help="Dollars, e.g. 552.00.", metavar="DOLLARS")
+]
 Note = Annotated[str | None, typer.Option("--note", help="Free text kept with the event.")]
 Reference = Annotated[
     str | None, typer.Option("--reference", help="Dispute number, tracking or PWK number.")
@@ -42,13 +51,6 @@ def register(app: typer.Typer) -> None:
     """Add the ``nsa`` and ``appeal`` sub-commands to the ``claimflow`` app."""
     app.add_typer(nsa_app, name="nsa")
     app.add_typer(appeal_app, name="appeal")
-
-
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise typer.BadParameter(f"{text!r} is not a date (YYYY-MM-DD)") from exc
 
 
 def _amount(text: str | None) -> Decimal | None:
@@ -75,7 +77,7 @@ def _fail(message: str) -> None:
 def _record_nsa(
     pcn: str,
     event: str,
-    on: str,
+    on: date,
     *,
     method: str | None = None,
     amount: str | None = None,
@@ -84,7 +86,7 @@ def _record_nsa(
 ) -> None:
     from pipeline.ledger.cases import NewCaseEvent, nsa_case_id
 
-    day = _day(on)
+    day = on
     try:
         with _ledger() as ledger:
             if ledger.claim(pcn) is None:
@@ -176,28 +178,28 @@ def nsa_show(pcn: Pcn, on: Day) -> None:
     """Recorded events, status and next deadline of a claim's NSA case on a date."""
     try:
         with _ledger() as ledger:
-            _show_nsa(ledger, pcn, _day(on))
+            _show_nsa(ledger, pcn, on)
     except ClaimflowError as exc:
         _fail(str(exc))
 
 
 @nsa_app.command("clock")
 def nsa_clock(
-    received: Annotated[str, typer.Option("--received", help="Initial payment/denial day.")],
-    sent: Annotated[str | None, typer.Option("--sent", help="Notice sent day.")] = None,
-    initiated: Annotated[str | None, typer.Option("--initiated", help="IDR day.")] = None,
-    selected: Annotated[str | None, typer.Option("--selected", help="Entity selected.")] = None,
+    received: Annotated[date, _date_option("--received", "Initial payment/denial day.")],
+    sent: Annotated[date | None, _date_option("--sent", "Notice sent day.")] = None,
+    initiated: Annotated[date | None, _date_option("--initiated", "IDR day.")] = None,
+    selected: Annotated[date | None, _date_option("--selected", "Entity selected.")] = None,
 ) -> None:
     """Every NSA deadline from the dates given (federal business days; no ledger needed)."""
     from pipeline.reconcile.calendar import idr_clock, negotiation_clock, notice_deadline
 
-    print(f"open negotiation notice due by  {notice_deadline(_day(received))}")
+    print(f"open negotiation notice due by  {notice_deadline(received)}")
     if sent:
-        clock = negotiation_clock(_day(sent))
+        clock = negotiation_clock(sent)
         print(f"open negotiation ends           {clock.negotiation_end}")
         print(f"federal IDR initiation window   {clock.idr_window_start} to {clock.idr_window_end}")
     if initiated:
-        idr = idr_clock(_day(initiated), _day(selected) if selected else None)
+        idr = idr_clock(initiated, selected)
         print(f"IDR entity selected jointly by  {idr.joint_selection_deadline}")
         print(f"  else the Departments select by {idr.departments_selection_deadline}")
         if idr.offer_deadline:
@@ -292,7 +294,7 @@ def appeal_status(
                     pcn,
                     "appeal",
                     event.replace("-", "_"),
-                    _day(on),
+                    on,
                     method=method,
                     amount=_amount(amount),
                     reference=reference,

@@ -8,19 +8,23 @@ stderr and exit 2, never a traceback.
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import date
+from enum import StrEnum
+from functools import cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from pipeline.cases_cli import register as register_case_commands
 from pipeline.cli_realtime import add_realtime_commands
+from pipeline.cli_types import DATE_METAVAR, parse_date, readable_help
 from pipeline.errors import ClaimflowError
 from pipeline.report_cli import report_app
 
-__all__ = ["app", "main"]
+__all__ = ["Step", "app", "command", "main"]
 
 app = typer.Typer(
     name="claimflow",
@@ -36,6 +40,60 @@ app.add_typer(clearinghouse_app, name="clearinghouse")
 app.add_typer(report_app, name="report")  # pipeline/report_cli.py: --from/--to (month-end close)
 register_case_commands(app)  # claimflow nsa ... / claimflow appeal ... (pipeline/cases_cli.py)
 add_realtime_commands(app)  # eligibility check, claim-status check (real time, CORE)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        print(f"claimflow {version('claimflow')}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    _show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """EDI X12 5010 pipeline: 270/837P out; 271, TA1, 999, 277CA, 835 in; reconciliation."""
+
+
+def _on(help_text: str) -> Any:
+    """A ``--date`` option: an ISO date, checked before the command runs."""
+    return typer.Option("--date", help=help_text, parser=parse_date, metavar=DATE_METAVAR)
+
+
+Profile = Annotated[
+    str | None,
+    typer.Option(
+        "--clearinghouse",
+        help="Clearinghouse profile: a name in mappings/clearinghouses/ or a YAML file "
+        "(default: CLAIMFLOW_CLEARINGHOUSE).",
+        metavar="NAME|FILE",
+        show_default=False,
+    ),
+]
+
+
+class Step(StrEnum):
+    """What ``claimflow run`` can run (flows/nightly.py ``FLOWS``)."""
+
+    eligibility = "eligibility"
+    claims = "claims"
+    remittance = "remittance"
+    claim_status = "claim-status"
+    reconcile = "reconcile"
+    nightly = "nightly"
+
+
+class TableFormat(StrEnum):
+    csv = "csv"
+    parquet = "parquet"
+
 
 Files = Annotated[list[Path], typer.Argument(help="X12 files.", show_default=False)]
 
@@ -67,12 +125,12 @@ def validate(
 def parse(
     files: Files,
     out: Annotated[Path, typer.Option("--out", help="Folder for the tables.")],
-    fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
+    fmt: Annotated[TableFormat, typer.Option("--format", help="Table files.")] = TableFormat.csv,
 ) -> None:
     """Auto-detect 271/TA1/999/277CA/835 and write the tables. Exit 0 parsed, 2 unreadable."""
     from pipeline.parse.commands import parse_command
 
-    raise typer.Exit(parse_command(files, out=out, fmt=fmt))
+    raise typer.Exit(parse_command(files, out=out, fmt=fmt.value))
 
 
 Practice = Annotated[Path, typer.Option("--practice", help="Practice export folder.")]
@@ -83,35 +141,24 @@ OutFile = Annotated[Path, typer.Option("--out", help="X12 file to write.")]
 def build_270(
     practice: Practice,
     out: OutFile,
-    on: Annotated[
-        str | None, typer.Option("--date", help="Appointment date (YYYY-MM-DD); default tomorrow.")
-    ] = None,
+    on: Annotated[date | None, _on("Appointment date; default tomorrow.")] = None,
 ) -> None:
     """270 eligibility inquiries for the appointments on a date."""
     from pipeline.build.commands import build_270_command
 
-    raise typer.Exit(
-        build_270_command(practice, out=out, on=date.fromisoformat(on) if on else None)
-    )
+    raise typer.Exit(build_270_command(practice, out=out, on=on))
 
 
 @build_app.command("837p")
 def build_837p(
     practice: Practice,
     out: OutFile,
-    on: Annotated[
-        str | None,
-        typer.Option(
-            "--date", help="Business date the scrubber judges by (YYYY-MM-DD); default today."
-        ),
-    ] = None,
+    on: Annotated[date | None, _on("Business date the scrubber judges by; default today.")] = None,
 ) -> None:
     """837P for unbilled encounters that pass the scrubber; held claims are reported."""
     from pipeline.build.commands import build_837p_command
 
-    raise typer.Exit(
-        build_837p_command(practice, out=out, on=date.fromisoformat(on) if on else None)
-    )
+    raise typer.Exit(build_837p_command(practice, out=out, on=on))
 
 
 @clearinghouse_app.command("serve")
@@ -119,46 +166,53 @@ def clearinghouse_serve(
     root: Annotated[Path, typer.Option("--root", help="Folder for the simulator's world.")],
     port: Annotated[int, typer.Option("--port", help="Loopback port (0 = any free).")] = 0,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 7,
+    write_profile: Annotated[
+        Path | None,
+        typer.Option(
+            "--write-profile",
+            help="Also write the profile reaching it here (for --clearinghouse FILE).",
+            metavar="FILE",
+        ),
+    ] = None,
 ) -> None:
-    """Run the clearinghouse simulator on loopback until interrupted."""
+    """Run the clearinghouse simulator on loopback until interrupted (Ctrl-C or SIGTERM)."""
     from pipeline.clearinghouse.commands import serve_command
 
-    raise typer.Exit(serve_command(root, port=port, seed=seed))
+    raise typer.Exit(serve_command(root, port=port, seed=seed, write_profile=write_profile))
 
 
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option("--out", help="Where everything is written.")] = Path("out"),
-    on: Annotated[
-        str | None,
-        typer.Option("--date", help="Business date (YYYY-MM-DD); default the demo's 2026-11-27."),
-    ] = None,
+    on: Annotated[date | None, _on("Business date; default the demo's 2026-11-27.")] = None,
 ) -> None:
     """Run the whole nightly job against the embedded clearinghouse on the demo practice."""
     from flows.commands import demo_command
 
-    raise typer.Exit(demo_command(out, date.fromisoformat(on) if on else None))
+    raise typer.Exit(demo_command(out, on))
 
 
 @app.command()
 def nightly(
-    on: Annotated[str | None, typer.Option("--date", help="Business date (YYYY-MM-DD).")] = None,
+    on: Annotated[date | None, _on("Business date; default today.")] = None,
+    clearinghouse: Profile = None,
 ) -> None:
     """Run the nightly flow against the configured clearinghouse."""
     from flows.commands import run_command
 
-    raise typer.Exit(run_command("nightly", on=date.fromisoformat(on) if on else None))
+    raise typer.Exit(run_command("nightly", on=on, clearinghouse=clearinghouse))
 
 
 @app.command()
 def run(
-    step: Annotated[str, typer.Argument(help="eligibility, claims, remittance or reconcile.")],
-    on: Annotated[str | None, typer.Option("--date", help="Business date (YYYY-MM-DD).")] = None,
+    step: Annotated[Step, typer.Argument(help="The flow to run.", show_default=False)],
+    on: Annotated[date | None, _on("Business date; default today.")] = None,
+    clearinghouse: Profile = None,
 ) -> None:
     """Run one flow from the shell."""
     from flows.commands import run_command
 
-    raise typer.Exit(run_command(step, on=date.fromisoformat(on) if on else None))
+    raise typer.Exit(run_command(step.value, on=on, clearinghouse=clearinghouse))
 
 
 @app.command()
@@ -185,11 +239,33 @@ def status(
     raise typer.Exit(status_command(workspace, as_json=as_json))
 
 
+@cache
+def command() -> Any:
+    """The Click command behind ``app``, with plain metavars in every ``--help``."""
+    return readable_help(typer.main.get_command(app))
+
+
 def main(argv: list[str] | None = None) -> None:
+    """Entry point: a usage error or a ClaimflowError is one line on stderr and exit 2."""
+    from typer import Abort
+    from typer._click.exceptions import NoArgsIsHelpError, UsageError
+
+    # What a command writes may hold PHI: owner-only files and folders, whatever the umask
+    # (the same mask as pipeline.steps.workspace.keep_private, without importing settings).
+    os.umask(os.umask(0o077) | 0o077)
     try:
-        app(args=argv)  # standalone: usage errors print and exit 2 the Click way
+        code = command().main(args=argv, prog_name="claimflow", standalone_mode=False)
+    except NoArgsIsHelpError as exc:
+        exc.show()
+        code = exc.exit_code
+    except UsageError as exc:
+        where = f" (see: {exc.ctx.command_path} --help)" if exc.ctx is not None else ""
+        message = " ".join(exc.format_message().replace("Value error, ", "").split())
+        print(f"claimflow: error: {message}{where}", file=sys.stderr)
+        code = exc.exit_code
     except ClaimflowError as exc:
         print(f"claimflow: error: {exc}", file=sys.stderr)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        sys.exit(130)
+        code = 2
+    except (KeyboardInterrupt, Abort):
+        code = 130
+    sys.exit(code if isinstance(code, int) else 0)

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
 
+from pipeline.cli_types import DATE_METAVAR, parse_date
+
 if TYPE_CHECKING:
     from pipeline.settings import Settings
     from pipeline.steps.realtime import RealtimeResult
@@ -30,6 +32,16 @@ __all__ = [
     "claim_status_check_command",
     "eligibility_app",
     "eligibility_check_command",
+]
+
+Profile = Annotated[
+    str | None,
+    typer.Option(
+        "--clearinghouse",
+        help="Clearinghouse profile: a name or a YAML file (default: CLAIMFLOW_CLEARINGHOUSE).",
+        metavar="NAME|FILE",
+        show_default=False,
+    ),
 ]
 
 eligibility_app = typer.Typer(
@@ -50,15 +62,26 @@ def add_realtime_commands(app: typer.Typer) -> None:
 def eligibility_check(
     patient: Annotated[str, typer.Argument(help="Patient id in the practice export.")],
     on: Annotated[
-        str | None, typer.Option("--date", help="Date of service (YYYY-MM-DD); default today.")
+        date | None,
+        typer.Option(
+            "--date",
+            help="Date of service; default today.",
+            parser=parse_date,
+            metavar=DATE_METAVAR,
+        ),
     ] = None,
     practice: Annotated[
         Path | None, typer.Option("--practice", help="Practice export folder (default: settings).")
     ] = None,
+    clearinghouse: Profile = None,
 ) -> None:
     """Ask the payer now whether PATIENT is covered on a date; store and show the 271."""
-    day = date.fromisoformat(on) if on else date.today()
-    raise typer.Exit(eligibility_check_command(patient, on=day, practice_dir=practice))
+    day = on or date.today()
+    raise typer.Exit(
+        eligibility_check_command(
+            patient, on=day, practice_dir=practice, clearinghouse=clearinghouse
+        )
+    )
 
 
 @claim_status_app.command("check")
@@ -67,9 +90,12 @@ def claim_status_check(
     practice: Annotated[
         Path | None, typer.Option("--practice", help="Practice export folder (default: settings).")
     ] = None,
+    clearinghouse: Profile = None,
 ) -> None:
     """Ask the payer now what became of one claim; store the 277, move the claim, show it."""
-    raise typer.Exit(claim_status_check_command(pcn, practice_dir=practice))
+    raise typer.Exit(
+        claim_status_check_command(pcn, practice_dir=practice, clearinghouse=clearinghouse)
+    )
 
 
 def eligibility_check_command(
@@ -77,6 +103,7 @@ def eligibility_check_command(
     *,
     on: date,
     practice_dir: Path | None = None,
+    clearinghouse: str | None = None,
     transport: RealtimeTransport | None = None,
     stdout: TextIO | None = None,
     now: datetime | None = None,
@@ -90,7 +117,7 @@ def eligibility_check_command(
             patient_id=patient, on=on, now=now,
         )  # fmt: skip
 
-    result, practice = _run(run, practice_dir, transport)
+    result, practice = _run(run, practice_dir, transport, clearinghouse)
     _show_eligibility(result, practice, stdout or sys.stdout)
     good = bool(result.rows) and all(r.get("coverage_status") == "active" for r in result.rows)
     return 0 if good else 1
@@ -100,6 +127,7 @@ def claim_status_check_command(
     pcn: str,
     *,
     practice_dir: Path | None = None,
+    clearinghouse: str | None = None,
     transport: RealtimeTransport | None = None,
     stdout: TextIO | None = None,
     now: datetime | None = None,
@@ -113,7 +141,7 @@ def claim_status_check_command(
             patient_control_number=pcn, now=now,
         )  # fmt: skip
 
-    result, _ = _run(run, practice_dir, transport)
+    result, _ = _run(run, practice_dir, transport, clearinghouse)
     _show_status(result, stdout or sys.stdout)
     bad = {"not_found", "rejected", "error", "unknown"}
     return 0 if result.rows and not bad & {str(r.get("status")) for r in result.rows} else 1
@@ -132,7 +160,10 @@ class _Parts:
 
 
 def _run(
-    check: Any, practice_dir: Path | None, transport: RealtimeTransport | None
+    check: Any,
+    practice_dir: Path | None,
+    transport: RealtimeTransport | None,
+    clearinghouse: str | None = None,
 ) -> tuple[RealtimeResult, Any]:
     from pipeline.errors import ConfigError
     from pipeline.ledger import Ledger
@@ -146,7 +177,7 @@ def _run(
     credentials = _credentials(settings)
     own = transport is None
     if transport is None:
-        profile = load_profile(settings.clearinghouse)
+        profile = load_profile(clearinghouse or settings.clearinghouse)
         if profile.realtime is None:
             raise ConfigError(
                 f"clearinghouse {profile.name}: no real-time endpoint (add realtime: url and "

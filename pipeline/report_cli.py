@@ -10,24 +10,19 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+
+from pipeline.cli_types import DATE_METAVAR, parse_date
 
 __all__ = ["report_app", "report_command"]
 
 report_app = typer.Typer(help="Exports, letters and report for a period (month-end close).")
 
 
-def _day(text: str | None, option: str) -> date | None:
-    from pipeline.errors import ConfigError
-
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise ConfigError(f"{option} {text!r}: use YYYY-MM-DD") from exc
+def _day(option: str, help_text: str) -> Any:
+    return typer.Option(option, help=help_text, parser=parse_date, metavar=DATE_METAVAR)
 
 
 def report_command(
@@ -54,13 +49,9 @@ def report_command(
 
 @report_app.callback(invoke_without_command=True)
 def report(
-    start: Annotated[
-        str | None, typer.Option("--from", help="First day of the period (YYYY-MM-DD).")
-    ] = None,
-    end: Annotated[
-        str | None, typer.Option("--to", help="Last day of the period (YYYY-MM-DD).")
-    ] = None,
-    on: Annotated[str | None, typer.Option("--date", help="Business date (default: --to).")] = None,
+    start: Annotated[date | None, _day("--from", "First day of the period.")] = None,
+    end: Annotated[date | None, _day("--to", "Last day of the period.")] = None,
+    on: Annotated[date | None, _day("--date", "Business date (default: --to).")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Folder to write.")] = None,
 ) -> None:
     """Write exports/, letters/ and report.html for the period."""
@@ -69,9 +60,7 @@ def report(
     from pipeline.errors import ClaimflowError
 
     try:
-        folder = report_command(
-            _day(start, "--from"), _day(end, "--to"), on=_day(on, "--date"), out=out
-        )
+        folder = report_command(start, end, on=on, out=out)
     except ClaimflowError as exc:
         print(f"claimflow report: {exc}", file=sys.stderr)
         raise typer.Exit(2) from exc

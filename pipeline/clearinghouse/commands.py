@@ -8,10 +8,11 @@ user ``claimflow`` and a random password written owner-only to ``<root>/keys/rea
 
 from __future__ import annotations
 
+import signal
 import sys
-import time
+import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from pipeline.clearinghouse.server import Clearinghouse
@@ -22,13 +23,27 @@ __all__ = ["serve_command"]
 
 
 def serve_command(
-    root: Path, *, port: int, seed: int, stdout: TextIO | None = None, run_for: float | None = None
+    root: Path,
+    *,
+    port: int,
+    seed: int,
+    write_profile: Path | None = None,
+    stdout: TextIO | None = None,
+    run_for: float | None = None,
 ) -> int:
-    """Run the simulator on loopback until Ctrl-C (or ``run_for`` seconds, for tests)."""
+    """Run the simulator on loopback until Ctrl-C / SIGTERM (or ``run_for`` seconds, for tests).
+
+    ``write_profile``: also write the profile reaching it there (``--clearinghouse FILE``).
+    SIGINT and SIGTERM stop it cleanly: connections closed, one line, exit 0.
+    """
     from pipeline.clearinghouse.server import Clearinghouse
     from pipeline.settings import get_settings
 
     out = stdout or sys.stdout
+    stop = threading.Event()
+    caught: list[str] = []
+    previous = _on_stop_signals(stop, caught)
+    root = Path(root).resolve()  # the profile's key paths must work from any folder
     settings = get_settings()
     practice = settings.practice_dir if settings.practice_dir.is_dir() else None
     credentials = _realtime_credentials(settings, Path(root) / "keys")
@@ -36,7 +51,7 @@ def serve_command(
         Path(root), seed, practice=practice, port=port, realtime=credentials
     )
     clearinghouse.start()
-    profile_path = _write_profile(clearinghouse)
+    profile_path = _write_profile(clearinghouse, write_profile)
     layout = clearinghouse.layout
     sftp_root = layout.root / "sftp"
     print(f"clearinghouse listening on 127.0.0.1:{clearinghouse.port} (seed {seed})", file=out)
@@ -50,16 +65,32 @@ def serve_command(
     print(f"pin this certificate: {clearinghouse.realtime_certificate}", file=out)
     print(f"real-time user: {credentials.username}", file=out)
     print(f"profile: {profile_path} (CLAIMFLOW_CLEARINGHOUSE={profile_path})", file=out)
-    print("press Ctrl-C to stop", file=out, flush=True)
-    started = time.monotonic()
+    print("press Ctrl-C (or send SIGTERM) to stop", file=out, flush=True)
     try:
-        while run_for is None or time.monotonic() - started < run_for:
-            time.sleep(0.2)
-    except KeyboardInterrupt:
-        print("stopping", file=out)
+        stop.wait(run_for)
     finally:
         clearinghouse.stop()
+        _restore(previous)
+    reason = f" ({caught[0]})" if caught else ""
+    print(f"clearinghouse stopped{reason}", file=out, flush=True)
     return 0
+
+
+def _on_stop_signals(stop: threading.Event, caught: list[str]) -> dict[int, Any]:
+    """SIGINT/SIGTERM set ``stop`` (main thread only: tests run the command in threads)."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+
+    def handler(signum: int, _frame: Any) -> None:
+        caught.append(signal.Signals(signum).name)
+        stop.set()
+
+    return {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+
+def _restore(previous: dict[int, Any]) -> None:
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
 
 
 def _realtime_credentials(settings: Settings, keys: Path) -> Credentials:
@@ -82,10 +113,10 @@ def _realtime_credentials(settings: Settings, keys: Path) -> Credentials:
     return Credentials("claimflow", stored.read_text(encoding="ascii").strip())
 
 
-def _write_profile(clearinghouse: Clearinghouse) -> Path:
-    import yaml
+def _write_profile(clearinghouse: Clearinghouse, also: Path | None) -> Path:
+    """``<root>/profile.yaml`` (and ``also``): host, port, user, key and pinned host key."""
+    from pipeline.transport.profiles import write_profile
 
-    data = clearinghouse.profile().model_dump(mode="json", exclude_none=True)
-    path = clearinghouse.root / "profile.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    return path
+    profile = clearinghouse.profile()
+    path = write_profile(profile, clearinghouse.root / "profile.yaml")
+    return write_profile(profile, also) if also is not None else path

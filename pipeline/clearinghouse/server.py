@@ -13,11 +13,21 @@ SFTP root: upload and response folders per ``mappings/clearinghouses/embedded.ya
 ``state/``, ``held/`` (late deliveries) and ``ground_truth/`` (never reachable over SFTP).
 Responses are written on the server thread before the upload is acknowledged, so when a
 client's upload returns, the answers are already there (unless held by the ``late`` fault).
+
+Durable: what is answered comes from what landed in the upload folder. ``state/answered.json``
+records each upload answered (name and SHA-256); at start-up and on every poll (a listing of
+the response folder) any file in the upload folder not yet answered is answered then — an
+upload that landed while the simulator was stopped or killed before answering gets its
+responses when the client comes back, exactly once. (A kill in the instant between writing the
+responses and recording them answers that upload again: at least once, never lost.)
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import os
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -76,12 +86,14 @@ class Clearinghouse:
             port,
             username=username,
             on_upload_complete=self._on_upload,
+            on_list=self._on_list,
         )
         self.responses: list[Path] = []
         self._busy = 0
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
-        self._respond_lock = threading.Lock()
+        self._respond_lock = threading.RLock()
+        self._answered = _Answered.load(self.layout.state / "answered.json", self.layout)
         self.realtime_credentials = realtime
         self.realtime_faults = realtime_faults
         self.realtime: RealtimeServer | None = None
@@ -90,6 +102,7 @@ class Clearinghouse:
     def start(self) -> Clearinghouse:
         from pipeline.clearinghouse.sftpd import ensure_keys
 
+        self.answer_pending()  # uploads that landed while it was down, before anyone polls
         self.server.start()
         ensure_keys(self.root / "keys", port=self.server.port)  # pin [127.0.0.1]:port
         if self.drop_after_bytes:
@@ -179,6 +192,7 @@ class Clearinghouse:
         try:
             with self._respond_lock:  # one inbound file at a time: state and counters
                 self.responses.extend(self.responder.respond(path))
+                self._answered.add(path)
             if self.late_seconds is not None and self.responder.faults.late:
                 timer = threading.Timer(self.late_seconds, self.release_held)
                 timer.daemon = True
@@ -191,6 +205,19 @@ class Clearinghouse:
             with self._lock:
                 self._busy -= 1
                 self._idle.notify_all()
+
+    def _on_list(self, folder: Path) -> None:
+        if folder.resolve() == self.layout.responses.resolve():
+            self.answer_pending()  # a client's poll
+
+    def answer_pending(self) -> list[Path]:
+        """Answer every file in the upload folder not answered yet; returns the responses."""
+        before = len(self.responses)
+        with self._respond_lock:
+            for path in self._answered.pending():
+                log.info("answering %s (landed without an answer)", path.name)
+                self._on_upload(path)
+        return self.responses[before:]
 
     def respond_realtime(self, payload: bytes, payload_id: str) -> tuple[str, str]:
         """A real-time 270/276 answered now (one at a time with the SFTP uploads)."""
@@ -214,3 +241,65 @@ class Clearinghouse:
         """Block until no upload is being answered; False on timeout."""
         with self._idle:
             return self._idle.wait_for(lambda: self._busy == 0, timeout)
+
+
+class _Answered:
+    """Uploads answered so far (``state/answered.json``: name -> size, mtime, SHA-256).
+
+    A file whose size and mtime match its record is not read again, so a poll costs a
+    folder listing, not a hash of every upload.
+    """
+
+    def __init__(self, path: Path, uploads: Path, seen: dict[str, list[Any]]) -> None:
+        self.path = path
+        self.uploads = uploads
+        self.seen = seen
+
+    @classmethod
+    def load(cls, path: Path, layout: Any) -> _Answered:
+        if path.exists():
+            return cls(path, layout.uploads, json.loads(path.read_text(encoding="utf-8")))
+        answered = cls(path, layout.uploads, {})
+        if (layout.state / "seen.json").exists():
+            # A root from before this record: what is in its upload folder was answered.
+            for upload in answered._landed():
+                answered.seen[upload.name] = _record(upload)
+            answered._save()
+        return answered
+
+    def _landed(self) -> list[Path]:
+        """Complete uploads, oldest first (dot names are uploads still in flight)."""
+        if not self.uploads.is_dir():
+            return []
+        files = [p for p in self.uploads.iterdir() if p.is_file() and not p.name.startswith(".")]
+        return sorted(files, key=lambda p: (p.stat().st_mtime_ns, p.name))
+
+    def pending(self) -> list[Path]:
+        out = []
+        for upload in self._landed():
+            known = self.seen.get(upload.name)
+            stat = upload.stat()
+            if known is not None and known[:2] == [stat.st_size, stat.st_mtime_ns]:
+                continue
+            if known is not None and known[2] == _record(upload)[2]:
+                continue  # touched, not changed
+            out.append(upload)
+        return out
+
+    def add(self, upload: Path) -> None:
+        self.seen[upload.name] = _record(upload)
+        self._save()
+
+    def _save(self) -> None:
+        tmp = self.path.with_name(f".{self.path.name}.tmp")
+        tmp.write_text(json.dumps(self.seen, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        os.replace(tmp, self.path)
+
+
+def _record(path: Path) -> list[Any]:
+    stat = path.stat()
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return [stat.st_size, stat.st_mtime_ns, digest.hexdigest()]

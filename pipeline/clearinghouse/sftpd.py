@@ -10,6 +10,7 @@ Hooks and fault switches for the simulator and the fault tests:
 - ``on_upload_complete(path)``: called (on the server thread, before the client gets its answer)
   when an uploaded file becomes complete — a temporary dot name renamed to a plain name, or a
   plain name closed after writing;
+- ``on_list(folder)``: called (on the server thread) before a folder is listed — a client's poll;
 - :meth:`SftpServer.drop_after`: abort the connection after N bytes of an upload or download;
 - :meth:`SftpServer.drop_after_op`: do a rename / remove, then abort before answering (the
   client cannot know it happened);
@@ -46,6 +47,7 @@ log = logging.getLogger(__name__)
 
 Direction = Literal["upload", "download"]
 UploadHook = Callable[[Path], None]
+ListHook = Callable[[Path], None]
 
 
 # -- keys ------------------------------------------------------------------------------------
@@ -195,6 +197,7 @@ class SftpServer:
         host: str = "127.0.0.1",
         username: str | None = None,
         on_upload_complete: UploadHook | None = None,
+        on_list: ListHook | None = None,
     ) -> None:
         self.root = Path(root).resolve()
         self.host_key_path = Path(host_key_path)
@@ -202,6 +205,7 @@ class SftpServer:
         self.host = host
         self.username = username
         self.on_upload_complete = on_upload_complete
+        self.on_list = on_list
         self.faults_fired: Counter[str] = Counter()
         self.connections_accepted = 0
         self.posix_rename_supported = True
@@ -371,6 +375,14 @@ class SftpServer:
         self.faults_fired[kind] += 1
         log.info("fault injected: %s", kind)
 
+    def _listing(self, folder: Path) -> None:
+        if self.on_list is None:
+            return
+        try:
+            self.on_list(folder)
+        except Exception:  # the listing itself still answers; the simulator's bug is logged
+            log.exception("on_list failed for %s", folder.name)
+
     def _upload_complete(self, path: Path) -> None:
         self.uploads_completed.append(path)
         if self.on_upload_complete is None:
@@ -458,6 +470,7 @@ class _ChrootSftp(asyncssh.SFTPServer):
         # The default lists '..' through lstat(path + '/..'), which map_path refuses at the
         # root; both dot entries get the folder's own attributes instead.
         local = self.map_path(path)
+        self._owner._listing(Path(os.fsdecode(local)))
         own = asyncssh.SFTPAttrs.from_local(os.lstat(local))
         for dot in (b".", b".."):
             yield asyncssh.SFTPName(dot, attrs=own)

@@ -1,13 +1,35 @@
-"""Where a run keeps its files: one base folder, the same layout for the demo and the nightly."""
+"""Where a run keeps its files: one base folder, the same layout for the demo and the nightly.
+
+Everything under it may hold PHI (the ledger, sent and received X12, quarantine, exports,
+letters, the report, Prefect's home), so it is owner-only whatever the umask:
+:meth:`Workspace.ensure` makes its folders 0700 and :func:`keep_private` makes every file and
+folder this process creates from then on 0600 / 0700 (the CLI calls it first thing; flow runs
+through ``ensure``). Files from older runs are protected by their 0700 folders.
+"""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.settings import Settings, get_settings
 
-__all__ = ["Workspace"]
+__all__ = ["PRIVATE_UMASK", "Workspace", "keep_private"]
+
+PRIVATE_UMASK = 0o077
+"""No access for group and others: new files 0600, new folders 0700."""
+
+
+def keep_private() -> int:
+    """Tighten this process's umask to at least :data:`PRIVATE_UMASK`; returns the old one.
+
+    Process-wide on purpose: SQLite, pandas, openpyxl, Jinja output and Prefect's own server
+    (a child process, which inherits it) all create files; one umask covers every writer.
+    """
+    old = os.umask(PRIVATE_UMASK)
+    os.umask(old | PRIVATE_UMASK)
+    return old
 
 
 @dataclass(frozen=True)
@@ -61,7 +83,18 @@ class Workspace:
         return self.base / "report.html"
 
     def ensure(self) -> Workspace:
-        """Create the folders (idempotent)."""
-        for folder in (self.sent_dir, self.received_dir, self.quarantine_dir):
-            folder.mkdir(parents=True, exist_ok=True)
+        """Create the folders owner-only (idempotent); new files are owner-only from now on."""
+        keep_private()
+        if not self.base.exists():
+            self.base.mkdir(parents=True, mode=0o700)
+        for folder in (
+            self.base / "edi",
+            self.sent_dir,
+            self.received_dir,
+            self.quarantine_dir,
+            self.exports_dir,
+            self.letters_dir,
+        ):
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            os.chmod(folder, 0o700)  # ours: tighten folders an older run left open
         return self

@@ -29,7 +29,9 @@ __all__ = [
     "Polling",
     "RealtimeEndpoint",
     "RetrySettings",
+    "is_profile_path",
     "load_profile",
+    "write_profile",
 ]
 
 Acknowledgment = Literal["TA1", "999", "277CA"]
@@ -225,10 +227,34 @@ def load_profile(
     return _resolve_paths(profile, base_dir)
 
 
+def is_profile_path(name_or_path: str | Path) -> bool:
+    """A YAML file rather than a name in ``mappings/clearinghouses/``."""
+    text = str(name_or_path)
+    return isinstance(name_or_path, Path) or "/" in text or text.endswith((".yaml", ".yml"))
+
+
+def write_profile(profile: ClearinghouseProfile, path: Path) -> Path:
+    """Write ``profile`` as YAML that :func:`load_profile` reads back (atomic, owner-only).
+
+    Key, known_hosts and certificate paths should be absolute, so the file works from anywhere.
+    """
+    import os
+
+    data = profile.model_dump(mode="json", exclude_none=True)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(yaml.safe_dump(data, sort_keys=False))
+    os.replace(tmp, path)
+    return path
+
+
 def _profile_path(name_or_path: str | Path, mappings_dir: Path | None) -> Path:
     text = str(name_or_path)
-    if isinstance(name_or_path, Path) or "/" in text or text.endswith((".yaml", ".yml")):
-        return Path(name_or_path)
+    if is_profile_path(name_or_path):
+        return Path(name_or_path).expanduser()
     if not text.replace("-", "").replace("_", "").isalnum():
         raise ConfigError(f"clearinghouse profile name {text!r}: letters, digits, - and _ only")
     if mappings_dir is None:
