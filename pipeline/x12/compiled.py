@@ -29,6 +29,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from pipeline.x12.compiled_fast import segment_pattern
 from pipeline.x12.compiled_maps import (
     CompiledMap,
     CompositeRule,
@@ -64,6 +65,10 @@ _CONTROL = [
 ]  # fmt: skip
 _CONTROL_CHARS = re.compile("[" + "".join(re.escape(c) for c, _ in _CONTROL) + "]")
 _DATE_TYPES = ("RD8", "DT", "D8", "D6")
+# segments the reader emulation does more for than count them
+_READER_SPECIAL = frozenset({"ISA", "GS", "ST", "HL", "CLM", "LX", "IEA", "GE", "SE"})
+_ENVELOPE = frozenset({"ISA", "GS", "ST", "IEA", "GE", "SE"})
+_READER_COUNTED = _READER_SPECIAL - _ENVELOPE
 
 # walk trace operations (see _Walker)
 _SEG_MISSING, _LOOP_MISSING, _MATCH_SEG, _ENTER_LOOP, _NOT_FOUND, _STRAY = range(6)
@@ -611,20 +616,27 @@ class CompiledCheck:
         self._cur: _EnvNode | _SegNode | None = None
         self._seg_added = False
         self._comp = ""
+        self._sep = "*"
+        self._valid_ids: set[str] = set()
+        self._syntax_memo: dict[tuple[Any, ...], tuple[str, ...]] = {}
+        self._patterns: dict[SegmentRule, re.Pattern[str] | None] = {}
+        self._children: dict[str, set[str]] = {}  # counter path -> its counted child paths
         self._ext: dict[str, frozenset[str | None]] = {}
 
     # -- input ------------------------------------------------------------------------------
 
     def add(self, seg: Segment) -> None:
-        d = seg.envelope.delimiters
-        if seg.id == "ISA":
+        elems = seg.elements
+        seg_id = elems[0]
+        if seg_id == "ISA":
             self._skip_interchange = self._refuse_interchange(seg)
         if self._skip_interchange or self._failed is not None:
             return
-        if seg.id == "GS":
+        if seg_id == "GS":
             self._gs_seen = True
         try:
-            self._segment(seg.elements, seg.number, d)
+            if seg_id in _ENVELOPE or not self._common(elems, seg.number):
+                self._segment(elems, seg.number)
         except _Crash as exc:
             self._failed = str(exc)
 
@@ -649,6 +661,7 @@ class CompiledCheck:
         if self._delimiters is None:
             self._delimiters = d
             self._comp = d.component
+            self._sep = d.element
         return False
 
     def problems(self) -> list[Problem]:
@@ -675,21 +688,30 @@ class CompiledCheck:
 
     # -- reader checks (X12Base._parse_segment, X12Reader._parse_segment / __iter__) ----------
 
-    def _reader(self, elems: list[str], line: int, element_sep: str) -> None:
+    def _reader(self, elems: list[str], line: int) -> None:
         errs = self._reader_errors
         if elems[-1] == "" and len(elems) > 1:
             errs.append(
                 ("seg", "SEG1", "Segment contains trailing element terminators", None, line)
             )
         seg_id = elems[0]
-        comp = self._comp if elems[0] != "ISA" else ""
-        if not any(e.replace(comp, "") if comp else e for e in elems[1:]):
+        comp = self._comp if seg_id != "ISA" else ""
+        first = elems[1] if len(elems) > 1 else ""
+        if not (first and first[0] != comp) and not any(
+            e.replace(comp, "") if comp else e for e in elems[1:]
+        ):
             assert self._delimiters is not None
             shown = _format(elems, comp, comp, self._delimiters.element, self._delimiters.segment)
             text = f'Segment "{shown}" is empty'
             errs.append(("seg", "8", text, None, line))
-        if not (2 <= len(seg_id) <= 3) or not _SEG_ID.search(seg_id):
-            errs.append(("seg", "1", f'Segment identifier "{seg_id}" is invalid', None, line))
+        if seg_id not in self._valid_ids:
+            if not (2 <= len(seg_id) <= 3) or not _SEG_ID.search(seg_id):
+                errs.append(("seg", "1", f'Segment identifier "{seg_id}" is invalid', None, line))
+            else:
+                self._valid_ids.add(seg_id)
+        if seg_id not in _READER_SPECIAL:
+            self._seg_count += 1
+            return
         comp = self._comp
         if seg_id == "ISA":
             if len(elems) - 1 != 16:
@@ -851,13 +873,16 @@ class CompiledCheck:
 
     # -- the driver (ig._Run.problems) ---------------------------------------------------------
 
-    def _segment(self, elems: list[str], line: int, d: Delimiters) -> None:
+    def _segment(self, elems: list[str], line: int) -> None:
         if self._index is None:
             self._start()
         try:
-            self._reader(elems, line, d.element)
+            self._reader(elems, line)
         except IndexError as exc:  # a trailer with no open loop: pyx12 raises
             raise _Crash("trailer without an open envelope") from exc
+        self._after_reader(elems, line)
+
+    def _after_reader(self, elems: list[str], line: int) -> None:
         seg_id = elems[0]
         index = self._index
         assert index is not None
@@ -951,20 +976,26 @@ class CompiledCheck:
         self._ext = self._index.codes
 
     def _force(self, loop_path: str, seg_path: str) -> None:
-        counts = self._counts
-        prefix = loop_path + "/"
-        for key in [k for k in counts if k.startswith(prefix)]:
-            del counts[key]
-        counts[loop_path] = counts.get(loop_path, 0) + 1
-        counts[seg_path] = counts.get(seg_path, 0) + 1
+        self._reset(loop_path)
+        self._inc(loop_path)
+        self._inc(seg_path)
 
     def _walk(self, start: SegmentRule, elems: list[str], line: int) -> SegmentRule | None:
         cmap = self._node_map
         assert cmap is not None
         seg_id = elems[0]
         comp = self._comp
-        paths = cmap.key_paths.get(seg_id, ())
-        sig: list[Any] = [seg_id]
+        paths = cmap.key_paths.get(seg_id)
+        if paths is None:  # nothing to match by: the node and id decide the walk
+            key: tuple[Any, ...] = (start, seg_id)
+            trace = cmap.walks.get(key)
+            if trace is None:
+                tracer = _Tracer(seg_id, {})
+                trace = (tracer.walk(start), tuple(tracer.ops))
+                cmap.walks[key] = trace
+            self._replay(trace[1], elems, line)
+            return trace[0]
+        sig: list[Any] = [start, seg_id]
         values: dict[tuple[int, int | None], Any] = {}
         for ele, sub in paths:
             if ele >= len(elems):
@@ -979,7 +1010,7 @@ class CompiledCheck:
             else:  # only membership matters: one trace for every other value
                 values[(ele, sub)] = _OTHER
             sig.append(values[(ele, sub)])
-        key = (id(start), tuple(sig))
+        key = tuple(sig)
         trace = cmap.walks.get(key)
         if trace is None:
             tracer = _Tracer(seg_id, values)
@@ -990,7 +1021,59 @@ class CompiledCheck:
         self._replay(ops, elems, line)
         return result
 
-    def _replay(self, ops: Iterable[tuple[Any, ...]], elems: list[str], line: int) -> None:
+    def _replay(self, ops: tuple[tuple[Any, ...], ...], elems: list[str], line: int) -> None:
+        counts = self._counts
+        if len(ops) == 1 and ops[0][0] == _MATCH_SEG:  # the common walk: the next segment
+            child = ops[0][1]
+            path = child.path
+            count = counts.get(path, 0) + 1
+            if child.usage != "N" and count <= child.max_repeat:
+                counts[path] = count
+                if count == 1:
+                    self._register(path)
+                return
+        elif not ops:
+            return
+        self._replay_all(ops, elems, line)
+
+    def _inc(self, path: str) -> int:
+        counts = self._counts
+        count = counts.get(path, 0) + 1
+        counts[path] = count
+        if count == 1:
+            self._register(path)
+        return count
+
+    def _register(self, path: str) -> None:
+        """Link a newly counted path under its ancestors, so a reset finds it without a scan."""
+        children = self._children
+        child = path
+        while True:
+            cut = child.rfind("/")
+            if cut <= 0:
+                return
+            parent = child[:cut]
+            kids = children.get(parent)
+            if kids is None:
+                children[parent] = {child}
+            elif child in kids:
+                return  # the rest of the chain is linked already
+            else:
+                kids.add(child)
+            child = parent
+
+    def _reset(self, path: str) -> None:
+        """pyx12's ``NodeCounter.reset_to_node``: forget every count below ``path``."""
+        children, counts = self._children, self._counts
+        stack = [path]
+        while stack:
+            kids = children.pop(stack.pop(), None)
+            if kids:
+                for kid in kids:
+                    counts.pop(kid, None)
+                    stack.append(kid)
+
+    def _replay_all(self, ops: Iterable[tuple[Any, ...]], elems: list[str], line: int) -> None:
         counts = self._counts
         pending: list[tuple[Any, ...]] = []  # (map node or None, seg id, code, text)
         missing: list[tuple[Any, ...]] = []  # (node, code, text, seg id)
@@ -999,19 +1082,19 @@ class CompiledCheck:
             if kind == _MATCH_SEG:
                 child = op[1]
                 path = child.path
-                counts[path] = counts.get(path, 0) + 1
+                count = self._inc(path)
                 if child.usage == "N":
                     pending.append(
                         (None, "", "2", f"Segment {child.id} found but marked as not used")
                     )
-                elif counts[path] > child.max_repeat:
+                elif count > child.max_repeat:
                     pending.append(
                         (
                             child,
                             elems[0],
                             "5",
                             f"Segment {elems[0]} exceeded max count.  "
-                            f"Found {counts[path]}, should have {child.max_repeat}",
+                            f"Found {count}, should have {child.max_repeat}",
                         )
                     )
                 if missing:
@@ -1041,21 +1124,19 @@ class CompiledCheck:
                     pending.append((None, "", "2", f"Loop {loop.id} found but marked as not used"))
                 else:
                     path = loop.path
-                    prefix = path + "/"
-                    for key in [k for k in counts if k.startswith(prefix)]:
-                        del counts[key]
-                    counts[path] = counts.get(path, 0) + 1
-                    if counts[path] > loop.max_repeat:
+                    self._reset(path)
+                    count = self._inc(path)
+                    if count > loop.max_repeat:
                         pending.append(
                             (
                                 loop,
                                 elems[0],
                                 "4",
                                 f"Loop {loop.id} exceeded max count.  "
-                                f"Found {counts[path]}, should have {loop.max_repeat}",
+                                f"Found {count}, should have {loop.max_repeat}",
                             )
                         )
-                counts[first.path] = counts.get(first.path, 0) + 1
+                self._inc(first.path)
                 pending += [(m[0], m[3], m[1], m[2]) for m in missing]
                 missing = []
             elif kind == _NOT_FOUND:
@@ -1153,14 +1234,127 @@ class CompiledCheck:
         )  # fmt: skip
 
     def _apply_segment_errors(self, node: SegmentRule, elems: list[str]) -> None:
-        assert self._node_map is not None
+        cmap = self._node_map
+        assert cmap is not None
         comp = "" if elems[0] == "ISA" else self._comp  # pyx12 never splits ISA elements
-        found = _check_segment(node, elems, comp, self._node_map.icvn, self._ext)
+        if node in self._patterns:
+            pattern = self._patterns[node]
+        else:
+            key = (node, self._sep, comp)
+            if key in cmap.patterns:
+                pattern = cmap.patterns[key]
+            else:
+                pattern = self._pattern(node, cmap.icvn, comp)
+                cmap.patterns[key] = pattern
+            self._patterns[node] = pattern
+        text = self._sep.join(elems)
+        if pattern and pattern.fullmatch(text):
+            if not node.syntax:
+                return  # the common case: a clean segment, no Python per element
+            found: list[_Finding] = [
+                (None, "8", t, None) for t in self._syntax(node, elems, comp, text)
+            ]
+        else:
+            found = _check_segment(node, elems, comp, cmap.icvn, self._ext)
         for rule, code, text, value in found:
             if rule is None:
                 self._seg_error("8", text, value, None)
             else:
                 self._ele_error(rule, code, text, value)
+
+    def _syntax(self, node: SegmentRule, elems: list[str], comp: str, text: str) -> tuple[str, ...]:
+        """Syntax-rule messages of a segment; memoised by which elements hold text."""
+        if comp and comp in text:  # an element of bare separators reads as empty: no memo
+            return tuple(
+                m for k, p in node.syntax if (m := _syntax_error(k, p, elems, comp)) is not None
+            )
+        key = (node, tuple(map(bool, elems)))
+        found = self._syntax_memo.get(key)
+        if found is None:
+            found = tuple(
+                m for k, p in node.syntax if (m := _syntax_error(k, p, elems, comp)) is not None
+            )
+            self._syntax_memo[key] = found
+        return found
+
+    def _common(self, elems: list[str], line: int) -> bool:
+        """The usual segment (no envelope, HL, CLM or LX; no reader finding; a walk already
+        traced) in one pass; False when the full path must take it (nothing done then)."""
+        seg_id = elems[0]
+        comp = self._comp
+        cmap = self._node_map
+        start = self._node
+        if (
+            self._skipping
+            or self._reader_errors
+            or cmap is None
+            or start is None
+            or len(elems) < 2
+            or elems[-1] == ""
+            or seg_id not in self._valid_ids
+            or not elems[1]
+            or elems[1][0] == comp
+        ):
+            return False
+        if seg_id in _READER_COUNTED:  # HL, CLM, LX: the reader's own checks first
+            self._reader(elems, line)
+            if self._reader_errors:
+                self._after_reader(elems, line)
+                return True
+        else:
+            self._seg_count += 1  # pyx12's reader counts it before the walk
+        spec = cmap.key_spec.get(seg_id)
+        if spec is None:
+            key: tuple[Any, ...] = (start, seg_id)
+        elif spec[1] is None:  # matched by one simple element
+            ele, _sub, codes = spec
+            value = elems[ele].rstrip(comp) if ele < len(elems) else None
+            key = (start, seg_id, value if value in codes else _OTHER)
+        else:
+            self._after_reader(elems, line)
+            return True
+        trace = cmap.walks.get(key)
+        if trace is None or trace[0] is None:
+            self._after_reader(elems, line)  # not traced yet, or not found: the full path
+            return True
+        node, ops = trace
+        counts = self._counts
+        if len(ops) == 1 and ops[0][0] == _MATCH_SEG:
+            child = ops[0][1]
+            path = child.path
+            count = counts.get(path, 0) + 1
+            if child.usage != "N" and count <= child.max_repeat:
+                counts[path] = count
+                if count == 1:
+                    self._register(path)
+            else:
+                self._replay_all(ops, elems, line)
+        else:
+            self._replay_all(ops, elems, line)
+        self._node = node
+        self._cur = _SegNode(node.name, node.loop_id, seg_id, line)
+        self._seg_added = False
+        pattern = self._patterns.get(node)
+        if pattern:
+            text = self._sep.join(elems)
+            if pattern.fullmatch(text):
+                if node.syntax:
+                    for message in self._syntax(node, elems, comp, text):
+                        self._seg_error("8", message, None, None)
+                return True
+        self._apply_segment_errors(node, elems)
+        return True
+
+    def _pattern(self, node: SegmentRule, icvn: str, comp: str) -> re.Pattern[str] | None:
+        ext = self._ext
+
+        def accepts(rule: ElementRule, value: str) -> bool:
+            try:
+                return not _check_element(rule, value, icvn, ext)
+            except _Crash:
+                return False
+
+        return segment_pattern(node, icvn, self._sep, comp, accepts, ext)
 
     def _cleanup(self) -> None:
         errs = self._reader_errors

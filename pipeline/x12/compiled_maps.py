@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 MAXINT = 2147483647  # pyx12's "unbounded"
-TABLE_VERSION = "1"  # bump when the table layout or its derivation changes
+TABLE_VERSION = "3"  # bump when the table layout or its derivation changes
 _CACHE_ENV = "CLAIMFLOW_COMPILED_MAP_CACHE"
 
 
@@ -201,7 +201,10 @@ class CompiledMap:
     icvn: str  # the map's ISA12 (pyx12 validates AN/ID characters by it); "00401" if none
     key_paths: dict[str, tuple[tuple[int, int | None], ...]]  # seg id -> what matching reads
     key_codes: dict[tuple[str, int, int | None], frozenset[str | None]]
+    # seg id -> (element, component or None, codes) when one path decides; else (0, -1, {})
+    key_spec: dict[str, tuple[int, int | None, frozenset[str | None]]]
     walks: dict[Any, Any] = field(default_factory=dict)  # filled at run time, never pickled
+    patterns: dict[Any, Any] = field(default_factory=dict)  # clean-segment patterns, ditto
 
     def node(self, path: str) -> SegmentRule:
         """``/ISA_LOOP/GS_LOOP/GS`` -> that segment (pyx12's ``getnodebypath``)."""
@@ -232,7 +235,12 @@ class CompiledMap:
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["walks"] = {}
+        state["patterns"] = {}
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.walks, self.patterns = {}, {}
 
 
 class _Sources:
@@ -468,7 +476,13 @@ def _compile(folder: Path, map_file: str, sources: _Sources) -> CompiledMap:
             k: tuple(sorted(v, key=lambda p: (p[0], p[1] or 0))) for k, v in key_paths.items()
         },
         key_codes={k: frozenset(v) for k, v in key_codes.items()},
+        key_spec={},
     )
+    for seg_id, paths in compiled.key_paths.items():
+        if len(paths) == 1 and paths[0][1] is None:
+            compiled.key_spec[seg_id] = (paths[0][0], None, compiled.key_codes[(seg_id, *paths[0])])
+        else:
+            compiled.key_spec[seg_id] = (0, -1, frozenset())
     try:  # pyx12: the map's own ISA12 code, else 00401
         isa = compiled.node("/ISA_LOOP/ISA")
         isa12 = isa.by_index[11]
