@@ -614,6 +614,8 @@ class CompiledCheck:
         self._gs: _EnvNode | None = None
         self._st: _EnvNode | None = None
         self._cur: _EnvNode | _SegNode | None = None
+        # the segment cursor of a clean segment is only made if a finding lands on it
+        self._lazy: tuple[SegmentRule, str, int] | None = None
         self._seg_added = False
         self._comp = ""
         self._sep = "*"
@@ -933,6 +935,7 @@ class CompiledCheck:
         assert node is not None
         if seg_id == "ISA":
             self._isa = _EnvNode("ISA", line, elems[13])
+            self._lazy = None
             self._cur, self._seg_added = self._isa, True
             self._icvn = elems[12]
             self._handle_reader_errors()
@@ -941,9 +944,11 @@ class CompiledCheck:
             if self._isa is None:
                 raise _Crash("IEA without ISA")
             self._isa.line_end = line
+            self._lazy = None
             self._cur, self._seg_added = self._isa, True
         elif seg_id == "GS":
             self._gs = _EnvNode("GS", line, self._loop_id("GS") or "")
+            self._lazy = None
             self._cur, self._seg_added = self._gs, True
             self._handle_reader_errors()
         elif seg_id == "GE":
@@ -951,9 +956,11 @@ class CompiledCheck:
             if self._gs is None:
                 raise _Crash("GE without GS")
             self._gs.line_end = line
+            self._lazy = None
             self._cur, self._seg_added = self._gs, True
         elif seg_id == "ST":
             self._st = _EnvNode("ST", line, self._loop_id("ST") or "")
+            self._lazy = None
             self._cur, self._seg_added = self._st, True
             self._handle_reader_errors()
         elif seg_id == "SE":
@@ -961,6 +968,7 @@ class CompiledCheck:
             if self._st is None:
                 raise _Crash("SE without ST")
             self._st.line_end = line
+            self._lazy = None
             self._cur, self._seg_added = self._st, True
         else:
             self._add_seg(node.name, node.loop_id, seg_id, line)
@@ -991,10 +999,10 @@ class CompiledCheck:
             trace = cmap.walks.get(key)
             if trace is None:
                 tracer = _Tracer(seg_id, {})
-                trace = (tracer.walk(start), tuple(tracer.ops))
+                trace = _trace(tracer.walk(start), tracer.ops)
                 cmap.walks[key] = trace
             self._replay(trace[1], elems, line)
-            return trace[0]
+            return trace[0]  # type: ignore[no-any-return]
         sig: list[Any] = [start, seg_id]
         values: dict[tuple[int, int | None], Any] = {}
         for ele, sub in paths:
@@ -1015,11 +1023,11 @@ class CompiledCheck:
         if trace is None:
             tracer = _Tracer(seg_id, values)
             result = tracer.walk(start)
-            trace = (result, tuple(tracer.ops))
+            trace = _trace(result, tracer.ops)
             cmap.walks[key] = trace
-        result, ops = trace
+        result, ops, _fast = trace
         self._replay(ops, elems, line)
-        return result
+        return result  # type: ignore[no-any-return]
 
     def _replay(self, ops: tuple[tuple[Any, ...], ...], elems: list[str], line: int) -> None:
         counts = self._counts
@@ -1036,6 +1044,30 @@ class CompiledCheck:
             return
         self._replay_all(ops, elems, line)
 
+    def _replay_clean(self, fast: tuple[tuple[str, ...], Any, Any], counts: dict[str, int]) -> bool:
+        """A walk's counter operations when they raise nothing (True); False, untouched, when
+        one would (``_replay_all`` then replays it with its findings)."""
+        checks, kind, node = fast
+        for path in checks:
+            if counts.get(path, 0) < 1:
+                return False  # a mandatory segment or loop may be missing
+        if kind == _MATCH_SEG:
+            path = node.path
+            count = counts.get(path, 0) + 1
+            if node.usage == "N" or count > node.max_repeat:
+                return False
+            counts[path] = count
+            if count == 1:
+                self._register(path)
+            return True
+        loop, first = node
+        if loop.usage == "N" or counts.get(loop.path, 0) + 1 > loop.max_repeat:
+            return False
+        self._reset(loop.path)
+        self._inc(loop.path)
+        self._inc(first.path)
+        return True
+
     def _inc(self, path: str) -> int:
         counts = self._counts
         count = counts.get(path, 0) + 1
@@ -1047,12 +1079,10 @@ class CompiledCheck:
     def _register(self, path: str) -> None:
         """Link a newly counted path under its ancestors, so a reset finds it without a scan."""
         children = self._children
-        child = path
-        while True:
-            cut = child.rfind("/")
-            if cut <= 0:
-                return
-            parent = child[:cut]
+        chain = _CHAINS.get(path)
+        if chain is None:
+            chain = _CHAINS[path] = _chain(path)
+        for parent, child in chain:
             kids = children.get(parent)
             if kids is None:
                 children[parent] = {child}
@@ -1060,7 +1090,6 @@ class CompiledCheck:
                 return  # the rest of the chain is linked already
             else:
                 kids.add(child)
-            child = parent
 
     def _reset(self, path: str) -> None:
         """pyx12's ``NodeCounter.reset_to_node``: forget every count below ``path``."""
@@ -1157,13 +1186,23 @@ class CompiledCheck:
 
     def _add_seg(self, name: str, loop: str, seg_id: str, line: int) -> None:
         self._cur = _SegNode(name, loop, seg_id, line)
+        self._lazy = None
         self._seg_added = False
+
+    def _cursor(self) -> _EnvNode | _SegNode | None:
+        lazy = self._lazy
+        if lazy is not None:
+            node, seg_id, line = lazy
+            self._cur = _SegNode(node.name, node.loop_id, seg_id, line)
+            self._lazy = None
+        return self._cur
 
     def _attach(self) -> bool:
         """pyx12's ``_add_cur_seg``: False when it fails (no transaction set open)."""
         if not self._seg_added:
-            if self._st is None or not isinstance(self._cur, _SegNode):
+            if self._st is None or not isinstance(self._cursor(), _SegNode):
                 return False
+            assert isinstance(self._cur, _SegNode)
             self._cur.st_control = self._st.control
             self._seg_added = True
         return True
@@ -1196,7 +1235,7 @@ class CompiledCheck:
         )  # fmt: skip
 
     def _seg_error(self, code: str, text: str, value: str | None, line: int | None) -> None:
-        cur = self._cur
+        cur = self._cursor()
         if not isinstance(cur, _SegNode) or not self._attach():
             return  # pyx12 drops it (an envelope node or no transaction set to hang it on)
         message = text if not value or value in text else f"{text} ({value})"
@@ -1209,7 +1248,7 @@ class CompiledCheck:
         )  # fmt: skip
 
     def _ele_error(self, rule: ElementRule, code: str, text: str, value: str | None) -> None:
-        cur = self._cur
+        cur = self._cursor()
         if cur is None:
             raise _Crash("element error before any segment")
         if isinstance(cur, _SegNode):
@@ -1306,33 +1345,29 @@ class CompiledCheck:
         spec = cmap.key_spec.get(seg_id)
         if spec is None:
             key: tuple[Any, ...] = (start, seg_id)
-        elif spec[1] is None:  # matched by one simple element
-            ele, _sub, codes = spec
-            value = elems[ele].rstrip(comp) if ele < len(elems) else None
-            key = (start, seg_id, value if value in codes else _OTHER)
         else:
-            self._after_reader(elems, line)
-            return True
+            ele, sub, codes = spec
+            if sub is None:  # matched by one simple element
+                value = elems[ele].rstrip(comp) if ele < len(elems) else None
+            elif sub > 0 and ele < len(elems):  # by one component
+                parts = elems[ele].split(comp)
+                value = parts[sub - 1] if sub <= len(parts) else None
+            elif sub > 0:
+                value = None
+            else:
+                self._after_reader(elems, line)
+                return True
+            key = (start, seg_id, value if value in codes else _OTHER)
         trace = cmap.walks.get(key)
         if trace is None or trace[0] is None:
             self._after_reader(elems, line)  # not traced yet, or not found: the full path
             return True
-        node, ops = trace
+        node, ops, fast = trace
         counts = self._counts
-        if len(ops) == 1 and ops[0][0] == _MATCH_SEG:
-            child = ops[0][1]
-            path = child.path
-            count = counts.get(path, 0) + 1
-            if child.usage != "N" and count <= child.max_repeat:
-                counts[path] = count
-                if count == 1:
-                    self._register(path)
-            else:
-                self._replay_all(ops, elems, line)
-        else:
+        if fast is None or not self._replay_clean(fast, counts):
             self._replay_all(ops, elems, line)
         self._node = node
-        self._cur = _SegNode(node.name, node.loop_id, seg_id, line)
+        self._lazy = (node, seg_id, line)
         self._seg_added = False
         pattern = self._patterns.get(node)
         if pattern:
@@ -1402,6 +1437,36 @@ class _Other:
 
 
 _OTHER = _Other()
+
+
+_CHAINS: dict[str, tuple[tuple[str, str], ...]] = {}
+
+
+def _trace(result: SegmentRule | None, ops: list[tuple[Any, ...]]) -> tuple[Any, ...]:
+    """(found node, operations, fast form): the fast form, when the walk found a node, is
+    (paths whose count must be >= 1 for no missing finding, MATCH/ENTER, its node(s))."""
+    fast = None
+    if result is not None and ops and ops[-1][0] in (_MATCH_SEG, _ENTER_LOOP):
+        checks = []
+        for op in ops[:-1]:
+            if op[0] == _SEG_MISSING or op[0] == _LOOP_MISSING:
+                checks.append(op[1].path)
+            else:
+                break
+        else:
+            last = ops[-1]
+            fast = (tuple(checks), last[0], last[1] if last[0] == _MATCH_SEG else last[1:])
+    return (result, tuple(ops), fast)
+
+
+def _chain(path: str) -> tuple[tuple[str, str], ...]:
+    """``/A/B/C`` -> ``(("/A/B", "/A/B/C"), ("/A", "/A/B"))``: each (parent, child) link."""
+    links = []
+    child = path
+    while (cut := child.rfind("/")) > 0:
+        links.append((child[:cut], child))
+        child = child[:cut]
+    return tuple(links)
 
 
 def _int(value: str | None) -> int | None:

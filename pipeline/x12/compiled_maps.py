@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 MAXINT = 2147483647  # pyx12's "unbounded"
-TABLE_VERSION = "3"  # bump when the table layout or its derivation changes
+TABLE_VERSION = "4"  # bump when the table layout or its derivation changes
 _CACHE_ENV = "CLAIMFLOW_COMPILED_MAP_CACHE"
 
 
@@ -479,8 +479,8 @@ def _compile(folder: Path, map_file: str, sources: _Sources) -> CompiledMap:
         key_spec={},
     )
     for seg_id, paths in compiled.key_paths.items():
-        if len(paths) == 1 and paths[0][1] is None:
-            compiled.key_spec[seg_id] = (paths[0][0], None, compiled.key_codes[(seg_id, *paths[0])])
+        if len(paths) == 1 and seg_id != "ISA":
+            compiled.key_spec[seg_id] = (*paths[0], compiled.key_codes[(seg_id, *paths[0])])
         else:
             compiled.key_spec[seg_id] = (0, -1, frozenset())
     try:  # pyx12: the map's own ISA12 code, else 00401
