@@ -632,10 +632,12 @@ class CompiledCheck:
         seg_id = elems[0]
         if seg_id == "ISA":
             self._skip_interchange = self._refuse_interchange(seg)
-        if self._skip_interchange or self._failed is not None:
+        if self._skip_interchange:
             return
         if seg_id == "GS":
             self._gs_seen = True
+        if self._failed is not None:
+            return
         try:
             if seg_id in _ENVELOPE or not self._common(elems, seg.number):
                 self._segment(elems, seg.number)
@@ -890,7 +892,7 @@ class CompiledCheck:
         assert index is not None
         if self._control is None:  # pyx12 picks the control map by the first ISA it reads
             name = "x12.control.00501.xml" if elems[12] == "00501" else "x12.control.00401.xml"
-            self._control = load_compiled_map(index.folder, name)
+            self._control = _load(index.folder, name)
             self._map_file = name
         if seg_id == "ISA":
             self._skipping = False
@@ -914,7 +916,7 @@ class CompiledCheck:
             self._skipping = False
             if found != self._map_file:
                 self._map_file = found
-                self._cur_map = load_compiled_map(index.folder, found)
+                self._cur_map = _load(index.folder, found)
                 self._check_837_lx = self._cur_map.id == "837"
             assert self._cur_map is not None
             self._node, self._node_map = self._cur_map.node("/ISA_LOOP/GS_LOOP/GS"), self._cur_map
@@ -980,7 +982,10 @@ class CompiledCheck:
         if folder is None:
             raise _Crash("no map folder")
         self._folder = folder
-        self._index = map_index(folder)
+        try:
+            self._index = map_index(folder)
+        except Exception as exc:  # an unreadable map folder: one engine warning, no traceback
+            raise _Crash(f"map folder {folder} unreadable: {type(exc).__name__}: {exc}") from exc
         self._ext = self._index.codes
 
     def _force(self, loop_path: str, seg_path: str) -> None:
@@ -1437,6 +1442,13 @@ class _Other:
 
 
 _OTHER = _Other()
+
+
+def _load(folder: Path, name: str) -> CompiledMap:
+    try:
+        return load_compiled_map(folder, name)
+    except Exception as exc:  # a missing or broken map file: one engine warning, no traceback
+        raise _Crash(f"map {name} unreadable: {type(exc).__name__}: {exc}") from exc
 
 
 _CHAINS: dict[str, tuple[tuple[str, str], ...]] = {}
