@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.synced
 
-.PHONY: help install demo test test-fast check lint typecheck bench clean
+.PHONY: help install demo test test-fast check lint typecheck bench clean validator-conformance
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -40,6 +40,9 @@ typecheck: $(STAMP) ## mypy, strict on pipeline/, relaxed on tests/
 
 bench: $(STAMP) ## Slow benchmarks (reader, parser, builder throughput, memory)
 	$(PY) -m pytest -q -m bench -p no:cacheprovider -s tests/bench
+
+validator-conformance: $(STAMP) ## Rewrite docs/validator-conformance.md (compiled checker vs pyx12)
+	$(PY) -m pipeline.x12.compiled_conformance
 
 clean: ## Remove the virtualenv, caches and demo output
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

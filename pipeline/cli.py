@@ -98,6 +98,13 @@ class TableFormat(StrEnum):
 Files = Annotated[list[Path], typer.Argument(help="X12 files.", show_default=False)]
 
 
+class Engine(StrEnum):
+    """``claimflow validate --engine``: pipeline.x12.validate.ENGINES."""
+
+    compiled = "compiled"
+    pyx12 = "pyx12"
+
+
 @app.command()
 def validate(
     files: Files,
@@ -111,14 +118,21 @@ def validate(
             show_default=False,
         ),
     ] = None,
+    engine: Annotated[
+        Engine,
+        typer.Option(
+            "--engine",
+            help="Guide checker: compiled map tables (fast) or pyx12 itself (the reference).",
+        ),
+    ] = Engine.compiled,
 ) -> None:
-    """Envelope, implementation-guide (pyx12 and our maps) and balancing checks.
+    """Envelope, implementation-guide (pyx12's maps and ours) and balancing checks.
 
     Exit 0 valid, 1 invalid, 2 unreadable.
     """
     from pipeline.x12.validate import validate_command
 
-    raise typer.Exit(validate_command(files, as_json=as_json, jobs=jobs))
+    raise typer.Exit(validate_command(files, as_json=as_json, jobs=jobs, engine=engine.value))
 
 
 @app.command()

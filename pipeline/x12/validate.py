@@ -1,9 +1,11 @@
-"""``claimflow validate``: envelope (SNIP 1), guide (SNIP 2, pyx12) and balancing (SNIP 3).
+"""``claimflow validate``: envelope (SNIP 1), guide (SNIP 2) and balancing (SNIP 3).
 
 :func:`validate_file` reads a file once with our streaming reader, feeding the
-envelope and balancing checkers and the clean copy pyx12 validates afterwards. It
-never raises on a bad file: what the reader refuses makes an ``unreadable`` report
-carrying the reader's one-line message.
+envelope and balancing checkers and the guide checker: by default the compiled tables
+(:mod:`pipeline.x12.compiled`, pyx12's verdicts at many times its speed), or pyx12 itself
+(``engine="pyx12"``: the clean copy it validates afterwards). It never raises on a bad
+file: what the reader refuses makes an ``unreadable`` report carrying the reader's
+one-line message.
 
 Status: ``valid`` (no errors; warnings allowed), ``invalid`` (at least one error),
 ``unreadable``. Exit code of the command: the worst file decides (0, 1, 2).
@@ -19,12 +21,14 @@ from typing import TextIO
 
 from pipeline.errors import X12SyntaxError
 from pipeline.x12.balance import BalanceChecker
+from pipeline.x12.compiled import CompiledCheck
 from pipeline.x12.envelope import EnvelopeChecker
 from pipeline.x12.ig import PARALLEL_MIN_SEGMENTS, IgCopy, check_ig, default_jobs
 from pipeline.x12.problems import Problem
 from pipeline.x12.reader import read_segments
 
 __all__ = [
+    "ENGINES",
     "EXIT_CODES",
     "FileReport",
     "format_report",
@@ -33,6 +37,7 @@ __all__ = [
 ]
 
 EXIT_CODES = {"valid": 0, "invalid": 1, "unreadable": 2}
+ENGINES = ("compiled", "pyx12")  # the guide checker: compiled tables (default) or pyx12
 
 
 @dataclass
@@ -80,19 +85,24 @@ def validate_file(
     ig: bool = True,
     jobs: int | None = None,
     parallel_min_segments: int = PARALLEL_MIN_SEGMENTS,
+    engine: str = "compiled",
 ) -> FileReport:
     """Validate one file; never raises on a bad file.
 
-    ``ig=False`` skips pyx12 (SNIP 1 and 3 only; what the parser uses for speed).
-    ``jobs``: processes for pyx12 (default: the CPUs available; 1 = this process only).
+    ``ig=False`` skips the guide checks (SNIP 1 and 3 only; what the parser uses for speed).
+    ``engine``: ``compiled`` (default) or ``pyx12`` (the reference, much slower).
+    ``jobs`` (pyx12 only): processes (default: the CPUs available; 1 = this process only).
     A file of more than ``parallel_min_segments`` segments is checked by transaction set
     in parallel; the report is the same as with ``jobs=1``. The workers are started with
     ``forkserver``/``spawn``: a script calling this needs the ``__main__`` guard.
     """
+    if engine not in ENGINES:
+        raise ValueError(f"unknown validation engine {engine!r} (one of {', '.join(ENGINES)})")
     source = str(path)
     envelope = EnvelopeChecker(source)
     balance = BalanceChecker(source)
-    copy = IgCopy(source) if ig else None
+    copy = IgCopy(source) if ig and engine == "pyx12" else None
+    compiled = CompiledCheck(source) if ig and engine == "compiled" else None
     report = FileReport(source, "valid")
     try:
         try:
@@ -104,12 +114,16 @@ def validate_file(
                     report.interchanges += 1
                 envelope.feed(seg)
                 balance.feed(seg)
-                if copy is not None:
+                if compiled is not None:
+                    compiled.add(seg)
+                elif copy is not None:
                     copy.add(seg)
         except X12SyntaxError as exc:
             return FileReport(source, "unreadable", message=str(exc), segments=report.segments)
         report.problems = envelope.problems + balance.problems
-        if copy is not None:
+        if compiled is not None:
+            report.problems += compiled.problems()
+        elif copy is not None:
             report.problems += check_ig(
                 copy,
                 jobs=default_jobs() if jobs is None else jobs,
@@ -153,16 +167,18 @@ def validate_command(
     jobs: int | None = None,
     out: TextIO | None = None,
     err: TextIO | None = None,
+    engine: str = "compiled",
 ) -> int:
     """Validate every file, print the reports; exit 0 valid, 1 invalid, 2 unreadable.
 
     ``jobs``: processes for pyx12 on big files (default: the CPUs available; 1 disables).
+    ``engine``: the guide checker, ``compiled`` (default) or ``pyx12``.
     """
     out = out or sys.stdout
     err = err or sys.stderr
     reports = []
     for path in files:
-        report = validate_file(path, jobs=jobs)
+        report = validate_file(path, jobs=jobs, engine=engine)
         reports.append(report)
         if report.status == "unreadable":
             print(f"claimflow: error: {report.message}", file=err)

@@ -139,8 +139,8 @@ def test_pieces_in_processes_give_the_one_pass_findings(
 
 
 def test_validate_file_report_is_the_same_with_two_jobs(broken: Path) -> None:
-    one = validate_file(broken, jobs=1)
-    two = validate_file(broken, jobs=2, parallel_min_segments=0)
+    one = validate_file(broken, jobs=1, engine="pyx12")
+    two = validate_file(broken, jobs=2, parallel_min_segments=0, engine="pyx12")
     assert one.status == "invalid" and one.as_dict() == two.as_dict()
 
 
@@ -152,9 +152,12 @@ def test_duplicate_st02_forbids_cutting(broken: Path, tmp_path: Path) -> None:
     path.write_text(text, encoding="ascii")
     copy = copy_of(path)
     assert copy.structure.choose(copy.lines, 2) == []
-    one = validate_file(path, jobs=1)
+    one = validate_file(path, jobs=1, engine="pyx12")
     assert any("not unique" in p.message for p in one.problems)
-    assert validate_file(path, jobs=2, parallel_min_segments=0).problems == one.problems
+    assert (
+        validate_file(path, jobs=2, parallel_min_segments=0, engine="pyx12").problems
+        == one.problems
+    )
 
 
 def _multi_set_corpus_files() -> list[str]:
@@ -176,8 +179,8 @@ def test_corpus_multi_set_files_same_report_with_two_jobs(
     copy = copy_of(corpus_dir / name)
     if not copy.structure.choose(copy.lines, 2):
         pytest.skip("pyx12 allows no cut (as after a repeated control number): one pass either way")
-    one = validate_file(corpus_dir / name, jobs=1)
-    two = validate_file(corpus_dir / name, jobs=2, parallel_min_segments=0)
+    one = validate_file(corpus_dir / name, jobs=1, engine="pyx12")
+    two = validate_file(corpus_dir / name, jobs=2, parallel_min_segments=0, engine="pyx12")
     assert one.as_dict() == two.as_dict()
     # and cut at every place allowed
     assert in_process_pieces(copy, copy.structure.cuts, tmp_path) == check_ig(copy)
@@ -188,7 +191,7 @@ def test_cli_jobs_option(broken: Path) -> None:
     claimflow = Path(sys.executable).parent / "claimflow"
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        command = [str(claimflow), "validate", *args, str(broken)]
+        command = [str(claimflow), "validate", "--engine", "pyx12", *args, str(broken)]
         return subprocess.run(command, capture_output=True, text=True, timeout=120)
 
     one, two = run("--json", "--jobs", "1"), run("--json", "--jobs", "2")
