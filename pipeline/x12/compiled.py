@@ -41,7 +41,7 @@ from pipeline.x12.compiled_maps import (
     map_index,
 )
 from pipeline.x12.ig import DUPLICATED_ENVELOPE_CODES, ig_map_path
-from pipeline.x12.problems import Problem
+from pipeline.x12.problems import Problem, without_value
 from pipeline.x12.segments import Delimiters, Segment
 
 __all__ = ["CompiledCheck", "check_compiled", "check_compiled_file"]
@@ -1243,7 +1243,7 @@ class CompiledCheck:
         cur = self._cursor()
         if not isinstance(cur, _SegNode) or not self._attach():
             return  # pyx12 drops it (an envelope node or no transaction set to hang it on)
-        message = text if not value or value in text else f"{text} ({value})"
+        message = without_value(text, value)
         self.out.append(
             Problem(
                 self.source_file, cur.st_control, "transaction", cur.name or cur.seg_id, "ig",
@@ -1268,7 +1268,7 @@ class CompiledCheck:
         ref = f"{own}{rule.ele_pos:02d}"
         if rule.subele_pos:
             ref += f"-{rule.subele_pos}"
-        message = text if not value or value in text else f"{text} ({value})"
+        message = without_value(text, value)
         self.out.append(
             Problem(
                 self.source_file, control, "transaction", ref, "ig", "", value or "",

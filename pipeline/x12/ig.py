@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from pipeline.x12.problems import Problem
+from pipeline.x12.problems import Problem, without_value
 from pipeline.x12.segments import Delimiters, Segment
 
 __all__ = [
@@ -746,7 +746,7 @@ class _Collector:
         element: str,
         name: str,
     ) -> Problem:
-        message = _without_value(text, value)
+        message = without_value(text, value)
         return Problem(
             source_file=self.copy.source_file,
             transaction_control_number=self.st_control,
@@ -761,19 +761,6 @@ class _Collector:
             loop=loop,
             element=element,
         )
-
-
-def _without_value(text: str, value: str | None) -> str:
-    """pyx12 quotes the bad value in its message (``len("SMI\\x00TH")``, ``(QQ) is not a valid
-    code``): keep its words, drop the value, which may be PHI (the ``actual`` field keeps it)."""
-    if not value:
-        return text
-    shown = f"<{len(value)} characters>"
-    for quoted in (f'"{value}"', f"({value})", f"'{value}'"):
-        text = text.replace(quoted, quoted[0] + shown + quoted[-1])
-    if len(value) > 2:  # a 1-2 character value is a code; replacing it would cut into names
-        text = text.replace(value, shown)
-    return text
 
 
 def _segment_id_of(refdes: str) -> str:

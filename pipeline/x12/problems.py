@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-__all__ = ["PROBLEM_COLUMNS", "Problem"]
+__all__ = ["PROBLEM_COLUMNS", "Problem", "without_value"]
 
 PROBLEM_COLUMNS = [
     "source_file",
@@ -75,3 +75,17 @@ class Problem:
     def row(self) -> dict[str, object]:
         """All fields as a dict (the first eight are the fixed ``problems`` columns)."""
         return asdict(self)
+
+
+def without_value(text: str, value: str | None) -> str:
+    """pyx12 (and the compiled checker, word for word) quotes the bad value in its message
+    (``len("SMI\\x00TH")``, ``(QQ) is not a valid code``): keep the words, drop the value,
+    which may be PHI (the ``actual`` field keeps it)."""
+    if not value:
+        return text
+    shown = f"<{len(value)} characters>"
+    for quoted in (f'"{value}"', f"({value})", f"'{value}'"):
+        text = text.replace(quoted, quoted[0] + shown + quoted[-1])
+    if len(value) > 2:  # a 1-2 character value is a code; replacing it would cut into names
+        text = text.replace(value, shown)
+    return text

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -37,8 +38,15 @@ ATTEMPTS = 3
 def _task_run(state: Any) -> Any:
     from prefect.client.orchestration import get_client
 
+    # A task run outside a flow reports its states to the API as events, after it returns:
+    # wait (bounded) for the final one rather than reading a stale RUNNING.
     with get_client(sync_client=True) as client:
-        return client.read_task_run(state.state_details.task_run_id)
+        for _ in range(100):
+            stored = client.read_task_run(state.state_details.task_run_id)
+            if stored.state is not None and stored.state.is_final():
+                return stored
+            time.sleep(0.1)
+        return stored
 
 
 def _run(base: Path, clearinghouse: str) -> Run:
