@@ -65,13 +65,29 @@ def serve_command() -> int:
     return 0
 
 
-def demo_command(out: Path, on: date | None = None, *, stdout: TextIO | None = None) -> int:
-    """The whole night against the embedded clearinghouse, on the demo practice, into ``out``."""
+def demo_command(
+    out: Path,
+    on: date | None = None,
+    *,
+    stdout: TextIO | None = None,
+    claims: int | None = None,
+    timings: bool = False,
+) -> int:
+    """The whole night against the embedded clearinghouse, on the demo practice, into ``out``.
+
+    ``claims``: the scale harness — the demo practice tiled to that many encounters
+    (:mod:`pipeline.practice.scale`); ``timings``: print the per-stage table at the end.
+    """
     stdout = stdout or sys.stdout
+    started = time.monotonic()
     base = out.resolve()
     base.mkdir(parents=True, exist_ok=True)
     prefect_environment(base)
     practice_dir = ROOT / "sample_edi" / "practice"
+    if claims is not None:
+        from pipeline.practice.scale import write_scaled_practice
+
+        practice_dir = write_scaled_practice(practice_dir, base / "practice", claims)
     profile_path = base / "embedded-profile.yaml"
     # The demo is its own world: its ledger, practice and clearinghouse, whatever is configured.
     os.environ["CLAIMFLOW_HOME"] = str(base)
@@ -87,7 +103,6 @@ def demo_command(out: Path, on: date | None = None, *, stdout: TextIO | None = N
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     console = Console(file=stdout)
-    started = time.monotonic()
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
         transient=True,
@@ -128,10 +143,22 @@ def demo_command(out: Path, on: date | None = None, *, stdout: TextIO | None = N
         ("clearinghouse (ground truth)", base / "clearinghouse" / "ground_truth"),
     ):
         print(f"  {label:<30} {path}", file=stdout)
+    if timings:
+        from pipeline.benchnight import render_table
+        from pipeline.benchnight import timings as stage_timings
+
+        claims_count = claims if claims is not None else _encounter_count(practice_dir)
+        print(file=stdout)
+        print(render_table(stage_timings(), claims=claims_count, total_wall=elapsed), file=stdout)
     if state.is_completed():
         return 0
     print(f"claimflow: {state.message or state.name}", file=sys.stderr)
     return 1
+
+
+def _encounter_count(practice_dir: Path) -> int:
+    with (practice_dir / "encounters.csv").open(encoding="utf-8") as fh:
+        return sum(1 for _ in fh) - 1
 
 
 def write_embedded_profile(path: Path, root: Path, port: int) -> Path:

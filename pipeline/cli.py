@@ -133,11 +133,21 @@ def demo(
         str | None,
         typer.Option("--date", help="Business date (YYYY-MM-DD); default the demo's 2026-11-27."),
     ] = None,
+    claims: Annotated[
+        int | None,
+        typer.Option(
+            "--claims", min=1, help="Scale harness: a practice of N encounters (demo tiled)."
+        ),
+    ] = None,
+    timings: Annotated[
+        bool, typer.Option("--timings", help="Print wall, CPU and peak RSS per stage.")
+    ] = False,
 ) -> None:
     """Run the whole nightly job against the embedded clearinghouse on the demo practice."""
     from flows.commands import demo_command
 
-    raise typer.Exit(demo_command(out, date.fromisoformat(on) if on else None))
+    day = date.fromisoformat(on) if on else None
+    raise typer.Exit(demo_command(out, day, claims=claims, timings=timings))
 
 
 @app.command()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pipeline.benchnight import stage
 from pipeline.errors import ClaimflowError, IllegalTransition
 from pipeline.ledger import (
     Cause,
@@ -49,27 +50,38 @@ def process_acknowledgments(ledger: Ledger, workspace: Workspace) -> AckSummary:
     groups: dict[str, str] | None = None
     for record in files:
         try:
-            parsed = parse_file(local_path(record), name=record.names[0])
+            with stage("parse"):
+                parsed = parse_file(local_path(record), name=record.names[0])
         except (ClaimflowError, OSError) as exc:
             summary.attention.append(quarantine(ledger, workspace, record, _one_line(exc)))
             continue
-        if groups is None:
-            groups = _sent_groups(ledger)
-        tables = parsed.tables
-        for row in _rows(tables.get("ack_interchanges")):
-            _ta1(ledger, record, row, summary)
-        for key, row in _sets(tables.get("ack_transactions")).items():
-            _999(ledger, record, key, row, groups, summary)
-        for row in _rows(tables.get("claim_acknowledgments")):
-            _277ca(ledger, record, row, summary)
-        if "claim_statuses" in tables:
-            from pipeline.steps.claim_status import post_claim_statuses
-
-            post_claim_statuses(ledger, record, _rows(tables["claim_statuses"]), summary)
-        ledger.mark_parsed(record.id)
-        ledger.mark_posted(record.id)
+        with stage("ledger: acknowledgments"):
+            if groups is None:
+                groups = _sent_groups(ledger)
+            _post_acknowledgments(ledger, record, parsed.tables, groups, summary)
         summary.files += 1
     return summary
+
+
+def _post_acknowledgments(
+    ledger: Ledger,
+    record: FileRecord,
+    tables: dict[str, Any],
+    groups: dict[str, str],
+    summary: AckSummary,
+) -> None:
+    for row in _rows(tables.get("ack_interchanges")):
+        _ta1(ledger, record, row, summary)
+    for key, row in _sets(tables.get("ack_transactions")).items():
+        _999(ledger, record, key, row, groups, summary)
+    for row in _rows(tables.get("claim_acknowledgments")):
+        _277ca(ledger, record, row, summary)
+    if "claim_statuses" in tables:
+        from pipeline.steps.claim_status import post_claim_statuses
+
+        post_claim_statuses(ledger, record, _rows(tables["claim_statuses"]), summary)
+    ledger.mark_parsed(record.id)
+    ledger.mark_posted(record.id)
 
 
 def _ta1(ledger: Ledger, record: FileRecord, row: dict[str, Any], summary: AckSummary) -> None:

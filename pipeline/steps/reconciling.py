@@ -19,6 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from pipeline.benchnight import stage
 from pipeline.ledger import ClaimState, Direction, FileState, Ledger
 from pipeline.practice import Practice
 from pipeline.steps.claim_status import annotate_flags
@@ -58,28 +59,32 @@ def reconcile_and_export(
         for f in ledger.files_by_state(FileState.POSTED, direction=Direction.RECEIVED)
         if (f.transaction_type or "") in REMITTANCE
     ]
-    remit = combine_tables(parse_files([local_path(f) for f in posted]))
+    with stage("parse"):
+        remit = combine_tables(parse_files([local_path(f) for f in posted]))
     as_of = min(on, period.end) if period is not None and period.end else on
-    elig_rows = eligibility_table(ledger)
-    result = reconcile(
-        remit,
-        submitted_claims(ledger, practice, on=on),
-        as_of=as_of,
-        eligibility=pd.DataFrame(elig_rows) if elig_rows else None,
-        appointments=appointments_from_practice(practice),
-        practice=practice_facts(practice),
-        refused=refused_claims(ledger, remit),
-        held=held_claims(ledger, practice, on=on),
-        period=period,
-        case_events=ledger.case_events(),
-    )
-    if result.tables.get("flags") is not None:  # what the payers' 277s said (claim status)
-        result.tables["flags"] = annotate_flags(result.tables["flags"], ledger, practice)
+    with stage("reconcile"):
+        elig_rows = eligibility_table(ledger)
+        result = reconcile(
+            remit,
+            submitted_claims(ledger, practice, on=on),
+            as_of=as_of,
+            eligibility=pd.DataFrame(elig_rows) if elig_rows else None,
+            appointments=appointments_from_practice(practice),
+            practice=practice_facts(practice),
+            refused=refused_claims(ledger, remit),
+            held=held_claims(ledger, practice, on=on),
+            period=period,
+            case_events=ledger.case_events(),
+        )
+        if result.tables.get("flags") is not None:  # what the payers' 277s said (claim status)
+            result.tables["flags"] = annotate_flags(result.tables["flags"], ledger, practice)
     exports_dir = out / "exports" if out else workspace.exports_dir
-    exports = write_exports(result, exports_dir)
-    letters = render_letters(result, out / "letters" if out else workspace.letters_dir)
-    _good_faith_estimates(result, practice, exports_dir, on)
-    report = render_report(result, out / "report.html" if out else workspace.report_path)
+    with stage("export"):
+        exports = write_exports(result, exports_dir)
+        _good_faith_estimates(result, practice, exports_dir, on)
+    with stage("report"):
+        letters = render_letters(result, out / "letters" if out else workspace.letters_dir)
+        report = render_report(result, out / "report.html" if out else workspace.report_path)
     flags = result.tables.get("flags")
     summary = ReconcileSummary(
         as_of=as_of.isoformat(),

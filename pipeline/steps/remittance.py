@@ -17,6 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pipeline.benchnight import stage
 from pipeline.errors import ClaimflowError, IllegalTransition
 from pipeline.ledger import Cause, ClaimState, FileRecord, Ledger
 from pipeline.steps.cases import record_remittance_received
@@ -56,13 +57,21 @@ def parse_return_file(path: str | Path, name: str | None = None) -> ParseResult:
     """Parse one received file (pure: no ledger); raises ``X12SyntaxError`` when unreadable."""
     from pipeline.parse import parse_file
 
-    return parse_file(Path(path), name=name)
+    with stage("parse"):
+        return parse_file(Path(path), name=name)
 
 
 def post_remittance(
     ledger: Ledger, record: FileRecord, parsed: ParseResult, summary: RemitSummary
 ) -> None:
     """Apply one parsed 835 to the ledger, then mark the file parsed and posted."""
+    with stage("ledger posting"):
+        _post_remittance(ledger, record, parsed, summary)
+
+
+def _post_remittance(
+    ledger: Ledger, record: FileRecord, parsed: ParseResult, summary: RemitSummary
+) -> None:
     from pipeline.reconcile.inputs import as_decimal, records
 
     source = record.names[0]
