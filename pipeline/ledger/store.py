@@ -46,6 +46,7 @@ from pipeline.ledger.models import (
     FileRow,
     OutboxEntry,
 )
+from pipeline.ledger.posting import Posting
 from pipeline.ledger.records import (
     Cause,
     ClaimDraft,
@@ -391,6 +392,16 @@ class Ledger:
             if payer_claim_control_number and not event.replayed:
                 claim.payer_claim_control_number = payer_claim_control_number
             return event
+
+    @contextmanager
+    def posting(self, file_id: int) -> Iterator[Posting]:
+        """One file's claim transitions in one transaction (:mod:`pipeline.ledger.posting`):
+        the same verdicts and exactly-once rule as :meth:`transition`, a few statements in
+        all. Nothing is written when the block raises."""
+        with self._tx() as s:
+            posting = Posting(s, file_id, self._now())
+            yield posting
+            posting.flush()
 
     def set_payer_claim_control_number(self, claim_id: int, number: str) -> ClaimRecord:
         with self._tx() as s:
