@@ -42,6 +42,7 @@ class PostedClaim:
     patient_control_number: str
     state: ClaimState | None
     payer_claim_control_number: str | None
+    payer_id: str = ""
 
 
 class Posting:
@@ -75,17 +76,40 @@ class Posting:
                     Claim.version,
                     Claim.state,
                     Claim.payer_claim_control_number,
+                    Claim.payer_id,
                 )
                 .where(Claim.patient_control_number.in_(wanted[start : start + _CHUNK]))
                 .with_for_update()
             )
-            for cid, pcn, version, state, number in self._session.execute(query):
+            for cid, pcn, version, state, number, payer in self._session.execute(query):
                 if pcn not in latest or version > latest[pcn][0]:
-                    claim = PostedClaim(cid, pcn, ClaimState(state) if state else None, number)
+                    current = ClaimState(state) if state else None
+                    claim = PostedClaim(cid, pcn, current, number, payer)
                     latest[pcn] = (version, claim)
         out = {pcn: claim for pcn, (_, claim) in latest.items()}
         self._claims.update({c.id: c for c in out.values()})
         return out
+
+    def claims_by_id(self, claim_ids: Iterable[int]) -> dict[int, PostedClaim]:
+        """Claim id -> claim (a specific version: what an acknowledgment names)."""
+        asked = list(claim_ids)
+        wanted = sorted(set(asked) - set(self._claims))
+        for start in range(0, len(wanted), _CHUNK):
+            query = (
+                select(
+                    Claim.id,
+                    Claim.patient_control_number,
+                    Claim.state,
+                    Claim.payer_claim_control_number,
+                    Claim.payer_id,
+                )
+                .where(Claim.id.in_(wanted[start : start + _CHUNK]))
+                .with_for_update()
+            )
+            for cid, pcn, state, number, payer in self._session.execute(query):
+                current = ClaimState(state) if state else None
+                self._claims[cid] = PostedClaim(cid, pcn, current, number, payer)
+        return {cid: self._claims[cid] for cid in asked if cid in self._claims}
 
     def transition(
         self,

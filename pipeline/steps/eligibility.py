@@ -30,13 +30,15 @@ def process_eligibility(ledger: Ledger, workspace: Workspace) -> EligibilityResu
             summary.attention.append(quarantine(ledger, workspace, record, reason))
             continue
         with stage("ledger: 271s"):
+            answers = []
             for row in records(parsed.tables.get("eligibility_summary")):
                 trace = str(row.get("trace_number") or "")
                 if not trace:
                     continue
-                ledger.record_eligibility_response(trace, row, file_id=record.id)
+                answers.append((trace, row))
                 statuses[str(row.get("coverage_status") or "unknown")] += 1
                 summary.responses += 1
+            ledger.record_eligibility_responses(answers, file_id=record.id)  # one transaction
             ledger.mark_parsed(record.id)
             ledger.mark_posted(record.id)
         summary.files += 1

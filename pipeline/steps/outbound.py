@@ -251,9 +251,10 @@ def _on_file(ledger: Ledger, service_types: ServiceTypeMap | None) -> Eligibilit
 
 
 def _sent_claims(ledger: Ledger, encounters: Iterable[Encounter]) -> list[ClaimRecord]:
+    known = ledger.latest_claims(e.patient_control_number for e in encounters)  # chunked
     out: list[ClaimRecord] = []
     for e in encounters:
-        claim = ledger.claim(e.patient_control_number)
+        claim = known.get(e.patient_control_number)
         if claim is not None and claim.state not in _UNSENT:
             out.append(claim)
     return out
@@ -264,7 +265,7 @@ def _record_claims(
 ) -> dict[str, int]:
     """Each encounter as a ledger claim (``ready`` or ``scrub_failed``); PCN -> claim id."""
     context = ClaimContext(practice)
-    ids: dict[str, int] = {}
+    drafts: list[ClaimDraft] = []
     for e in encounters:
         failed = e.encounter_id in held
         try:
@@ -304,8 +305,9 @@ def _record_claims(
             encounter_id=e.encounter_id,
             cause=Cause(code="scrub", note="held by the scrubber" if failed else None),
         )
-        ids[e.patient_control_number] = ledger.record_claim(draft).id
-    return ids
+        drafts.append(draft)
+    # One transaction for the night's claims, not one commit per claim.
+    return {c.patient_control_number: c.id for c in ledger.record_claims(drafts)}
 
 
 def _stage(
