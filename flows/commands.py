@@ -111,7 +111,7 @@ def demo_command(
         from pipeline.clearinghouse import Clearinghouse
 
         with Clearinghouse(base / "clearinghouse", seed=DEMO_SEED, practice=practice_dir) as ch:
-            write_embedded_profile(profile_path, ch.root, ch.port)
+            write_embedded_profile(profile_path, ch.root, ch.port, claims=claims)
             bar.update(task, description="starting Prefect (ephemeral) and the nightly flow")
             from flows import progress
             from flows.nightly import nightly
@@ -161,13 +161,25 @@ def _encounter_count(practice_dir: Path) -> int:
         return sum(1 for _ in fh) - 1
 
 
-def write_embedded_profile(path: Path, root: Path, port: int) -> Path:
-    """The embedded profile with the running simulator's port and absolute key paths."""
+def write_embedded_profile(path: Path, root: Path, port: int, claims: int | None = None) -> Path:
+    """The embedded profile with the running simulator's port and absolute key paths.
+
+    ``claims`` (the scale harness): the simulator answers a file before it acknowledges the
+    upload, on its one event loop, so the timeouts grow with the night (~20 ms a claim).
+    """
     import yaml
 
     from pipeline.transport import load_profile
 
     profile = load_profile("embedded", base_dir=root, port=port)
+    if claims is not None:
+        wait = max(profile.operation_timeout_seconds, claims * 0.02)
+        profile = profile.model_copy(
+            update={
+                "operation_timeout_seconds": wait,
+                "connect_timeout_seconds": max(profile.connect_timeout_seconds, wait),
+            }
+        )
     data = profile.model_dump(mode="json", exclude_none=True)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")

@@ -498,6 +498,19 @@ class Ledger:
         with self._tx() as s:
             return [_claims.line_record(row) for row in s.scalars(query)]
 
+    def event_references(self, claim_ids: Iterable[int]) -> dict[int, set[str]]:
+        """Claim id -> the references of its events (the claim_keys of the CLPs it took)."""
+        wanted = sorted(set(claim_ids))
+        out: dict[int, set[str]] = {cid: set() for cid in wanted}
+        with self._tx() as s:
+            for start in range(0, len(wanted), 900):
+                query = select(ClaimEvent.claim_id, ClaimEvent.reference).where(
+                    ClaimEvent.claim_id.in_(wanted[start : start + 900])
+                )
+                for cid, reference in s.execute(query):
+                    out[cid].add(reference or "")
+        return out
+
     def transitions(self, claim_id: int) -> list[TransitionRecord]:
         query = select(ClaimEvent).where(ClaimEvent.claim_id == claim_id).order_by(ClaimEvent.id)
         with self._tx() as s:

@@ -121,8 +121,9 @@ def submitted_claims(ledger: Ledger, practice: Practice, *, on: date) -> Any:
             sent_on.setdefault(record.patient_control_number, day)
     states: dict[str, str] = {}
     reasons: dict[str, str] = {}
+    known = ledger.latest_claims(records)  # one chunked read, not a query per claim
     for pcn in records:
-        claim = ledger.claim(pcn)
+        claim = known.get(pcn)
         if claim is not None:
             states[pcn] = claim.state.value
             if claim.state is ClaimState.REJECTED:
@@ -154,22 +155,21 @@ def refused_claims(ledger: Ledger, remit: dict[str, Any]) -> dict[str, str]:
     took: the ledger refused it (e.g. paid again under another check while already paid)."""
     from pipeline.reconcile.inputs import records
 
-    taken: dict[str, set[str]] = {}
-    state: dict[str, str] = {}
+    clps = [
+        clp
+        for clp in records(remit.get("remit_claims"))
+        if str(clp.get("claim_status_code") or "") != "22"
+    ]
+    known = ledger.latest_claims(str(clp.get("patient_control_number") or "") for clp in clps)
+    taken = ledger.event_references(c.id for c in known.values())  # chunked, not per claim
     out: dict[str, str] = {}
-    for clp in records(remit.get("remit_claims")):
-        pcn = str(clp.get("patient_control_number") or "")
-        key = str(clp.get("claim_key") or "")
-        if str(clp.get("claim_status_code") or "") == "22":
+    for clp in clps:
+        claim = known.get(str(clp.get("patient_control_number") or ""))
+        if claim is None:
             continue
-        if pcn not in taken:
-            claim = ledger.claim(pcn)
-            if claim is None:
-                continue
-            taken[pcn] = {e.reference or "" for e in ledger.transitions(claim.id)}
-            state[pcn] = claim.state.value
-        if key not in taken[pcn]:
-            out[key] = f"the ledger refused it: the claim was already {state[pcn]}"
+        key = str(clp.get("claim_key") or "")
+        if key not in taken[claim.id]:
+            out[key] = f"the ledger refused it: the claim was already {claim.state.value}"
     return out
 
 
