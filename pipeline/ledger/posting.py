@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipeline.errors import LedgerError
@@ -170,28 +170,43 @@ class Posting:
         if conn.dialect.name == "postgresql":
             _copy_postgresql(conn.connection.driver_connection, self._events, changed)
         else:
-            if self._events:
-                conn.execute(insert(ClaimEvent.__table__), self._events)  # type: ignore[arg-type]
-            if changed:
-                claims = Claim.__table__
-                statement = (
-                    update(claims)  # type: ignore[arg-type]  # Core executemany, not the ORM
-                    .where(claims.c.id == bindparam("claim_id"))
-                    .values(
-                        state=bindparam("new_state"),
-                        payer_claim_control_number=bindparam("number"),
-                        updated_at=bindparam("now", type_=claims.c.updated_at.type),
-                    )
-                )
-                conn.execute(
-                    statement,
-                    [
-                        {"claim_id": cid, "new_state": state, "number": number, "now": now}
-                        for cid, state, number, now in changed
-                    ],
-                )
+            _executemany_sqlite(conn, self._events, changed)
         self._events, self._changed = [], set()
         return written
+
+
+def _executemany_sqlite(
+    conn: Any, events: list[dict[str, object]], changed: Sequence[tuple[object, ...]]
+) -> None:
+    """Driver-level ``executemany`` with values converted once by the columns' own types
+    (Money, UTC datetimes): SQLAlchemy's per-parameter processing was half the cost."""
+    dialect = conn.dialect
+    table = ClaimEvent.__table__
+    convert = [
+        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in _EVENT_COLUMNS
+    ]
+    if events:
+        rows = [
+            tuple(
+                f(event[name]) if f is not None and event[name] is not None else event[name]
+                for name, f in zip(_EVENT_COLUMNS, convert, strict=True)
+            )
+            for event in events
+        ]
+        marks = ", ".join("?" * len(_EVENT_COLUMNS))
+        conn.exec_driver_sql(
+            f"INSERT INTO claim_events ({', '.join(_EVENT_COLUMNS)}) VALUES ({marks})", rows
+        )
+    if changed:
+        stamp = Claim.__table__.c.updated_at.type.dialect_impl(dialect).bind_processor(dialect)
+        conn.exec_driver_sql(
+            "UPDATE claims SET state = ?, payer_claim_control_number = ?, updated_at = ?"
+            " WHERE id = ?",
+            [
+                (state, number, stamp(now) if stamp else now, cid)
+                for cid, state, number, now in changed
+            ],
+        )
 
 
 _EVENT_COLUMNS = (

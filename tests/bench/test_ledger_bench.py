@@ -30,7 +30,19 @@ TARGET = 20_000  # claims/s
 NOW = dt.datetime(2026, 11, 27, 2, 0, tzinfo=dt.UTC)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param(
+            "postgresql",
+            marks=pytest.mark.xfail(
+                strict=False,
+                reason="target not met on PostgreSQL yet: 6-7k claims/s measured on 2 shared "
+                "cores at load 3-5 (issue 15); the figures print either way",
+            ),
+        ),
+    ]
+)
 def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'ledger.db'}"  # a real disk file, as a practice runs it
@@ -84,11 +96,6 @@ def _post(ledger: Ledger, file_id: int) -> int:
     return new
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="target not met yet: 10-16k claims/s SQLite, 6-7k PostgreSQL measured on 2 shared "
-    "cores at load 3-5 (issue 15); the figures print either way",
-)
 def test_ledger_posting_claims_per_second(url: str, tmp_path: Path) -> None:
     with Ledger(url) as ledger:
         _accepted_claims(ledger)
