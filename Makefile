@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.synced
 
-.PHONY: help install demo test test-fast check lint typecheck bench clean validator-conformance
+.PHONY: help install demo test test-fast check lint typecheck bench bench-night clean validator-conformance
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -46,3 +46,7 @@ validator-conformance: $(STAMP) ## Rewrite docs/validator-conformance.md (compil
 
 clean: ## Remove the virtualenv, caches and demo output
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
+
+N ?= 1000
+bench-night: $(STAMP) ## Scale harness: the whole night on N claims (N=100000), per-stage table
+	$(VENV)/bin/claimflow demo --claims $(N) --out out/bench-night-$(N) --timings

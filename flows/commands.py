@@ -11,6 +11,7 @@ import os
 import sys
 import time
 from contextlib import ExitStack
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any, TextIO
@@ -106,13 +107,29 @@ def serve_command() -> int:
     return 0
 
 
-def demo_command(out: Path, on: date | None = None, *, stdout: TextIO | None = None) -> int:
-    """The whole night against the embedded clearinghouse, on the demo practice, into ``out``."""
+def demo_command(
+    out: Path,
+    on: date | None = None,
+    *,
+    stdout: TextIO | None = None,
+    claims: int | None = None,
+    timings: bool = False,
+) -> int:
+    """The whole night against the embedded clearinghouse, on the demo practice, into ``out``.
+
+    ``claims``: the scale harness — the demo practice tiled to that many encounters
+    (:mod:`pipeline.practice.scale`); ``timings``: print the per-stage table at the end.
+    """
     stdout = stdout or sys.stdout
+    started = time.monotonic()
     base = out.resolve()
     base.mkdir(parents=True, exist_ok=True)
     prefect_environment(base)
     practice_dir = ROOT / "sample_edi" / "practice"
+    if claims is not None:
+        from pipeline.practice.scale import write_scaled_practice
+
+        practice_dir = write_scaled_practice(practice_dir, base / "practice", claims)
     profile_path = base / "embedded-profile.yaml"
     # The demo is its own world: its ledger, practice and clearinghouse, whatever is configured.
     os.environ["CLAIMFLOW_HOME"] = str(base)
@@ -132,16 +149,28 @@ def demo_command(out: Path, on: date | None = None, *, stdout: TextIO | None = N
         except WorkspaceBusy as exc:
             print(f"claimflow: {exc}", file=sys.stderr)
             return 1
-        return _demo(base, day, profile_path, practice_dir, stdout)
+        return _demo(
+            base, day, profile_path, practice_dir, stdout, _Scale(claims, timings, started)
+        )
 
 
-def _demo(base: Path, day: date, profile_path: Path, practice_dir: Path, stdout: TextIO) -> int:
+@dataclass(frozen=True)
+class _Scale:
+    """The scale harness's options (``--claims``, ``--timings``) and the demo's start time."""
 
+    claims: int | None
+    timings: bool
+    started: float
+
+
+def _demo(
+    base: Path, day: date, profile_path: Path, practice_dir: Path, stdout: TextIO, scale: _Scale
+) -> int:
+    claims = scale.claims
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     console = Console(file=stdout)
-    started = time.monotonic()
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
         transient=True,
@@ -150,7 +179,7 @@ def _demo(base: Path, day: date, profile_path: Path, practice_dir: Path, stdout:
         from pipeline.clearinghouse import Clearinghouse
 
         with Clearinghouse(base / "clearinghouse", seed=DEMO_SEED, practice=practice_dir) as ch:
-            write_embedded_profile(profile_path, ch.root, ch.port)
+            write_embedded_profile(profile_path, ch.root, ch.port, claims=claims)
             bar.update(task, description="starting Prefect (ephemeral) and the nightly flow")
             from flows import progress
             from flows.nightly import nightly
@@ -168,7 +197,7 @@ def _demo(base: Path, day: date, profile_path: Path, practice_dir: Path, stdout:
                 progress.set_hook(None)
             ch.wait_idle()
     outcome = _outcome(state)
-    elapsed = time.monotonic() - started
+    elapsed = time.monotonic() - scale.started
     console.print(f"[bold]claimflow demo[/] — business date {day}, {elapsed:.0f} s")
     if outcome is not None:
         _print_facts(outcome.facts, stdout)
@@ -182,18 +211,43 @@ def _demo(base: Path, day: date, profile_path: Path, practice_dir: Path, stdout:
         ("clearinghouse (ground truth)", base / "clearinghouse" / "ground_truth"),
     ):
         print(f"  {label:<30} {path}", file=stdout)
+    if scale.timings:
+        from pipeline.benchnight import render_table
+        from pipeline.benchnight import timings as stage_timings
+
+        claims_count = claims if claims is not None else _encounter_count(practice_dir)
+        print(file=stdout)
+        print(render_table(stage_timings(), claims=claims_count, total_wall=elapsed), file=stdout)
     if state.is_completed():
         return 0
     print(f"claimflow: {state.message or state.name}", file=sys.stderr)
     return 1
 
 
-def write_embedded_profile(path: Path, root: Path, port: int) -> Path:
-    """The embedded profile with the running simulator's port and absolute key paths."""
+def _encounter_count(practice_dir: Path) -> int:
+    with (practice_dir / "encounters.csv").open(encoding="utf-8") as fh:
+        return sum(1 for _ in fh) - 1
+
+
+def write_embedded_profile(path: Path, root: Path, port: int, claims: int | None = None) -> Path:
+    """The embedded profile with the running simulator's port and absolute key paths.
+
+    ``claims`` (the scale harness): the simulator answers a file before it acknowledges the
+    upload, on its one event loop, so the timeouts grow with the night (~20 ms a claim).
+    """
     from pipeline.transport import load_profile
     from pipeline.transport.profiles import write_profile
 
-    return write_profile(load_profile("embedded", base_dir=root, port=port), path)
+    profile = load_profile("embedded", base_dir=root, port=port)
+    if claims is not None:
+        wait = max(profile.operation_timeout_seconds, claims * 0.02)
+        profile = profile.model_copy(
+            update={
+                "operation_timeout_seconds": wait,
+                "connect_timeout_seconds": max(profile.connect_timeout_seconds, wait),
+            }
+        )
+    return write_profile(profile, path)
 
 
 def _outcome(state: Any) -> Any:

@@ -199,11 +199,20 @@ def clearinghouse_serve(
 def demo(
     out: Annotated[Path, typer.Option("--out", help="Where everything is written.")] = Path("out"),
     on: Annotated[date | None, _on("Business date; default the demo's 2026-11-27.")] = None,
+    claims: Annotated[
+        int | None,
+        typer.Option(
+            "--claims", min=1, help="Scale harness: a practice of N encounters (demo tiled)."
+        ),
+    ] = None,
+    timings: Annotated[
+        bool, typer.Option("--timings", help="Print wall, CPU and peak RSS per stage.")
+    ] = False,
 ) -> None:
     """Run the whole nightly job against the embedded clearinghouse on the demo practice."""
     from flows.commands import demo_command
 
-    raise typer.Exit(demo_command(out, on))
+    raise typer.Exit(demo_command(out, on, claims=claims, timings=timings))
 
 
 @app.command()

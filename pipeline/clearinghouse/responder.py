@@ -163,6 +163,12 @@ class Responder:
     # -- entry point ------------------------------------------------------------------------
     def respond(self, path: Path) -> list[Path]:
         """Answer one inbound file; returns the response files delivered now (held ones later)."""
+        from pipeline.benchnight import stage
+
+        with stage("simulator adjudication"):
+            return self._respond(path)
+
+    def _respond(self, path: Path) -> list[Path]:
         path = Path(path)
         released = self.release_held()
         data = path.read_bytes()

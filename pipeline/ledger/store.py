@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -46,6 +46,7 @@ from pipeline.ledger.models import (
     FileRow,
     OutboxEntry,
 )
+from pipeline.ledger.posting import Posting
 from pipeline.ledger.records import (
     Cause,
     ClaimDraft,
@@ -372,6 +373,34 @@ class Ledger:
 
         return self._write(f"claim {draft.patient_control_number}", work)
 
+    def record_claims(self, drafts: Sequence[ClaimDraft]) -> list[ClaimRecord]:
+        """:meth:`record_claim` for many drafts in one transaction (a night's encounters:
+        one commit, not one per claim); same rules, same records, in ``drafts`` order."""
+
+        def work(s: Session) -> list[ClaimRecord]:
+            rows = [_claims.record_claim(s, draft, self._now()) for draft in drafts]
+            s.flush()
+            return [_claims.claim_record(row) for row in rows]
+
+        return self._write(f"{len(drafts)} claims", work) if drafts else []
+
+    def latest_claims(self, patient_control_numbers: Iterable[str]) -> dict[str, ClaimRecord]:
+        """PCN -> its latest version, for every PCN the ledger knows (chunked queries)."""
+        wanted = sorted(set(patient_control_numbers))
+        out: dict[str, ClaimRecord] = {}
+        with self._tx() as s:
+            for start in range(0, len(wanted), 900):
+                query = (
+                    select(Claim)
+                    .where(Claim.patient_control_number.in_(wanted[start : start + 900]))
+                    .options(selectinload(Claim.lines))
+                )
+                for row in s.scalars(query):
+                    known = out.get(row.patient_control_number)
+                    if known is None or row.version > known.version:
+                        out[row.patient_control_number] = _claims.claim_record(row)
+        return out
+
     def transition(
         self,
         claim_id: int,
@@ -391,6 +420,16 @@ class Ledger:
             if payer_claim_control_number and not event.replayed:
                 claim.payer_claim_control_number = payer_claim_control_number
             return event
+
+    @contextmanager
+    def posting(self, file_id: int) -> Iterator[Posting]:
+        """One file's claim transitions in one transaction (:mod:`pipeline.ledger.posting`):
+        the same verdicts and exactly-once rule as :meth:`transition`, a few statements in
+        all. Nothing is written when the block raises."""
+        with self._tx() as s:
+            posting = Posting(s, file_id, self._now())
+            yield posting
+            posting.flush()
 
     def set_payer_claim_control_number(self, claim_id: int, number: str) -> ClaimRecord:
         with self._tx() as s:
@@ -459,6 +498,19 @@ class Ledger:
         with self._tx() as s:
             return [_claims.line_record(row) for row in s.scalars(query)]
 
+    def event_references(self, claim_ids: Iterable[int]) -> dict[int, set[str]]:
+        """Claim id -> the references of its events (the claim_keys of the CLPs it took)."""
+        wanted = sorted(set(claim_ids))
+        out: dict[int, set[str]] = {cid: set() for cid in wanted}
+        with self._tx() as s:
+            for start in range(0, len(wanted), 900):
+                query = select(ClaimEvent.claim_id, ClaimEvent.reference).where(
+                    ClaimEvent.claim_id.in_(wanted[start : start + 900])
+                )
+                for cid, reference in s.execute(query):
+                    out[cid].add(reference or "")
+        return out
+
     def transitions(self, claim_id: int) -> list[TransitionRecord]:
         query = select(ClaimEvent).where(ClaimEvent.claim_id == claim_id).order_by(ClaimEvent.id)
         with self._tx() as s:
@@ -510,6 +562,19 @@ class Ledger:
             return _eligibility.eligibility_record(row)
 
         return self._write(f"eligibility {trace_number}", work)
+
+    def record_eligibility_responses(
+        self, answers: Sequence[tuple[str, Mapping[str, Any]]], *, file_id: int | None = None
+    ) -> int:
+        """:meth:`record_eligibility_response` for a whole 271 file in one transaction."""
+
+        def work(s: Session) -> int:
+            now = self._now()
+            for trace, summary in answers:
+                _eligibility.record_response(s, trace, summary, file_id, now)
+            return len(answers)
+
+        return self._write(f"{len(answers)} eligibility answers", work) if answers else 0
 
     def eligibility(self, trace_number: str) -> EligibilityRecord | None:
         query = select(EligibilityCheck).where(EligibilityCheck.trace_number == trace_number)
@@ -571,6 +636,17 @@ class Ledger:
             return _cases.record_case_event(s, new, self._now())
 
         return self._write(f"case {new.case_id}", work)
+
+    def record_case_events(
+        self, events: Sequence[_cases.NewCaseEvent]
+    ) -> list[_cases.CaseEventRecord]:
+        """:meth:`record_case_event` for many events in one transaction (one 835's CLPs)."""
+
+        def work(s: Session) -> list[_cases.CaseEventRecord]:
+            now = self._now()
+            return [_cases.record_case_event(s, new, now) for new in events]
+
+        return self._write(f"{len(events)} case events", work) if events else []
 
     def case_events(
         self,

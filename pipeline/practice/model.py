@@ -308,6 +308,8 @@ class Practice(_Model):
 
     _index: dict[tuple[str, str], Coverage] = PrivateAttr(default_factory=dict)
     _indexed: int = PrivateAttr(default=-1)
+    _by_patient: dict[str, list[Coverage]] = PrivateAttr(default_factory=dict)
+    _by_patient_indexed: int = PrivateAttr(default=-1)
 
     def coverage_for(self, patient_id: str, priority: str = "P") -> Coverage | None:
         """The patient's coverage at ``priority`` (first one if the export has several)."""
@@ -319,4 +321,11 @@ class Practice(_Model):
         return self._index.get((patient_id, priority))
 
     def coverages_of(self, patient_id: str) -> list[Coverage]:
-        return [c for c in self.coverages if c.patient_id == patient_id]
+        """The patient's coverages in export order (indexed: a scan per call made the 270 of
+        a 10k-claim night quadratic)."""
+        if self._by_patient_indexed != len(self.coverages):  # rebuilt when coverages change
+            by_patient: dict[str, list[Coverage]] = {}
+            for coverage in self.coverages:
+                by_patient.setdefault(coverage.patient_id, []).append(coverage)
+            self._by_patient, self._by_patient_indexed = by_patient, len(self.coverages)
+        return list(self._by_patient.get(patient_id, ()))

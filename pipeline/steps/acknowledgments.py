@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pipeline.benchnight import stage
 from pipeline.errors import ClaimflowError, IllegalTransition
 from pipeline.ledger import (
     Cause,
@@ -49,27 +50,36 @@ def process_acknowledgments(ledger: Ledger, workspace: Workspace) -> AckSummary:
     groups: dict[str, str] | None = None
     for record in files:
         try:
-            parsed = parse_file(local_path(record), name=record.names[0])
+            with stage("parse"):
+                parsed = parse_file(local_path(record), name=record.names[0])
         except (ClaimflowError, OSError) as exc:
             summary.attention.append(quarantine(ledger, workspace, record, _one_line(exc)))
             continue
-        if groups is None:
-            groups = _sent_groups(ledger)
-        tables = parsed.tables
-        for row in _rows(tables.get("ack_interchanges")):
-            _ta1(ledger, record, row, summary)
-        for key, row in _sets(tables.get("ack_transactions")).items():
-            _999(ledger, record, key, row, groups, summary)
-        for row in _rows(tables.get("claim_acknowledgments")):
-            _277ca(ledger, record, row, summary)
-        if "claim_statuses" in tables:
-            from pipeline.steps.claim_status import post_claim_statuses
-
-            post_claim_statuses(ledger, record, _rows(tables["claim_statuses"]), summary)
-        ledger.mark_parsed(record.id)
-        ledger.mark_posted(record.id)
+        with stage("ledger: acknowledgments"):
+            if groups is None:
+                groups = _sent_groups(ledger)
+            _post_acknowledgments(ledger, record, parsed.tables, groups, summary)
         summary.files += 1
     return summary
+
+
+def _post_acknowledgments(
+    ledger: Ledger,
+    record: FileRecord,
+    tables: dict[str, Any],
+    groups: dict[str, str],
+    summary: AckSummary,
+) -> None:
+    for row in _rows(tables.get("ack_interchanges")):
+        _ta1(ledger, record, row, summary)
+    _999(ledger, record, _sets(tables.get("ack_transactions")), groups, summary)
+    _277ca(ledger, record, _rows(tables.get("claim_acknowledgments")), summary)
+    if "claim_statuses" in tables:
+        from pipeline.steps.claim_status import post_claim_statuses
+
+        post_claim_statuses(ledger, record, _rows(tables["claim_statuses"]), summary)
+    ledger.mark_parsed(record.id)
+    ledger.mark_posted(record.id)
 
 
 def _ta1(ledger: Ledger, record: FileRecord, row: dict[str, Any], summary: AckSummary) -> None:
@@ -91,43 +101,76 @@ def _ta1(ledger: Ledger, record: FileRecord, row: dict[str, Any], summary: AckSu
 def _999(
     ledger: Ledger,
     record: FileRecord,
-    key: tuple[str, str],
-    row: dict[str, Any],
+    sets: dict[tuple[str, str], dict[str, Any]],
     groups: dict[str, str],
     summary: AckSummary,
 ) -> None:
-    gs06, st02 = key
-    isa13 = groups.get(gs06)
-    if isa13 is None:
-        return  # a group we never sent (or a 270's): nothing to move
-    status = str(row.get("status") or "")
-    target = ClaimState.REJECTED if status == "rejected" else ClaimState.ACCEPTED
-    code = f"999 {row.get('status_code') or ''}".strip()
-    note = row.get("error_text") or None
-    cause = Cause(record.id, None, code, note, f"{gs06}/{st02}")
-    for claim in ledger.claims_in_submission(isa13, gs06, st02):
-        if target is ClaimState.ACCEPTED and claim.state is not ClaimState.SUBMITTED:
-            continue  # the 277CA already spoke; a 999 adds nothing then
-        move_claim(ledger, claim, target, cause, summary, source=record.names[0])
+    """Every AK2 set of a 999 in one transaction (ledger/posting.py), in file order."""
+    verdicts: list[tuple[ClaimState, Cause, list[int]]] = []
+    for (gs06, st02), row in sets.items():
+        isa13 = groups.get(gs06)
+        if isa13 is None:
+            continue  # a group we never sent (or a 270's): nothing to move
+        status = str(row.get("status") or "")
+        target = ClaimState.REJECTED if status == "rejected" else ClaimState.ACCEPTED
+        code = f"999 {row.get('status_code') or ''}".strip()
+        note = row.get("error_text") or None
+        cause = Cause(record.id, None, code, note, f"{gs06}/{st02}")
+        ids = [c.id for c in ledger.claims_in_submission(isa13, gs06, st02)]
+        verdicts.append((target, cause, ids))
+    if not verdicts:
+        return
+    source = record.names[0]
+    with ledger.posting(record.id) as posting:
+        claims = posting.claims_by_id(i for _, _, ids in verdicts for i in ids)
+        for target, cause, ids in verdicts:
+            for claim_id in ids:
+                claim = claims[claim_id]
+                if target is ClaimState.ACCEPTED and claim.state is not ClaimState.SUBMITTED:
+                    continue  # the 277CA already spoke; a 999 adds nothing then
+                before = claim.state
+                try:
+                    new = posting.transition(claim_id, target, cause)
+                except IllegalTransition as exc:
+                    summary.attention.append(f"{source}: {exc}")
+                    continue
+                if new:
+                    pcn = claim.patient_control_number
+                    _count(summary, claim.id, target, before, cause, pcn, claim.payer_id, source)
 
 
-def _277ca(ledger: Ledger, record: FileRecord, row: dict[str, Any], summary: AckSummary) -> None:
-    status = row.get("status")
-    if status not in ("accepted", "rejected"):
+def _277ca(
+    ledger: Ledger, record: FileRecord, rows: list[dict[str, Any]], summary: AckSummary
+) -> None:
+    """Every claim of a 277CA in one transaction (ledger/posting.py), in file order."""
+    rows = [r for r in rows if r.get("status") in ("accepted", "rejected")]
+    if not rows:
         return
-    pcn = str(row.get("patient_control_number") or "")
-    claim = ledger.claim(pcn)
-    if claim is None:
-        summary.attention.append(f"{record.names[0]}: 277CA names claim {pcn!r}, not in the ledger")
-        return
-    stc = ":".join(
-        str(row.get(k) or "") for k in ("status_category", "status_code", "entity_code")
-    ).rstrip(":")
-    cause = Cause(record.id, _int(row.get("segment_number")), f"277CA {stc}",
-                  row.get("status_text") or None, pcn)  # fmt: skip
-    target = ClaimState.ACCEPTED if status == "accepted" else ClaimState.REJECTED
-    number = str(row.get("payer_claim_control_number") or "") or None
-    move_claim(ledger, claim, target, cause, summary, source=record.names[0], number=number)
+    source = record.names[0]
+    with ledger.posting(record.id) as posting:
+        known = posting.claims(str(r.get("patient_control_number") or "") for r in rows)
+        for row in rows:
+            pcn = str(row.get("patient_control_number") or "")
+            claim = known.get(pcn)
+            if claim is None:
+                summary.attention.append(f"{source}: 277CA names claim {pcn!r}, not in the ledger")
+                continue
+            stc = ":".join(
+                str(row.get(k) or "") for k in ("status_category", "status_code", "entity_code")
+            ).rstrip(":")
+            cause = Cause(record.id, _int(row.get("segment_number")), f"277CA {stc}",
+                          row.get("status_text") or None, pcn)  # fmt: skip
+            accepted = row.get("status") == "accepted"
+            target = ClaimState.ACCEPTED if accepted else ClaimState.REJECTED
+            number = str(row.get("payer_claim_control_number") or "") or None
+            before = claim.state
+            try:
+                new = posting.transition(claim.id, target, cause, payer_claim_control_number=number)
+            except IllegalTransition as exc:
+                summary.attention.append(f"{source}: {exc}")
+                continue
+            if new:
+                _count(summary, claim.id, target, before, cause, pcn, claim.payer_id, source)
 
 
 def move_claim(
@@ -147,19 +190,33 @@ def move_claim(
         return
     if event.replayed:
         return
+    pcn = claim.patient_control_number
+    _count(summary, claim.id, target, claim.state, cause, pcn, claim.payer_id, source)
+
+
+def _count(
+    summary: AckSummary,
+    claim_id: int,
+    target: ClaimState,
+    before: ClaimState | None,
+    cause: Cause,
+    pcn: str,
+    payer_id: str,
+    source: str,
+) -> None:
     if target is ClaimState.REJECTED:
-        summary.verdict(claim.id, "rejected")
+        summary.verdict(claim_id, "rejected")
         summary.rejections.append(
             {
-                "patient_control_number": claim.patient_control_number,
-                "payer_id": claim.payer_id,
+                "patient_control_number": pcn,
+                "payer_id": payer_id,
                 "source": source,
                 "code": cause.code or "",
                 "reason": cause.note or "",
             }
         )
-    elif claim.state is ClaimState.SUBMITTED:
-        summary.verdict(claim.id, "accepted")
+    elif before is ClaimState.SUBMITTED:
+        summary.verdict(claim_id, "accepted")
 
 
 def _sent_groups(ledger: Ledger) -> dict[str, str]:

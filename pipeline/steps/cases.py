@@ -29,13 +29,15 @@ def record_remittance_received(ledger: Ledger, record: FileRecord, parsed: Parse
         str(p.get("trace_number") or ""): as_date(p.get("payment_date"))
         for p in records(parsed.tables.get("remit_payments"))
     }
-    new = 0
-    for clp in records(parsed.tables.get("remit_claims")):
+    clps = records(parsed.tables.get("remit_claims"))
+    known = ledger.latest_claims(str(c.get("patient_control_number") or "") for c in clps)
+    events = []
+    for clp in clps:
         pcn = str(clp.get("patient_control_number") or "")
         day = paid_on.get(str(clp.get("trace_number") or ""))
-        if day is None or str(clp.get("claim_status_code")) == "22" or ledger.claim(pcn) is None:
+        if day is None or str(clp.get("claim_status_code")) == "22" or pcn not in known:
             continue
-        event = ledger.record_case_event(
+        events.append(
             NewCaseEvent(
                 case_id=pcn,
                 patient_control_number=pcn,
@@ -47,5 +49,5 @@ def record_remittance_received(ledger: Ledger, record: FileRecord, parsed: Parse
                 file_id=record.id,
             )
         )
-        new += not event.replayed
-    return new
+    # One transaction for the file, not one per claim (issue 15).
+    return sum(not e.replayed for e in ledger.record_case_events(events))

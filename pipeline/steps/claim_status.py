@@ -131,14 +131,17 @@ def stage_claim_status(
 ) -> SendSummary:
     """One 276 for the claims due (:func:`claims_needing_status`), staged with its requests."""
     # The outbound step's validate-then-stage path, shared so a 276 is checked like any file.
+    from pipeline.benchnight import stage
     from pipeline.steps.outbound import _remote_name, _stage, envelope_time
 
-    due = claims_needing_status(ledger, practice, on=on)
+    with stage("claim status: due"):
+        due = claims_needing_status(ledger, practice, on=on)
     summary = SendSummary("276")
     if not due:
         return summary
     claims = {d.claim.id: d.claim for d in due}
-    sent = sent_claims(ledger, claims.values())
+    with stage("claim status: due"):
+        sent = sent_claims(ledger, claims.values())
     for claim_id in sorted(set(claims) - set(sent)):
         pcn = claims[claim_id].patient_control_number
         summary.attention.append(f"claim {pcn}: no copy of the 837P it was sent in; not asked")
@@ -151,14 +154,15 @@ def stage_claim_status(
     ]
     bp = practice.billing_provider
     buffer = io.StringIO()
-    built = build_276(
-        requests,
-        buffer,
-        submitter=(bp.name.upper(), bp.submitter_etin),
-        receiver_id=bp.receiver_id,
-        control_numbers=ledger.control_numbers,
-        now=envelope_time(on, at),
-    )
+    with stage("build"):
+        built = build_276(
+            requests,
+            buffer,
+            submitter=(bp.name.upper(), bp.submitter_etin),
+            receiver_id=bp.receiver_id,
+            control_numbers=ledger.control_numbers,
+            now=envelope_time(on, at),
+        )
     summary.held = [
         {"patient_control_number": pcn, "rule": "x12_value", "message": why, "encounter_id": "",
          "field": ""}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pipeline.benchnight import stage
 from pipeline.ledger import Ledger
 from pipeline.steps.files import KNOWN, quarantine
 from pipeline.steps.summaries import CollectSummary
@@ -40,7 +41,8 @@ def collect(
                 quarantine(ledger, workspace, record, f"{what}: not a return file claimflow reads")
             )
 
-    _, refused = receive(transport, workspace.received_dir, register, after=after)
+    with stage("download"):
+        _, refused = receive(transport, workspace.received_dir, register, after=after)
     for name, exc in refused:
         summary.refused.append(name)
         summary.attention.append(f"inbound file {name!r} refused: {exc}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from pipeline.benchnight import stage
 from pipeline.errors import ClaimflowError
 from pipeline.ledger import Ledger
 from pipeline.steps.files import ELIGIBILITY, local_path, quarantine, waiting
@@ -22,20 +23,24 @@ def process_eligibility(ledger: Ledger, workspace: Workspace) -> EligibilityResu
     statuses: Counter[str] = Counter()
     for record in waiting(ledger, ELIGIBILITY):
         try:
-            parsed = parse_file(local_path(record), name=record.names[0])
+            with stage("parse"):
+                parsed = parse_file(local_path(record), name=record.names[0])
         except (ClaimflowError, OSError) as exc:
             reason = " ".join(str(exc).split())
             summary.attention.append(quarantine(ledger, workspace, record, reason))
             continue
-        for row in records(parsed.tables.get("eligibility_summary")):
-            trace = str(row.get("trace_number") or "")
-            if not trace:
-                continue
-            ledger.record_eligibility_response(trace, row, file_id=record.id)
-            statuses[str(row.get("coverage_status") or "unknown")] += 1
-            summary.responses += 1
-        ledger.mark_parsed(record.id)
-        ledger.mark_posted(record.id)
+        with stage("ledger: 271s"):
+            answers = []
+            for row in records(parsed.tables.get("eligibility_summary")):
+                trace = str(row.get("trace_number") or "")
+                if not trace:
+                    continue
+                answers.append((trace, row))
+                statuses[str(row.get("coverage_status") or "unknown")] += 1
+                summary.responses += 1
+            ledger.record_eligibility_responses(answers, file_id=record.id)  # one transaction
+            ledger.mark_parsed(record.id)
+            ledger.mark_posted(record.id)
         summary.files += 1
     summary.by_status = dict(sorted(statuses.items()))
     return summary

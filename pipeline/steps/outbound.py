@@ -23,6 +23,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 
+from pipeline.benchnight import stage
 from pipeline.build.codes import CodeSets
 from pipeline.build.scrub import Finding, scrub
 from pipeline.build.scrub_eligibility import EligibilityOnFile, claim_inquiries
@@ -72,7 +73,8 @@ def upload_pending(ledger: Ledger, transport: Transport, workspace: Workspace) -
     summary = UploadSummary()
     for pending in ledger.pending_uploads():
         local = _keep(workspace.sent_dir, pending.name, pending.content)
-        result = transport.upload(local, pending.name)
+        with stage("upload"):
+            result = transport.upload(local, pending.name)
         ledger.mark_uploaded(pending.file_id, result.name)
         (summary.already_there if result.skipped else summary.uploaded).append(result.name)
     return summary
@@ -98,18 +100,21 @@ def stage_eligibility(
     todo = [a for a in wanted if (a.patient_id, a.date) not in asked]
     sent = {c.patient_control_number for c in _sent_claims(ledger, practice.encounters)}
     unbilled = [e for e in practice.encounters if e.patient_control_number not in sent]
-    todo += claim_inquiries(unbilled, on=on, asked=asked | {(a.patient_id, a.date) for a in todo})
+    with stage("scrub"):
+        also = asked | {(a.patient_id, a.date) for a in todo}
+        todo += claim_inquiries(unbilled, on=on, asked=also)
     summary = SendSummary("270", already_sent=len(wanted) - sum(a.date == day for a in todo))
     if not todo:
         return summary
     buffer = io.StringIO()
-    built = build_270(
-        practice.model_copy(update={"appointments": todo}),
-        buffer,
-        on=None,
-        control_numbers=ledger.control_numbers,
-        now=envelope_time(on, at),
-    )
+    with stage("build"):
+        built = build_270(
+            practice.model_copy(update={"appointments": todo}),
+            buffer,
+            on=None,
+            control_numbers=ledger.control_numbers,
+            now=envelope_time(on, at),
+        )
     summary.held = [_finding(f) for f in built.findings if f.severity == "error"]
     if not built.inquiries:
         return summary
@@ -165,32 +170,35 @@ def stage_claims(
     so is coverage: the scrubber decides with every 271 the ledger holds.
     """
     encounters = list(practice.encounters)
-    sent = {c.patient_control_number for c in _sent_claims(ledger, encounters)}
+    with stage("ledger: claims recorded"):
+        sent = {c.patient_control_number for c in _sent_claims(ledger, encounters)}
     todo = [e for e in encounters if e.patient_control_number not in sent]
     summary = SendSummary("837", already_sent=len(encounters) - len(todo))
     if not todo:
         return summary
     # Scrub against every encounter: a duplicate of a claim sent last night is still a
     # duplicate tonight.
-    report = scrub(
-        practice, encounters, today=on, codes=codes, eligibility=_on_file(ledger, service_types)
-    )
+    with stage("scrub"):
+        on_file = _on_file(ledger, service_types)
+        report = scrub(practice, encounters, today=on, codes=codes, eligibility=on_file)
     pending = {e.encounter_id for e in todo}
     errors = [f for f in report.errors() if f.encounter_id in pending]
     buffer = io.StringIO()
-    built = build_837p(
-        practice,
-        buffer,
-        control_numbers=ledger.control_numbers,
-        today=on,
-        codes=codes,
-        encounters=[e for e in todo if e.encounter_id not in report.held],
-        now=envelope_time(on, at),
-    )
+    with stage("build"):
+        built = build_837p(
+            practice,
+            buffer,
+            control_numbers=ledger.control_numbers,
+            today=on,
+            codes=codes,
+            encounters=[e for e in todo if e.encounter_id not in report.held],
+            now=envelope_time(on, at),
+        )
     errors += built.report.errors()
     held = {f.encounter_id for f in errors}
     summary.held = [_finding(f) for f in errors]
-    ids = _record_claims(ledger, practice, todo, held)
+    with stage("ledger: claims recorded"):
+        ids = _record_claims(ledger, practice, todo, held)
     if not built.claims:
         return summary
     claims: dict[int, Controls] = {}
@@ -234,9 +242,10 @@ def _on_file(ledger: Ledger, service_types: ServiceTypeMap | None) -> Eligibilit
 
 
 def _sent_claims(ledger: Ledger, encounters: Iterable[Encounter]) -> list[ClaimRecord]:
+    known = ledger.latest_claims(e.patient_control_number for e in encounters)  # chunked
     out: list[ClaimRecord] = []
     for e in encounters:
-        claim = ledger.claim(e.patient_control_number)
+        claim = known.get(e.patient_control_number)
         if claim is not None and claim.state not in _UNSENT:
             out.append(claim)
     return out
@@ -247,7 +256,7 @@ def _record_claims(
 ) -> dict[str, int]:
     """Each encounter as a ledger claim (``ready`` or ``scrub_failed``); PCN -> claim id."""
     context = ClaimContext(practice)
-    ids: dict[str, int] = {}
+    drafts: list[ClaimDraft] = []
     for e in encounters:
         failed = e.encounter_id in held
         try:
@@ -287,8 +296,9 @@ def _record_claims(
             encounter_id=e.encounter_id,
             cause=Cause(code="scrub", note="held by the scrubber" if failed else None),
         )
-        ids[e.patient_control_number] = ledger.record_claim(draft).id
-    return ids
+        drafts.append(draft)
+    # One transaction for the night's claims, not one commit per claim.
+    return {c.patient_control_number: c.id for c in ledger.record_claims(drafts)}
 
 
 def _stage(
@@ -308,7 +318,8 @@ def _stage(
     run staged first (two nights at once) leave this file unsent and say so.
     """
     draft = _keep(workspace.outgoing_dir, name, content)
-    report = validate_file(draft)
+    with stage("validate"):
+        report = validate_file(draft)
     if report.status != "valid":
         first = report.message or (str(report.problems[0]) if report.problems else "")
         count = len(report.problems)

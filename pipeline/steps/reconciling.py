@@ -19,6 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from pipeline.benchnight import stage
 from pipeline.ledger import ClaimState, Direction, FileState, Ledger
 from pipeline.practice import Practice
 from pipeline.steps.claim_status import annotate_flags
@@ -58,28 +59,32 @@ def reconcile_and_export(
         for f in ledger.files_by_state(FileState.POSTED, direction=Direction.RECEIVED)
         if (f.transaction_type or "") in REMITTANCE
     ]
-    remit = combine_tables(parse_files([local_path(f) for f in posted]))
+    with stage("parse"):
+        remit = combine_tables(parse_files([local_path(f) for f in posted]))
     as_of = min(on, period.end) if period is not None and period.end else on
-    elig_rows = eligibility_table(ledger)
-    result = reconcile(
-        remit,
-        submitted_claims(ledger, practice, on=on),
-        as_of=as_of,
-        eligibility=pd.DataFrame(elig_rows) if elig_rows else None,
-        appointments=appointments_from_practice(practice),
-        practice=practice_facts(practice),
-        refused=refused_claims(ledger, remit),
-        held=held_claims(ledger, practice, on=on),
-        period=period,
-        case_events=ledger.case_events(),
-    )
-    if result.tables.get("flags") is not None:  # what the payers' 277s said (claim status)
-        result.tables["flags"] = annotate_flags(result.tables["flags"], ledger, practice)
+    with stage("reconcile"):
+        elig_rows = eligibility_table(ledger)
+        result = reconcile(
+            remit,
+            submitted_claims(ledger, practice, on=on),
+            as_of=as_of,
+            eligibility=pd.DataFrame(elig_rows) if elig_rows else None,
+            appointments=appointments_from_practice(practice),
+            practice=practice_facts(practice),
+            refused=refused_claims(ledger, remit),
+            held=held_claims(ledger, practice, on=on),
+            period=period,
+            case_events=ledger.case_events(),
+        )
+        if result.tables.get("flags") is not None:  # what the payers' 277s said (claim status)
+            result.tables["flags"] = annotate_flags(result.tables["flags"], ledger, practice)
     exports_dir = out / "exports" if out else workspace.exports_dir
-    exports = write_exports(result, exports_dir)
-    letters = render_letters(result, out / "letters" if out else workspace.letters_dir)
-    _good_faith_estimates(result, practice, exports_dir, on)
-    report = render_report(result, out / "report.html" if out else workspace.report_path)
+    with stage("export"):
+        exports = write_exports(result, exports_dir)
+        _good_faith_estimates(result, practice, exports_dir, on)
+    with stage("report"):
+        letters = render_letters(result, out / "letters" if out else workspace.letters_dir)
+        report = render_report(result, out / "report.html" if out else workspace.report_path)
     flags = result.tables.get("flags")
     summary = ReconcileSummary(
         as_of=as_of.isoformat(),
@@ -116,8 +121,9 @@ def submitted_claims(ledger: Ledger, practice: Practice, *, on: date) -> Any:
             sent_on.setdefault(record.patient_control_number, day)
     states: dict[str, str] = {}
     reasons: dict[str, str] = {}
+    known = ledger.latest_claims(records)  # one chunked read, not a query per claim
     for pcn in records:
-        claim = ledger.claim(pcn)
+        claim = known.get(pcn)
         if claim is not None:
             states[pcn] = claim.state.value
             if claim.state is ClaimState.REJECTED:
@@ -149,22 +155,21 @@ def refused_claims(ledger: Ledger, remit: dict[str, Any]) -> dict[str, str]:
     took: the ledger refused it (e.g. paid again under another check while already paid)."""
     from pipeline.reconcile.inputs import records
 
-    taken: dict[str, set[str]] = {}
-    state: dict[str, str] = {}
+    clps = [
+        clp
+        for clp in records(remit.get("remit_claims"))
+        if str(clp.get("claim_status_code") or "") != "22"
+    ]
+    known = ledger.latest_claims(str(clp.get("patient_control_number") or "") for clp in clps)
+    taken = ledger.event_references(c.id for c in known.values())  # chunked, not per claim
     out: dict[str, str] = {}
-    for clp in records(remit.get("remit_claims")):
-        pcn = str(clp.get("patient_control_number") or "")
-        key = str(clp.get("claim_key") or "")
-        if str(clp.get("claim_status_code") or "") == "22":
+    for clp in clps:
+        claim = known.get(str(clp.get("patient_control_number") or ""))
+        if claim is None:
             continue
-        if pcn not in taken:
-            claim = ledger.claim(pcn)
-            if claim is None:
-                continue
-            taken[pcn] = {e.reference or "" for e in ledger.transitions(claim.id)}
-            state[pcn] = claim.state.value
-        if key not in taken[pcn]:
-            out[key] = f"the ledger refused it: the claim was already {state[pcn]}"
+        key = str(clp.get("claim_key") or "")
+        if key not in taken[claim.id]:
+            out[key] = f"the ledger refused it: the claim was already {claim.state.value}"
     return out
 
 

@@ -17,6 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pipeline.benchnight import stage
 from pipeline.errors import ClaimflowError, IllegalTransition
 from pipeline.ledger import Cause, ClaimState, FileRecord, Ledger
 from pipeline.steps.cases import record_remittance_received
@@ -56,13 +57,21 @@ def parse_return_file(path: str | Path, name: str | None = None) -> ParseResult:
     """Parse one received file (pure: no ledger); raises ``X12SyntaxError`` when unreadable."""
     from pipeline.parse import parse_file
 
-    return parse_file(Path(path), name=name)
+    with stage("parse"):
+        return parse_file(Path(path), name=name)
 
 
 def post_remittance(
     ledger: Ledger, record: FileRecord, parsed: ParseResult, summary: RemitSummary
 ) -> None:
     """Apply one parsed 835 to the ledger, then mark the file parsed and posted."""
+    with stage("ledger posting"):
+        _post_remittance(ledger, record, parsed, summary)
+
+
+def _post_remittance(
+    ledger: Ledger, record: FileRecord, parsed: ParseResult, summary: RemitSummary
+) -> None:
     from pipeline.reconcile.inputs import as_decimal, records
 
     source = record.names[0]
@@ -70,40 +79,44 @@ def post_remittance(
     for line in records(parsed.tables.get("remit_service_lines")):
         lines[str(line.get("claim_key"))].append(line)
     states: Counter[str] = Counter(summary.by_state)
-    for clp in records(parsed.tables.get("remit_claims")):
-        pcn = str(clp.get("patient_control_number") or "")
-        key = str(clp.get("claim_key") or "")
-        claim = ledger.claim(pcn)
-        if claim is None:
-            summary.unmatched.append(key)
-            continue
-        target = _target(clp, lines[key])
-        if target is ClaimState.REVERSED and claim.state in _NOT_ADJUDICATED:
-            # Reverses an adjudication from before this ledger (a replacement's REF*F8):
-            # the corrected CLP that follows posts the claim.
-            states["reversal_of_earlier"] += 1
-            continue
-        paid = as_decimal(clp.get("paid_amount")) or _ZERO
-        cause = Cause(
-            record.id,
-            _int(clp.get("segment_number")),
-            f"CLP02 {clp.get('claim_status_code') or ''}".strip(),
-            None,
-            key,
-            paid,
-        )
-        number = str(clp.get("payer_claim_control_number") or "") or None
-        try:
-            event = ledger.transition(claim.id, target, cause, payer_claim_control_number=number)
-        except IllegalTransition as exc:
-            # Reconciliation keeps this CLP out of posting (exports/duplicate_remittance.csv).
-            summary.attention.append(
-                f"{source}: {exc} (CLP {key}); held as a duplicate remittance, not posted"
+    clps = records(parsed.tables.get("remit_claims"))
+    # One transaction for the file's CLPs (ledger/posting.py): claims read in chunks, states
+    # advance in memory in file order, events written with executemany.
+    with ledger.posting(record.id) as posting:
+        known = posting.claims(str(clp.get("patient_control_number") or "") for clp in clps)
+        for clp in clps:
+            key = str(clp.get("claim_key") or "")
+            claim = known.get(str(clp.get("patient_control_number") or ""))
+            if claim is None:
+                summary.unmatched.append(key)
+                continue
+            target = _target(clp, lines[key])
+            if target is ClaimState.REVERSED and claim.state in _NOT_ADJUDICATED:
+                # Reverses an adjudication from before this ledger (a replacement's REF*F8):
+                # the corrected CLP that follows posts the claim.
+                states["reversal_of_earlier"] += 1
+                continue
+            paid = as_decimal(clp.get("paid_amount")) or _ZERO
+            cause = Cause(
+                record.id,
+                _int(clp.get("segment_number")),
+                f"CLP02 {clp.get('claim_status_code') or ''}".strip(),
+                None,
+                key,
+                paid,
             )
-            continue
-        summary.claims += 1
-        if not event.replayed:
-            states[target.value] += 1
+            number = str(clp.get("payer_claim_control_number") or "") or None
+            try:
+                new = posting.transition(claim.id, target, cause, payer_claim_control_number=number)
+            except IllegalTransition as exc:
+                # Reconciliation keeps this CLP out of posting (exports/duplicate_remittance.csv).
+                summary.attention.append(
+                    f"{source}: {exc} (CLP {key}); held as a duplicate remittance, not posted"
+                )
+                continue
+            summary.claims += 1
+            if new:
+                states[target.value] += 1
     for payment in records(parsed.tables.get("remit_payments")):
         amount = as_decimal(payment.get("payment_amount")) or _ZERO
         summary.payments += -amount if payment.get("credit_debit") == "D" else amount

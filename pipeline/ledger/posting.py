@@ -1,0 +1,239 @@
+"""Batched posting: one file's claim transitions in one transaction, a few statements in all.
+
+    with ledger.posting(file_id) as posting:
+        claims = posting.claims(pcns)                # latest version per PCN, one query
+        posting.transition(claim.id, ClaimState.PAID, cause, payer_claim_control_number=...)
+
+:meth:`Ledger.transition` costs a transaction and four statements per claim; a 100k-claim
+835 posted that way takes minutes. Here the claims are read in chunks, the file's own events
+already stored are read once (every cause names this file, so a replay is found by its
+``dedupe_key``), states advance in memory in file order, and on exit the new events are
+inserted and the claims updated with ``executemany`` — committed together or not at all.
+Exactly-once is the same rule as :meth:`Ledger.transition`: a (claim, dedupe key) already
+stored is a no-op, and the unique constraint on it still guards a concurrent writer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pipeline.errors import LedgerError
+from pipeline.ledger.lifecycle import ClaimState, check_claim_transition
+from pipeline.ledger.models import Claim, ClaimEvent
+from pipeline.ledger.records import Cause
+
+__all__ = ["PostedClaim", "Posting"]
+
+_CHUNK = 900
+"""Bound parameters per IN (...) list: under every SQLite build's variable limit."""
+
+
+@dataclass
+class PostedClaim:
+    """What posting needs of a claim: its id, PCN and (in-memory, current) state."""
+
+    id: int
+    patient_control_number: str
+    state: ClaimState | None
+    payer_claim_control_number: str | None
+    payer_id: str = ""
+
+
+class Posting:
+    """The transitions of one file, applied in memory and written in one go (see module)."""
+
+    def __init__(self, session: Session, file_id: int, now: dt.datetime) -> None:
+        self._session = session
+        self._file_id = file_id
+        self._now = now
+        self._claims: dict[int, PostedClaim] = {}
+        self._seen = {
+            (claim_id, key)
+            for claim_id, key in session.execute(
+                select(ClaimEvent.claim_id, ClaimEvent.dedupe_key).where(
+                    ClaimEvent.file_id == file_id
+                )
+            )
+        }
+        self._events: list[dict[str, object]] = []
+        self._changed: set[int] = set()
+
+    def claims(self, patient_control_numbers: Iterable[str]) -> dict[str, PostedClaim]:
+        """PCN -> its latest version, for every PCN the ledger knows (locked on PostgreSQL)."""
+        wanted = sorted(set(patient_control_numbers))
+        latest: dict[str, tuple[int, PostedClaim]] = {}
+        for start in range(0, len(wanted), _CHUNK):
+            query = (
+                select(
+                    Claim.id,
+                    Claim.patient_control_number,
+                    Claim.version,
+                    Claim.state,
+                    Claim.payer_claim_control_number,
+                    Claim.payer_id,
+                )
+                .where(Claim.patient_control_number.in_(wanted[start : start + _CHUNK]))
+                .with_for_update()
+            )
+            for cid, pcn, version, state, number, payer in self._session.execute(query):
+                if pcn not in latest or version > latest[pcn][0]:
+                    current = ClaimState(state) if state else None
+                    claim = PostedClaim(cid, pcn, current, number, payer)
+                    latest[pcn] = (version, claim)
+        out = {pcn: claim for pcn, (_, claim) in latest.items()}
+        self._claims.update({c.id: c for c in out.values()})
+        return out
+
+    def claims_by_id(self, claim_ids: Iterable[int]) -> dict[int, PostedClaim]:
+        """Claim id -> claim (a specific version: what an acknowledgment names)."""
+        asked = list(claim_ids)
+        wanted = sorted(set(asked) - set(self._claims))
+        for start in range(0, len(wanted), _CHUNK):
+            query = (
+                select(
+                    Claim.id,
+                    Claim.patient_control_number,
+                    Claim.state,
+                    Claim.payer_claim_control_number,
+                    Claim.payer_id,
+                )
+                .where(Claim.id.in_(wanted[start : start + _CHUNK]))
+                .with_for_update()
+            )
+            for cid, pcn, state, number, payer in self._session.execute(query):
+                current = ClaimState(state) if state else None
+                self._claims[cid] = PostedClaim(cid, pcn, current, number, payer)
+        return {cid: self._claims[cid] for cid in asked if cid in self._claims}
+
+    def transition(
+        self,
+        claim_id: int,
+        target: ClaimState,
+        cause: Cause,
+        *,
+        payer_claim_control_number: str | None = None,
+    ) -> bool:
+        """Queue ``claim -> target``; False when this very event is already stored (a replay).
+
+        Raises ``IllegalTransition`` like :meth:`Ledger.transition` (nothing is queued then).
+        """
+        claim = self._claims.get(claim_id)
+        if claim is None:
+            raise LedgerError(f"claim {claim_id}: not loaded for posting")
+        if cause.file_id != self._file_id:
+            raise LedgerError(f"claim {claim_id}: a batched cause must name file {self._file_id}")
+        key = f"{target.value}|{cause.identity()}"
+        if (claim_id, key) in self._seen:
+            return False
+        check_claim_transition(claim_id, claim.state, target)
+        self._seen.add((claim_id, key))
+        self._events.append(
+            {
+                "claim_id": claim_id,
+                "at": self._now,
+                "from_state": claim.state.value if claim.state else None,
+                "to_state": target.value,
+                "file_id": cause.file_id,
+                "segment_number": cause.segment_number,
+                "code": cause.code,
+                "note": cause.note,
+                "reference": cause.reference,
+                "amount": cause.amount,
+                "dedupe_key": key,
+            }
+        )
+        claim.state = target
+        if payer_claim_control_number:
+            claim.payer_claim_control_number = payer_claim_control_number
+        self._changed.add(claim_id)
+        return True
+
+    def flush(self) -> int:
+        """Write what was queued; returns the number of new events.
+
+        SQLite: ``executemany`` (the driver loops in C). PostgreSQL: ``COPY`` — its
+        ``executemany`` is still a round trip per row — into the events table and into a
+        temporary table the claims are updated from. Same transaction either way."""
+        written = len(self._events)
+        changed = [
+            (cid, c.state.value if c.state else None, c.payer_claim_control_number, self._now)
+            for cid in sorted(self._changed)
+            for c in (self._claims[cid],)
+        ]
+        conn = self._session.connection()
+        if conn.dialect.name == "postgresql":
+            _copy_postgresql(conn.connection.driver_connection, self._events, changed)
+        else:
+            _executemany_sqlite(conn, self._events, changed)
+        self._events, self._changed = [], set()
+        return written
+
+
+def _executemany_sqlite(
+    conn: Any, events: list[dict[str, object]], changed: Sequence[tuple[object, ...]]
+) -> None:
+    """Driver-level ``executemany`` with values converted once by the columns' own types
+    (Money, UTC datetimes): SQLAlchemy's per-parameter processing was half the cost."""
+    dialect = conn.dialect
+    table = ClaimEvent.__table__
+    convert = [
+        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in _EVENT_COLUMNS
+    ]
+    if events:
+        rows = [
+            tuple(
+                f(event[name]) if f is not None and event[name] is not None else event[name]
+                for name, f in zip(_EVENT_COLUMNS, convert, strict=True)
+            )
+            for event in events
+        ]
+        marks = ", ".join("?" * len(_EVENT_COLUMNS))
+        conn.exec_driver_sql(
+            f"INSERT INTO claim_events ({', '.join(_EVENT_COLUMNS)}) VALUES ({marks})", rows
+        )
+    if changed:
+        stamp = Claim.__table__.c.updated_at.type.dialect_impl(dialect).bind_processor(dialect)
+        conn.exec_driver_sql(
+            "UPDATE claims SET state = ?, payer_claim_control_number = ?, updated_at = ?"
+            " WHERE id = ?",
+            [
+                (state, number, stamp(now) if stamp else now, cid)
+                for cid, state, number, now in changed
+            ],
+        )
+
+
+_EVENT_COLUMNS = (
+    "claim_id", "at", "from_state", "to_state", "file_id", "segment_number", "code", "note",
+    "reference", "amount", "dedupe_key",
+)  # fmt: skip
+
+
+def _copy_postgresql(
+    raw: Any, events: list[dict[str, object]], changed: Sequence[tuple[object, ...]]
+) -> None:
+    with raw.cursor() as cur:
+        if events:
+            columns = ", ".join(_EVENT_COLUMNS)
+            with cur.copy(f"COPY claim_events ({columns}) FROM STDIN") as copy:
+                for event in events:
+                    copy.write_row(tuple(event[c] for c in _EVENT_COLUMNS))
+        if changed:
+            cur.execute(
+                "CREATE TEMPORARY TABLE IF NOT EXISTS posted_claims (id integer, state text,"
+                " number text, at timestamptz) ON COMMIT DELETE ROWS"
+            )
+            with cur.copy("COPY posted_claims (id, state, number, at) FROM STDIN") as copy:
+                for row in changed:
+                    copy.write_row(row)
+            cur.execute(
+                "UPDATE claims SET state = p.state, payer_claim_control_number = p.number,"
+                " updated_at = p.at FROM posted_claims p WHERE claims.id = p.id"
+            )
+            cur.execute("DELETE FROM posted_claims")
