@@ -92,6 +92,10 @@ E2E_PATHS = (
     "tests/clearinghouse/test_demo_practice.py",
     "tests/reconcile/test_demo_recompute.py",
     "tests/x12/test_ig_parallel.py",
+    "tests/x12/test_compiled_conformance.py",  # the whole corpus through pyx12 and compiled
+    "tests/test_cli_permissions.py",  # a whole demo under umask 022
+    "tests/test_cli_prefect.py",  # `claimflow run` starting its own Prefect
+    "tests/clearinghouse/test_profile_cli.py",  # the simulator as a process, a night against it
 )
 
 
