@@ -14,7 +14,9 @@ file that cannot be read is quarantined with the reader's message and the rest g
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass, field
+from operator import attrgetter
+from typing import Any, cast
 
 from pipeline.benchnight import stage
 from pipeline.errors import ClaimflowError, IllegalTransition
@@ -28,6 +30,11 @@ from pipeline.ledger import (
     FileState,
     Ledger,
 )
+from pipeline.parse.t277 import ClaimStatus
+from pipeline.parse.t277ca import ClaimAcknowledgment
+from pipeline.parse.t999 import AckTransaction
+from pipeline.parse.ta1 import AckInterchange
+from pipeline.parse.tables import COLUMNS
 from pipeline.steps.files import ACKNOWLEDGMENT, local_path, quarantine, waiting
 from pipeline.steps.summaries import AckSummary
 from pipeline.steps.workspace import Workspace
@@ -38,11 +45,16 @@ __all__ = ["move_claim", "process_acknowledgments"]
 _ORDER = {"TA1": 0, "999": 1, "277": 2}
 _DUPLICATE_INTERCHANGE = "025"
 _WORST = {"rejected": 3, "partially_accepted": 2, "accepted_with_errors": 1, "accepted": 0}
+_TABLES: dict[type, str] = {
+    AckInterchange: "ack_interchanges",
+    AckTransaction: "ack_transactions",
+    ClaimAcknowledgment: "claim_acknowledgments",
+    ClaimStatus: "claim_statuses",
+}
+_GETTERS = {t: attrgetter(*COLUMNS[t]) for t in _TABLES.values()}
 
 
 def process_acknowledgments(ledger: Ledger, workspace: Workspace) -> AckSummary:
-    from pipeline.parse import parse_file
-
     summary = AckSummary()
     files = sorted(
         waiting(ledger, ACKNOWLEDGMENT), key=lambda f: (_ORDER[f.transaction_type or ""], f.id)
@@ -51,33 +63,64 @@ def process_acknowledgments(ledger: Ledger, workspace: Workspace) -> AckSummary:
     for record in files:
         try:
             with stage("parse"):
-                parsed = parse_file(local_path(record), name=record.names[0])
+                verdicts = _read(record)
         except (ClaimflowError, OSError) as exc:
             summary.attention.append(quarantine(ledger, workspace, record, _one_line(exc)))
             continue
         with stage("ledger: acknowledgments"):
             if groups is None:
                 groups = _sent_groups(ledger)
-            _post_acknowledgments(ledger, record, parsed.tables, groups, summary)
+            _post_acknowledgments(ledger, record, verdicts, groups, summary)
         summary.files += 1
     return summary
+
+
+@dataclass
+class _Verdicts:
+    """What one acknowledgment file says, read in one streaming pass (no DataFrames).
+
+    The whole file is read before anything is posted, so an unreadable file moves nothing.
+    A 999 keeps one record per acknowledged set (its worst finding), not one per error row.
+    """
+
+    interchanges: list[dict[str, Any]] = field(default_factory=list)
+    sets: dict[tuple[str, str], AckTransaction] = field(default_factory=dict)
+    claims: list[ClaimAcknowledgment] = field(default_factory=list)
+    statuses: list[ClaimStatus] = field(default_factory=list)
+
+
+def _read(record: FileRecord) -> _Verdicts:
+    from pipeline.parse import iter_records
+
+    out = _Verdicts()
+    for item in iter_records(local_path(record), name=record.names[0]):
+        kind = type(item)
+        if kind is AckTransaction:
+            _keep_worst(out.sets, cast(AckTransaction, item))
+        elif kind is ClaimAcknowledgment:
+            out.claims.append(cast(ClaimAcknowledgment, item))
+        elif kind is ClaimStatus:
+            out.statuses.append(cast(ClaimStatus, item))
+        elif kind is AckInterchange:
+            out.interchanges.append(_row(item))
+    return out
 
 
 def _post_acknowledgments(
     ledger: Ledger,
     record: FileRecord,
-    tables: dict[str, Any],
+    verdicts: _Verdicts,
     groups: dict[str, str],
     summary: AckSummary,
 ) -> None:
-    for row in _rows(tables.get("ack_interchanges")):
+    for row in verdicts.interchanges:
         _ta1(ledger, record, row, summary)
-    _999(ledger, record, _sets(tables.get("ack_transactions")), groups, summary)
-    _277ca(ledger, record, _rows(tables.get("claim_acknowledgments")), summary)
-    if "claim_statuses" in tables:
+    _999(ledger, record, verdicts.sets, groups, summary)
+    _277ca(ledger, record, [_row(c) for c in verdicts.claims], summary)
+    if verdicts.statuses:  # a 277 (X212): answers to our 276s
         from pipeline.steps.claim_status import post_claim_statuses
 
-        post_claim_statuses(ledger, record, _rows(tables["claim_statuses"]), summary)
+        post_claim_statuses(ledger, record, [_row(s) for s in verdicts.statuses], summary)
     ledger.mark_parsed(record.id)
     ledger.mark_posted(record.id)
 
@@ -101,16 +144,17 @@ def _ta1(ledger: Ledger, record: FileRecord, row: dict[str, Any], summary: AckSu
 def _999(
     ledger: Ledger,
     record: FileRecord,
-    sets: dict[tuple[str, str], dict[str, Any]],
+    sets: dict[tuple[str, str], AckTransaction],
     groups: dict[str, str],
     summary: AckSummary,
 ) -> None:
     """Every AK2 set of a 999 in one transaction (ledger/posting.py), in file order."""
     verdicts: list[tuple[ClaimState, Cause, list[int]]] = []
-    for (gs06, st02), row in sets.items():
+    for (gs06, st02), found in sets.items():
         isa13 = groups.get(gs06)
         if isa13 is None:
             continue  # a group we never sent (or a 270's): nothing to move
+        row = _row(found)
         status = str(row.get("status") or "")
         target = ClaimState.REJECTED if status == "rejected" else ClaimState.ACCEPTED
         code = f"999 {row.get('status_code') or ''}".strip()
@@ -229,29 +273,22 @@ def _sent_groups(ledger: Ledger) -> dict[str, str]:
     return out
 
 
-def _sets(frame: Any) -> dict[tuple[str, str], dict[str, Any]]:
-    """999 rows collapsed to one per (GS06, ST02), keeping the worst status."""
-    out: dict[tuple[str, str], dict[str, Any]] = {}
-    for row in _rows(frame):
-        st02 = str(row.get("transaction_control_number") or "")
-        if not st02:
-            continue  # a group-level row (AK9)
-        gs06 = Controls("0", str(row.get("group_control_number") or ""), st02).normalized().gs06
-        key = (gs06, st02)
-        old = out.get(key)
-        if old is None or _WORST.get(str(row.get("status")), 0) > _WORST.get(
-            str(old.get("status")), 0
-        ):
-            out[key] = row
-    return out
+def _keep_worst(sets: dict[tuple[str, str], AckTransaction], found: AckTransaction) -> None:
+    """999 rows collapsed to one per (GS06, ST02), keeping the first of the worst status."""
+    st02 = found.transaction_control_number
+    if not st02:
+        return  # a group-level row (AK9)
+    gs06 = Controls("0", found.group_control_number, st02).normalized().gs06
+    key = (gs06, st02)
+    old = sets.get(key)
+    if old is None or _WORST.get(found.status, 0) > _WORST.get(old.status, 0):
+        sets[key] = found
 
 
-def _rows(frame: Any) -> list[dict[str, Any]]:
-    if frame is None or len(frame) == 0:
-        return []
-    from pipeline.reconcile.inputs import records
-
-    return records(frame)
+def _row(record: object) -> dict[str, Any]:
+    """A record as the table row it would be (same columns; empty strings kept)."""
+    table = _TABLES[type(record)]
+    return dict(zip(COLUMNS[table], _GETTERS[table](record), strict=True))
 
 
 def _int(value: Any) -> int | None:
