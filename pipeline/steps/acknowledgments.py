@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from operator import attrgetter
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from pipeline.benchnight import stage
 from pipeline.errors import ClaimflowError, IllegalTransition
@@ -84,7 +84,10 @@ class _Verdicts:
     """
 
     interchanges: list[dict[str, Any]] = field(default_factory=list)
-    sets: dict[tuple[str, str], AckTransaction] = field(default_factory=dict)
+    sets: dict[tuple[str, str], _SetVerdict] = field(default_factory=dict)
+    shared: dict[object, Any] = field(default_factory=dict)
+    """One copy of each repeated value (GS06, verdict): spooled rows come back from disk
+    as fresh strings, and a 999 may acknowledge a million sets."""
     claims: list[ClaimAcknowledgment] = field(default_factory=list)
     statuses: list[ClaimStatus] = field(default_factory=list)
 
@@ -96,7 +99,7 @@ def _read(record: FileRecord) -> _Verdicts:
     for item in iter_records(local_path(record), name=record.names[0]):
         kind = type(item)
         if kind is AckTransaction:
-            _keep_worst(out.sets, cast(AckTransaction, item))
+            _keep_worst(out, cast(AckTransaction, item))
         elif kind is ClaimAcknowledgment:
             out.claims.append(cast(ClaimAcknowledgment, item))
         elif kind is ClaimStatus:
@@ -144,23 +147,27 @@ def _ta1(ledger: Ledger, record: FileRecord, row: dict[str, Any], summary: AckSu
 def _999(
     ledger: Ledger,
     record: FileRecord,
-    sets: dict[tuple[str, str], AckTransaction],
+    sets: dict[tuple[str, str], _SetVerdict],
     groups: dict[str, str],
     summary: AckSummary,
 ) -> None:
     """Every AK2 set of a 999 in one transaction (ledger/posting.py), in file order."""
     verdicts: list[tuple[ClaimState, Cause, list[int]]] = []
+    sent: dict[str, dict[str, list[int]]] = {}  # GS06 -> ST02 -> claim ids
     for (gs06, st02), found in sets.items():
         isa13 = groups.get(gs06)
         if isa13 is None:
             continue  # a group we never sent (or a 270's): nothing to move
-        row = _row(found)
-        status = str(row.get("status") or "")
-        target = ClaimState.REJECTED if status == "rejected" else ClaimState.ACCEPTED
-        code = f"999 {row.get('status_code') or ''}".strip()
-        note = row.get("error_text") or None
+        in_group = sent.get(gs06)
+        if in_group is None:
+            in_group = sent[gs06] = _claims_by_set(ledger, isa13, gs06)
+        ids = in_group.get(st02)
+        if not ids:
+            continue  # a set of the group that carried none of our claims
+        target = ClaimState.REJECTED if found.status == "rejected" else ClaimState.ACCEPTED
+        code = f"999 {found.status_code}".strip()
+        note = found.error_text or None
         cause = Cause(record.id, None, code, note, f"{gs06}/{st02}")
-        ids = [c.id for c in ledger.claims_in_submission(isa13, gs06, st02)]
         verdicts.append((target, cause, ids))
     if not verdicts:
         return
@@ -263,6 +270,21 @@ def _count(
         summary.verdict(claim_id, "accepted")
 
 
+def _claims_by_set(ledger: Ledger, isa13: str, gs06: str) -> dict[str, list[int]]:
+    """ST02 -> ids (in id order) of the claims sent in that set of group ``gs06``: one
+    query per group and claim, not per AK2 (a 999 may acknowledge a million sets)."""
+    key = Controls(isa13, gs06, "").normalized()
+    out: dict[str, list[int]] = {}
+    for claim in ledger.claims_in_submission(isa13, gs06):
+        for sub in ledger.submissions(claim.id):
+            c = sub.controls.normalized()
+            if (c.isa13, c.gs06) == (key.isa13, key.gs06):
+                ids = out.setdefault(c.st02, [])
+                if not ids or ids[-1] != claim.id:
+                    ids.append(claim.id)
+    return out
+
+
 def _sent_groups(ledger: Ledger) -> dict[str, str]:
     """GS06 -> ISA13 of every file the ledger sent (999 AK102 names only the group)."""
     out: dict[str, str] = {}
@@ -273,16 +295,28 @@ def _sent_groups(ledger: Ledger) -> dict[str, str]:
     return out
 
 
-def _keep_worst(sets: dict[tuple[str, str], AckTransaction], found: AckTransaction) -> None:
+class _SetVerdict(NamedTuple):
+    """The worst finding of a 999 about one acknowledged set (what ``_999`` posts)."""
+
+    status: str
+    status_code: str
+    error_text: str
+
+
+def _keep_worst(out: _Verdicts, found: AckTransaction) -> None:
     """999 rows collapsed to one per (GS06, ST02), keeping the first of the worst status."""
     st02 = found.transaction_control_number
     if not st02:
         return  # a group-level row (AK9)
+    shared = out.shared
     gs06 = Controls("0", found.group_control_number, st02).normalized().gs06
+    gs06 = shared.setdefault(gs06, gs06)
+    verdict = _SetVerdict(found.status, found.status_code, found.error_text)
+    verdict = shared.setdefault(verdict, verdict)
     key = (gs06, st02)
-    old = sets.get(key)
-    if old is None or _WORST.get(found.status, 0) > _WORST.get(old.status, 0):
-        sets[key] = found
+    old = out.sets.get(key)
+    if old is None or _WORST.get(verdict.status, 0) > _WORST.get(old.status, 0):
+        out.sets[key] = verdict
 
 
 def _row(record: object) -> dict[str, Any]:
