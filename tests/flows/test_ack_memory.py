@@ -56,3 +56,26 @@ def test_a_large_999_posts_in_a_fraction_of_the_whole_table_memory(tmp_path: Pat
         rejection = summary.rejections[0]
         assert (rejection["patient_control_number"], rejection["code"]) == ("BIG00001", "999 R")
         assert ledger.file(received.id).state is FileState.POSTED
+
+
+def test_a_999_cut_short_is_quarantined_and_moves_no_claim(tmp_path: Path) -> None:
+    # Group 1 whole (its AK9 releases its rows), then group 2 cut off: the file is read to
+    # its end before anything is posted, so group 1's verdicts must not stand either.
+    whole = write_999(tmp_path / "whole.999", 4).read_bytes()
+    path = tmp_path / "cut.999"
+    group_2 = b"AK1*HC*2*005010X222A1~\nAK2*837*000000009*005010X222A1~\n"
+    path.write_bytes(whole[: whole.index(b"\nSE*") + 1] + group_2)
+    workspace = Workspace(tmp_path)
+    with Ledger(workspace.ledger_url) as ledger:
+        claims = ledger.record_claims([draft(f"CUT{i:03d}") for i in range(1, 5)])
+        sets = {c.id: Controls("77", "1", f"{i:09d}", "837") for i, c in enumerate(claims, 1)}
+        ledger.stage_submission(b"ISA*837", "out.x12", sets, list(sets.values()))
+        received = ledger.register_received(path, "cut.999", transaction_type="999")
+        summary = process_acknowledgments(ledger, workspace)
+        (line,) = summary.attention
+        print(f"\n{line}")
+        assert line.startswith(f"file {received.id} (cut.999) quarantined: ") and "\n" not in line
+        assert (summary.files, summary.verdicts) == (0, {})
+        assert {ledger.claim_by_id(c.id).state for c in claims} == {ClaimState.SUBMITTED}
+        assert ledger.file(received.id).state is FileState.QUARANTINED
+        assert (workspace.quarantine_dir / "cut.999.reason.txt").exists()
