@@ -10,6 +10,10 @@
 
 Every event names the file (and segment when known), so reprocessing posts nothing twice. A
 file that cannot be read is quarantined with the reader's message and the rest goes on.
+
+Files are read as typed records (:func:`pipeline.parse.iter_records`), never as whole tables:
+a 999 keeps one small verdict per acknowledged set, so a 40 MB one posts in flat memory. The
+whole file is read before anything is posted, so a file cut short moves no claim.
 """
 
 from __future__ import annotations
@@ -80,7 +84,7 @@ class _Verdicts:
     """What one acknowledgment file says, read in one streaming pass (no DataFrames).
 
     The whole file is read before anything is posted, so an unreadable file moves nothing.
-    A 999 keeps one record per acknowledged set (its worst finding), not one per error row.
+    A 999 keeps one small verdict per acknowledged set (its worst finding), not its rows.
     """
 
     interchanges: list[dict[str, Any]] = field(default_factory=list)
