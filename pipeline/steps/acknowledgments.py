@@ -10,11 +10,17 @@
 
 Every event names the file (and segment when known), so reprocessing posts nothing twice. A
 file that cannot be read is quarantined with the reader's message and the rest goes on.
+
+Files are read as typed records (:func:`pipeline.parse.iter_records`), never as whole tables:
+a 999 keeps one small verdict per acknowledged set, so a 40 MB one posts in flat memory. The
+whole file is read before anything is posted, so a file cut short moves no claim.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass, field
+from operator import attrgetter
+from typing import Any, NamedTuple, cast
 
 from pipeline.benchnight import stage
 from pipeline.errors import ClaimflowError, IllegalTransition
@@ -28,6 +34,11 @@ from pipeline.ledger import (
     FileState,
     Ledger,
 )
+from pipeline.parse.t277 import ClaimStatus
+from pipeline.parse.t277ca import ClaimAcknowledgment
+from pipeline.parse.t999 import AckTransaction
+from pipeline.parse.ta1 import AckInterchange
+from pipeline.parse.tables import COLUMNS
 from pipeline.steps.files import ACKNOWLEDGMENT, local_path, quarantine, waiting
 from pipeline.steps.summaries import AckSummary
 from pipeline.steps.workspace import Workspace
@@ -38,11 +49,16 @@ __all__ = ["move_claim", "process_acknowledgments"]
 _ORDER = {"TA1": 0, "999": 1, "277": 2}
 _DUPLICATE_INTERCHANGE = "025"
 _WORST = {"rejected": 3, "partially_accepted": 2, "accepted_with_errors": 1, "accepted": 0}
+_TABLES: dict[type, str] = {
+    AckInterchange: "ack_interchanges",
+    AckTransaction: "ack_transactions",
+    ClaimAcknowledgment: "claim_acknowledgments",
+    ClaimStatus: "claim_statuses",
+}
+_GETTERS = {t: attrgetter(*COLUMNS[t]) for t in _TABLES.values()}
 
 
 def process_acknowledgments(ledger: Ledger, workspace: Workspace) -> AckSummary:
-    from pipeline.parse import parse_file
-
     summary = AckSummary()
     files = sorted(
         waiting(ledger, ACKNOWLEDGMENT), key=lambda f: (_ORDER[f.transaction_type or ""], f.id)
@@ -51,33 +67,67 @@ def process_acknowledgments(ledger: Ledger, workspace: Workspace) -> AckSummary:
     for record in files:
         try:
             with stage("parse"):
-                parsed = parse_file(local_path(record), name=record.names[0])
+                verdicts = _read(record)
         except (ClaimflowError, OSError) as exc:
             summary.attention.append(quarantine(ledger, workspace, record, _one_line(exc)))
             continue
         with stage("ledger: acknowledgments"):
             if groups is None:
                 groups = _sent_groups(ledger)
-            _post_acknowledgments(ledger, record, parsed.tables, groups, summary)
+            _post_acknowledgments(ledger, record, verdicts, groups, summary)
         summary.files += 1
     return summary
+
+
+@dataclass
+class _Verdicts:
+    """What one acknowledgment file says, read in one streaming pass (no DataFrames).
+
+    The whole file is read before anything is posted, so an unreadable file moves nothing.
+    A 999 keeps one small verdict per acknowledged set (its worst finding), not its rows.
+    """
+
+    interchanges: list[dict[str, Any]] = field(default_factory=list)
+    sets: dict[tuple[str, str], _SetVerdict] = field(default_factory=dict)
+    shared: dict[object, Any] = field(default_factory=dict)
+    """One copy of each repeated value (GS06, verdict): spooled rows come back from disk
+    as fresh strings, and a 999 may acknowledge a million sets."""
+    claims: list[ClaimAcknowledgment] = field(default_factory=list)
+    statuses: list[ClaimStatus] = field(default_factory=list)
+
+
+def _read(record: FileRecord) -> _Verdicts:
+    from pipeline.parse import iter_records
+
+    out = _Verdicts()
+    for item in iter_records(local_path(record), name=record.names[0]):
+        kind = type(item)
+        if kind is AckTransaction:
+            _keep_worst(out, cast(AckTransaction, item))
+        elif kind is ClaimAcknowledgment:
+            out.claims.append(cast(ClaimAcknowledgment, item))
+        elif kind is ClaimStatus:
+            out.statuses.append(cast(ClaimStatus, item))
+        elif kind is AckInterchange:
+            out.interchanges.append(_row(item))
+    return out
 
 
 def _post_acknowledgments(
     ledger: Ledger,
     record: FileRecord,
-    tables: dict[str, Any],
+    verdicts: _Verdicts,
     groups: dict[str, str],
     summary: AckSummary,
 ) -> None:
-    for row in _rows(tables.get("ack_interchanges")):
+    for row in verdicts.interchanges:
         _ta1(ledger, record, row, summary)
-    _999(ledger, record, _sets(tables.get("ack_transactions")), groups, summary)
-    _277ca(ledger, record, _rows(tables.get("claim_acknowledgments")), summary)
-    if "claim_statuses" in tables:
+    _999(ledger, record, verdicts.sets, groups, summary)
+    _277ca(ledger, record, [_row(c) for c in verdicts.claims], summary)
+    if verdicts.statuses:  # a 277 (X212): answers to our 276s
         from pipeline.steps.claim_status import post_claim_statuses
 
-        post_claim_statuses(ledger, record, _rows(tables["claim_statuses"]), summary)
+        post_claim_statuses(ledger, record, [_row(s) for s in verdicts.statuses], summary)
     ledger.mark_parsed(record.id)
     ledger.mark_posted(record.id)
 
@@ -101,22 +151,27 @@ def _ta1(ledger: Ledger, record: FileRecord, row: dict[str, Any], summary: AckSu
 def _999(
     ledger: Ledger,
     record: FileRecord,
-    sets: dict[tuple[str, str], dict[str, Any]],
+    sets: dict[tuple[str, str], _SetVerdict],
     groups: dict[str, str],
     summary: AckSummary,
 ) -> None:
     """Every AK2 set of a 999 in one transaction (ledger/posting.py), in file order."""
     verdicts: list[tuple[ClaimState, Cause, list[int]]] = []
-    for (gs06, st02), row in sets.items():
+    sent: dict[str, dict[str, list[int]]] = {}  # GS06 -> ST02 -> claim ids
+    for (gs06, st02), found in sets.items():
         isa13 = groups.get(gs06)
         if isa13 is None:
             continue  # a group we never sent (or a 270's): nothing to move
-        status = str(row.get("status") or "")
-        target = ClaimState.REJECTED if status == "rejected" else ClaimState.ACCEPTED
-        code = f"999 {row.get('status_code') or ''}".strip()
-        note = row.get("error_text") or None
+        in_group = sent.get(gs06)
+        if in_group is None:
+            in_group = sent[gs06] = _claims_by_set(ledger, isa13, gs06)
+        ids = in_group.get(st02)
+        if not ids:
+            continue  # a set of the group that carried none of our claims
+        target = ClaimState.REJECTED if found.status == "rejected" else ClaimState.ACCEPTED
+        code = f"999 {found.status_code}".strip()
+        note = found.error_text or None
         cause = Cause(record.id, None, code, note, f"{gs06}/{st02}")
-        ids = [c.id for c in ledger.claims_in_submission(isa13, gs06, st02)]
         verdicts.append((target, cause, ids))
     if not verdicts:
         return
@@ -219,6 +274,21 @@ def _count(
         summary.verdict(claim_id, "accepted")
 
 
+def _claims_by_set(ledger: Ledger, isa13: str, gs06: str) -> dict[str, list[int]]:
+    """ST02 -> ids (in id order) of the claims sent in that set of group ``gs06``: one
+    query per group and claim, not per AK2 (a 999 may acknowledge a million sets)."""
+    key = Controls(isa13, gs06, "").normalized()
+    out: dict[str, list[int]] = {}
+    for claim in ledger.claims_in_submission(isa13, gs06):
+        for sub in ledger.submissions(claim.id):
+            c = sub.controls.normalized()
+            if (c.isa13, c.gs06) == (key.isa13, key.gs06):
+                ids = out.setdefault(c.st02, [])
+                if not ids or ids[-1] != claim.id:
+                    ids.append(claim.id)
+    return out
+
+
 def _sent_groups(ledger: Ledger) -> dict[str, str]:
     """GS06 -> ISA13 of every file the ledger sent (999 AK102 names only the group)."""
     out: dict[str, str] = {}
@@ -229,29 +299,34 @@ def _sent_groups(ledger: Ledger) -> dict[str, str]:
     return out
 
 
-def _sets(frame: Any) -> dict[tuple[str, str], dict[str, Any]]:
-    """999 rows collapsed to one per (GS06, ST02), keeping the worst status."""
-    out: dict[tuple[str, str], dict[str, Any]] = {}
-    for row in _rows(frame):
-        st02 = str(row.get("transaction_control_number") or "")
-        if not st02:
-            continue  # a group-level row (AK9)
-        gs06 = Controls("0", str(row.get("group_control_number") or ""), st02).normalized().gs06
-        key = (gs06, st02)
-        old = out.get(key)
-        if old is None or _WORST.get(str(row.get("status")), 0) > _WORST.get(
-            str(old.get("status")), 0
-        ):
-            out[key] = row
-    return out
+class _SetVerdict(NamedTuple):
+    """The worst finding of a 999 about one acknowledged set (what ``_999`` posts)."""
+
+    status: str
+    status_code: str
+    error_text: str
 
 
-def _rows(frame: Any) -> list[dict[str, Any]]:
-    if frame is None or len(frame) == 0:
-        return []
-    from pipeline.reconcile.inputs import records
+def _keep_worst(out: _Verdicts, found: AckTransaction) -> None:
+    """999 rows collapsed to one per (GS06, ST02), keeping the first of the worst status."""
+    st02 = found.transaction_control_number
+    if not st02:
+        return  # a group-level row (AK9)
+    shared = out.shared
+    gs06 = Controls("0", found.group_control_number, st02).normalized().gs06
+    gs06 = shared.setdefault(gs06, gs06)
+    verdict = _SetVerdict(found.status, found.status_code, found.error_text)
+    verdict = shared.setdefault(verdict, verdict)
+    key = (gs06, st02)
+    old = out.sets.get(key)
+    if old is None or _WORST.get(verdict.status, 0) > _WORST.get(old.status, 0):
+        out.sets[key] = verdict
 
-    return records(frame)
+
+def _row(record: object) -> dict[str, Any]:
+    """A record as the table row it would be (same columns; empty strings kept)."""
+    table = _TABLES[type(record)]
+    return dict(zip(COLUMNS[table], _GETTERS[table](record), strict=True))
 
 
 def _int(value: Any) -> int | None:
