@@ -14,7 +14,7 @@ from pipeline.steps.summaries import AckSummary
 from tests.ledger.conftest import draft
 from tests.parse.big_files import write_999
 
-SETS = 150_000  # one AK1 group, about 10 MB; every odd set rejected
+SETS = 50_000  # one AK1 group, about 3 MB; every odd set rejected
 CLAIMS = 40  # the sets the ledger sent claims in (the rest: other senders' sets)
 
 
