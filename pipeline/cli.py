@@ -21,7 +21,7 @@ import typer
 from pipeline.cases_cli import register as register_case_commands
 from pipeline.cli_realtime import add_realtime_commands
 from pipeline.cli_types import DATE_METAVAR, parse_date, readable_help
-from pipeline.errors import ClaimflowError
+from pipeline.errors import ClaimflowError, WorkspaceBusy
 from pipeline.report_cli import report_app
 
 __all__ = ["Step", "app", "command", "main"]
@@ -269,7 +269,8 @@ def command() -> Any:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: a usage error or a ClaimflowError is one line on stderr and exit 2."""
+    """Entry point: a usage error or a ClaimflowError is one line on stderr and exit 2 (a busy
+    workspace: exit 1)."""
     from typer import Abort
     from typer._click.exceptions import NoArgsIsHelpError, UsageError
 
@@ -286,6 +287,9 @@ def main(argv: list[str] | None = None) -> None:
         message = " ".join(exc.format_message().replace("Value error, ", "").split())
         print(f"claimflow: error: {message}{where}", file=sys.stderr)
         code = exc.exit_code
+    except WorkspaceBusy as exc:  # as `run` and `nightly` say it: busy is not an error of input
+        print(f"claimflow: {exc}", file=sys.stderr)
+        code = 1
     except ClaimflowError as exc:
         print(f"claimflow: error: {exc}", file=sys.stderr)
         code = 2

@@ -167,6 +167,7 @@ def _run(
 ) -> tuple[RealtimeResult, Any]:
     from pipeline.errors import ConfigError
     from pipeline.ledger import Ledger
+    from pipeline.lock import workspace_lock
     from pipeline.practice import load_practice
     from pipeline.settings import get_settings
     from pipeline.steps.workspace import Workspace
@@ -186,8 +187,8 @@ def _run(
         transport = HttpsCoreTransport(profile.realtime)
     practice = load_practice(practice_dir or settings.practice_dir).practice
     workspace = Workspace.from_settings(settings).ensure()
-    try:
-        with Ledger(workspace.ledger_url) as ledger:
+    try:  # the answer moves ledger rows: never beside a running night
+        with workspace_lock(workspace.base), Ledger(workspace.ledger_url) as ledger:
             result = check(_Parts(ledger, practice, workspace, transport, credentials))
     finally:
         if own:

@@ -30,6 +30,7 @@ def report_command(
 ) -> Path:
     """Reconcile the configured ledger for ``start``..``end``; returns the folder written."""
     from pipeline.ledger import Ledger
+    from pipeline.lock import workspace_lock
     from pipeline.practice import load_practice
     from pipeline.reconcile.period import Period
     from pipeline.settings import get_settings
@@ -42,7 +43,8 @@ def report_command(
     day = on or end or date.today()
     folder = out or workspace.base / "periods" / f"{start or 'start'}_{end or day}"
     practice = load_practice(Path(settings.practice_dir)).practice
-    with Ledger(workspace.ledger_url) as ledger:
+    # Reconciling records flags and cases in the ledger: never beside a running night.
+    with workspace_lock(workspace.base), Ledger(workspace.ledger_url) as ledger:
         reconcile_and_export(ledger, practice, workspace, on=day, period=period, out=folder)
     return folder
 
@@ -57,10 +59,12 @@ def report(
     """Write exports/, letters/ and report.html for the period."""
     import sys
 
-    from pipeline.errors import ClaimflowError
+    from pipeline.errors import ClaimflowError, WorkspaceBusy
 
     try:
         folder = report_command(start, end, on=on, out=out)
+    except WorkspaceBusy:
+        raise  # main() says it: exit 1
     except ClaimflowError as exc:
         print(f"claimflow report: {exc}", file=sys.stderr)
         raise typer.Exit(2) from exc

@@ -72,6 +72,19 @@ def test_a_second_run_on_a_busy_workspace_exits_1_with_one_line(
     assert not (tmp_path / "last-night.json").exists()
 
 
+def test_a_period_report_beside_a_running_night_exits_1_with_one_line(
+    tmp_path: Path, holder: subprocess.Popen[str]
+) -> None:
+    """Reconciling records flags and cases in the ledger: it waits for the night like a run."""
+    second = _claimflow("report", "--from", "2026-11-01", "--to", "2026-11-30", home=tmp_path)
+    assert second.returncode == 1, second.stderr
+    assert second.stderr.strip().splitlines() == [
+        f"claimflow: {tmp_path}: another claimflow run (pid {holder.pid}) is working in "
+        "this workspace; try again when it has finished"
+    ]
+    assert not (tmp_path / "ledger.db").exists() and not (tmp_path / "periods").exists()
+
+
 def test_a_killed_run_leaves_no_stale_lock(tmp_path: Path, holder: subprocess.Popen[str]) -> None:
     with pytest.raises(WorkspaceBusy, match=f"pid {holder.pid}"):
         with workspace_lock(tmp_path):

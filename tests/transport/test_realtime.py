@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,9 +27,11 @@ from pipeline.errors import (
     EnvelopeError,
     RealtimeTimeout,
     UntrustedCertificate,
+    WorkspaceBusy,
     is_transient,
 )
 from pipeline.ledger import Ledger
+from pipeline.lock import workspace_lock
 from pipeline.settings import ROOT, get_settings
 from pipeline.transport.core import (
     CoreMessage,
@@ -152,6 +155,29 @@ def test_an_unknown_member_is_shown_rejected_and_exits_1(ch: Clearinghouse, home
         (check,) = ledger.eligibility_checks(patient_id=UNKNOWN)
     assert check.coverage_status == "rejected" and check.summary is not None
     assert check.summary["reject_reason_code"] == "75"
+
+
+def test_a_check_beside_a_running_night_is_refused_touching_nothing(
+    ch: Clearinghouse, home: Path
+) -> None:
+    """The answer moves ledger rows, so it waits for the night's workspace lock like a run."""
+    held, done = threading.Event(), threading.Event()
+
+    def night() -> None:
+        with workspace_lock(home):
+            held.set()
+            done.wait(30)
+
+    thread = threading.Thread(target=night)
+    thread.start()
+    try:
+        assert held.wait(30)
+        with _transport(ch) as transport, pytest.raises(WorkspaceBusy, match="another claimflow"):
+            eligibility_check_command(ACTIVE, on=ON, transport=transport, stdout=io.StringIO())
+    finally:
+        done.set()
+        thread.join()
+    assert not (home / "ledger.db").exists()
 
 
 # -- the exchange and its failures ------------------------------------------------------------
