@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import ARRAY, ColumnElement, Table, any_, bindparam, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from pipeline.errors import IllegalTransition, LedgerError
@@ -22,7 +22,14 @@ from pipeline.ledger.lifecycle import INITIAL_CLAIM_STATES, ClaimState, check_cl
 from pipeline.ledger.models import Claim, ClaimEvent, ClaimLine
 from pipeline.ledger.records import Cause, ClaimDraft, ClaimRecord, LineDraft, LineRecord
 
-__all__ = ["CHUNK", "EventLog", "chunked", "insert_returning_ids", "record_claims"]
+__all__ = [
+    "CHUNK",
+    "EventLog",
+    "chunked",
+    "insert_returning_ids",
+    "key_filters",
+    "record_claims",
+]
 
 CHUNK = 900
 """Keys per ``IN (...)`` list: under every SQLite build's bound-variable limit."""
@@ -46,6 +53,22 @@ K = TypeVar("K")
 def chunked(keys: Sequence[K], size: int = CHUNK) -> Iterator[Sequence[K]]:
     for start in range(0, len(keys), size):
         yield keys[start : start + size]
+
+
+def key_filters(
+    session: Session, column: ColumnElement[Any], keys: Iterable[Any]
+) -> Iterator[ColumnElement[bool]]:
+    """``column IN keys`` as few conditions as the database allows: on PostgreSQL one
+    ``= ANY(array)`` (one bound parameter, one round trip, whatever the count); elsewhere
+    ``IN`` lists of :data:`CHUNK` keys. Run one query per condition."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        yield column == any_(literal(wanted, ARRAY(column.type)))
+        return
+    for part in chunked(wanted):
+        yield column.in_(part)
 
 
 def insert_returning_ids(session: Session, table: Table, rows: list[dict[str, Any]]) -> list[int]:
@@ -81,10 +104,10 @@ class EventLog:
         for cid in wanted:
             self._history[cid] = _History()
         e = _EVENTS.c
-        for part in chunked(wanted):
+        for condition in key_filters(session, e.claim_id, wanted):
             query = (
                 select(e.claim_id, e.to_state, e.file_id, e.reference, e.code, e.note, e.dedupe_key)
-                .where(e.claim_id.in_(part))
+                .where(condition)
                 .order_by(e.id)
             )
             for cid, to_state, file_id, reference, code, note, key in session.execute(query):
@@ -249,8 +272,8 @@ def _latest(session: Session, pcns: Sequence[str]) -> dict[str, dict[str, Any]]:
         c.id, c.patient_control_number.label("pcn"), c.version, c.replaces_claim_id, c.state,
         c.payer_claim_control_number, c.created_at, c.updated_at, *(c[n] for n in _FIELDS),
     ]  # fmt: skip
-    for part in chunked(sorted(set(pcns))):
-        query = select(*columns).where(c.patient_control_number.in_(part)).with_for_update()
+    for condition in key_filters(session, c.patient_control_number, pcns):
+        query = select(*columns).where(condition).with_for_update()
         for row in session.execute(query).mappings():
             known = out.get(row["pcn"])
             if known is None or row["version"] > known["version"]:
@@ -261,8 +284,8 @@ def _latest(session: Session, pcns: Sequence[str]) -> dict[str, dict[str, Any]]:
 def _lines(session: Session, claim_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
     c = _LINES.c
     out: dict[int, list[dict[str, Any]]] = {}
-    for part in chunked(sorted(claim_ids)):
-        query = select(_LINES).where(c.claim_id.in_(part)).order_by(c.claim_id, c.line_number)
+    for condition in key_filters(session, c.claim_id, claim_ids):
+        query = select(_LINES).where(condition).order_by(c.claim_id, c.line_number)
         for row in session.execute(query).mappings():
             out.setdefault(row["claim_id"], []).append(dict(row))
     return out

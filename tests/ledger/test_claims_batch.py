@@ -105,3 +105,14 @@ def test_the_same_pcn_twice_in_a_batch_follows_the_order(ledger: Ledger) -> None
     assert first.id == second.id
     assert (second.state, len(second.lines)) == (S.READY, 1)
     assert [t.to_state for t in ledger.transitions(first.id)] == [S.SCRUB_FAILED, S.READY]
+
+
+def test_more_claims_than_one_in_list_holds(ledger: Ledger) -> None:
+    # 1,200 > the 900 keys of one SQLite IN list; PostgreSQL takes them as one array.
+    drafts = [draft(f"M{n:05d}", lines=1) for n in range(1200)]
+    first = ledger.record_claims(drafts)
+    assert [c.id for c in first] == sorted(c.id for c in first)
+    again = ledger.record_claims(drafts)
+    assert [(c.id, c.state, len(c.lines)) for c in again] == [(c.id, S.READY, 1) for c in first]
+    assert len(ledger.latest_claims(d.patient_control_number for d in drafts)) == 1200
+    assert len(ledger.event_references(c.id for c in first)) == 1200
