@@ -26,8 +26,10 @@ __all__ = [
     "CHUNK",
     "EventLog",
     "chunked",
+    "claim_records",
     "insert_returning_ids",
     "key_filters",
+    "latest_records",
     "record_claims",
 ]
 
@@ -264,16 +266,43 @@ def _check_draft(draft: ClaimDraft) -> None:
         )
 
 
-def _latest(session: Session, pcns: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """PCN -> its latest version as a dict (locked on PostgreSQL), chunked."""
+def _columns() -> list[ColumnElement[Any]]:
     c = _CLAIMS.c
-    out: dict[str, dict[str, Any]] = {}
-    columns = [
+    return [
         c.id, c.patient_control_number.label("pcn"), c.version, c.replaces_claim_id, c.state,
         c.payer_claim_control_number, c.created_at, c.updated_at, *(c[n] for n in _FIELDS),
     ]  # fmt: skip
+
+
+def claim_records(session: Session, query: Any) -> list[ClaimRecord]:
+    """The claims a ``select(Claim)...`` query finds, as records, read with Core (one query
+    for the claims, one per key chunk for their lines) instead of ORM objects."""
+    claims = [dict(row) for row in session.execute(query.with_only_columns(*_columns())).mappings()]
+    lines = _lines(session, [c["id"] for c in claims])
+    for claim in claims:
+        claim["lines"] = lines.get(claim["id"], [])
+    return [_record(c) for c in claims]
+
+
+def latest_records(session: Session, pcns: Iterable[str], *, lock: bool) -> dict[str, ClaimRecord]:
+    """PCN -> its latest version, for every PCN the ledger knows."""
+    latest = _latest(session, list(pcns), lock=lock)
+    lines = _lines(session, [c["id"] for c in latest.values()])
+    for claim in latest.values():
+        claim["lines"] = lines.get(claim["id"], [])
+    return {pcn: _record(c) for pcn, c in latest.items()}
+
+
+def _latest(
+    session: Session, pcns: Sequence[str], *, lock: bool = True
+) -> dict[str, dict[str, Any]]:
+    """PCN -> its latest version as a dict (locked on PostgreSQL), chunked."""
+    c = _CLAIMS.c
+    out: dict[str, dict[str, Any]] = {}
     for condition in key_filters(session, c.patient_control_number, pcns):
-        query = select(*columns).where(condition).with_for_update()
+        query = select(*_columns()).where(condition)
+        if lock:
+            query = query.with_for_update()
         for row in session.execute(query).mappings():
             known = out.get(row["pcn"])
             if known is None or row["version"] > known["version"]:
