@@ -17,12 +17,12 @@ no-op, so a re-run or a double-typed command changes nothing.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from types import MappingProxyType
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from pipeline.errors import IllegalTransition, LedgerError
@@ -39,7 +39,12 @@ __all__ = [
     "case_event_record",
     "nsa_case_id",
     "record_case_event",
+    "record_case_events",
 ]
+
+_EVENTS: Table = CaseEvent.__table__  # type: ignore[assignment]
+_CHUNK = 900
+"""Case ids per ``IN (...)`` list: under every SQLite build's bound-variable limit."""
 
 CASE_KINDS = ("remittance", "nsa", "appeal")
 NOTICE_METHODS = ("mail", "email", "fax", "portal")
@@ -205,3 +210,80 @@ def record_case_event(session: Session, new: NewCaseEvent, now: dt.datetime) -> 
     session.add(row)
     session.flush()
     return case_event_record(row)
+
+
+def record_case_events(
+    session: Session, events: Sequence[NewCaseEvent], now: dt.datetime
+) -> list[CaseEventRecord]:
+    """:func:`record_case_event` for many events (one 835's CLPs), set-based: the cases'
+    stored events are read in chunks, the rules applied in memory in order, the new rows
+    inserted in one statement. Same rows, same records."""
+    c = _EVENTS.c
+    wanted = sorted({e.case_id for e in events})
+    seen: dict[tuple[str, str], CaseEventRecord] = {}
+    last: dict[str, str] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        query = (
+            select(_EVENTS)
+            .where(c.case_id.in_(wanted[start : start + _CHUNK]))
+            .order_by(c.id)
+            .with_for_update()
+        )
+        for stored_row in session.execute(query).mappings():
+            record = _from_row(dict(stored_row), replayed=True)
+            seen.setdefault((record.case_id, stored_row["dedupe_key"]), record)
+            last[record.case_id] = record.event
+    # Each event's outcome: a stored record (a replay), or a new row (its id after the insert)
+    # with whether it repeats an earlier event of this batch.
+    outcomes: list[CaseEventRecord | tuple[dict[str, object], bool]] = []
+    queued: dict[tuple[str, str], dict[str, object]] = {}
+    rows: list[dict[str, object]] = []
+    for new in events:
+        key = new.identity()
+        stored = seen.get((new.case_id, key))
+        if stored is not None:
+            outcomes.append(stored)
+            continue
+        earlier = queued.get((new.case_id, key))
+        if earlier is not None:
+            outcomes.append((earlier, True))
+            continue
+        _check(new, last.get(new.case_id))
+        row: dict[str, object] = {
+            "case_id": new.case_id,
+            "patient_control_number": new.patient_control_number,
+            "kind": new.kind,
+            "event": new.event,
+            "on": new.on,
+            "method": new.method,
+            "amount": new.amount,
+            "reference": new.reference,
+            "note": new.note,
+            "file_id": new.file_id,
+            "recorded_at": now,
+            "dedupe_key": key,
+        }
+        rows.append(row)
+        queued[(new.case_id, key)] = row
+        outcomes.append((row, False))
+        last[new.case_id] = new.event
+    if rows:
+        add = insert(_EVENTS).returning(c.id, sort_by_parameter_order=True)
+        for queued_row, new_id in zip(rows, session.execute(add, rows).scalars(), strict=True):
+            queued_row["id"] = new_id
+    return [
+        o if isinstance(o, CaseEventRecord) else _from_row(o[0], replayed=o[1]) for o in outcomes
+    ]
+
+
+def _from_row(row: Mapping[str, object], *, replayed: bool) -> CaseEventRecord:
+    return CaseEventRecord(
+        **{k: row[k] for k in _RECORD_FIELDS},  # type: ignore[arg-type]
+        replayed=replayed,
+    )
+
+
+_RECORD_FIELDS = (
+    "id", "case_id", "patient_control_number", "kind", "event", "on", "method", "amount",
+    "reference", "note", "file_id", "recorded_at",
+)  # fmt: skip

@@ -10,11 +10,11 @@ copays by service type, prior-auth requirements, plan/eligibility dates).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from pipeline.ledger.models import EligibilityCheck
@@ -24,10 +24,17 @@ from pipeline.parse.coverage import CoverageFacts
 __all__ = [
     "coverage_facts",
     "eligibility_record",
+    "find",
     "json_summary",
     "record_request",
+    "record_requests",
     "record_response",
+    "record_responses",
 ]
+
+_CHECKS: Table = EligibilityCheck.__table__  # type: ignore[assignment]
+_CHUNK = 900
+"""Trace numbers per ``IN (...)`` list: under every SQLite build's bound-variable limit."""
 
 
 def eligibility_record(row: EligibilityCheck) -> EligibilityRecord:
@@ -61,6 +68,12 @@ def json_summary(summary: Mapping[str, Any]) -> dict[str, Any]:
         else:
             out[key] = str(value)
     return out
+
+
+def find(session: Session, trace_number: str) -> EligibilityCheck:
+    """The stored check of a trace (after :func:`record_requests` / :func:`record_responses`)."""
+    query = select(EligibilityCheck).where(EligibilityCheck.trace_number == trace_number)
+    return session.scalars(query).one()
 
 
 def _find(session: Session, trace_number: str) -> EligibilityCheck | None:
@@ -109,6 +122,113 @@ def record_response(
     row.responded_at = now
     session.flush()
     return row
+
+
+def _stored(session: Session, traces: Sequence[str], *columns: Any) -> dict[str, Any]:
+    """Trace number -> (id, *columns) of the stored checks (locked on PostgreSQL), chunked."""
+    c = _CHECKS.c
+    out: dict[str, Any] = {}
+    wanted = sorted(set(traces))
+    for start in range(0, len(wanted), _CHUNK):
+        query = (
+            select(c.trace_number, c.id, *columns)
+            .where(c.trace_number.in_(wanted[start : start + _CHUNK]))
+            .with_for_update()
+        )
+        for trace, *rest in session.execute(query):
+            out[trace] = rest
+    return out
+
+
+def _write(session: Session, inserts: list[dict[str, Any]], updates: list[dict[str, Any]]) -> None:
+    """New checks in one ``executemany``; changed ones in another (keys prefixed ``b_``)."""
+    if inserts:
+        session.execute(insert(_CHECKS), inserts)
+    if updates:
+        names = [k[2:] for k in updates[0] if k != "b_id"]
+        query = (
+            update(_CHECKS)
+            .where(_CHECKS.c.id == bindparam("b_id"))
+            .values({name: bindparam(f"b_{name}") for name in names})
+        )
+        session.execute(query, updates)
+
+
+def record_requests(
+    session: Session, requests: Sequence[EligibilityRequest], file_id: int | None, now: dt.datetime
+) -> None:
+    """:func:`record_request` for a whole 270, set-based (the same rows)."""
+    if len({r.trace_number for r in requests}) != len(requests):
+        for request in requests:  # a trace twice: each must see the one before it
+            record_request(session, request, file_id, now)
+        return
+    c = _CHECKS.c
+    stored = _stored(session, [r.trace_number for r in requests], c.requested_at, c.request_file_id)
+    inserts, updates = [], []
+    for r in requests:
+        values: dict[str, Any] = {
+            "payer_id": r.payer_id,
+            "member_id": r.member_id,
+            "patient_id": r.patient_id,
+            "service_date": r.service_date,
+            "service_types": "^".join(r.service_types) or None,
+        }
+        found = stored.get(r.trace_number)
+        if found is None:
+            inserts.append(
+                {"trace_number": r.trace_number, "request_file_id": file_id, "requested_at": now}
+                | values
+            )
+            continue
+        cid, requested_at, request_file_id = found
+        values |= {
+            "request_file_id": file_id if file_id is not None else request_file_id,
+            "requested_at": requested_at or now,
+        }
+        updates.append({"b_id": cid} | {f"b_{k}": v for k, v in values.items()})
+    _write(session, inserts, updates)
+
+
+def record_responses(
+    session: Session,
+    answers: Sequence[tuple[str, Mapping[str, Any]]],
+    file_id: int | None,
+    now: dt.datetime,
+) -> None:
+    """:func:`record_response` for a whole 271, set-based: the same rows, in file order (a
+    trace answered twice in the file keeps its last answer)."""
+    c = _CHECKS.c
+    stored = _stored(session, [trace for trace, _ in answers], c.summary, c.response_file_id)
+    current: dict[str, dict[str, Any]] = {}  # trace -> response columns, as they stand
+    changed: dict[str, None] = {}  # traces to write, in first-change order
+    for trace, summary in answers:
+        now_row = current.get(trace)
+        if now_row is None:
+            found = stored.get(trace)
+            now_row = current[trace] = {
+                "summary": found[1] if found else None,
+                "response_file_id": found[2] if found else None,
+            }
+        data = json_summary(summary)
+        if now_row["summary"] == data and now_row["response_file_id"] == file_id:
+            continue  # the same 271 posted again
+        status = data.get("coverage_status")
+        now_row.update(
+            summary=data,
+            coverage_status=str(status) if status else None,
+            response_file_id=file_id,
+            responded_at=now,
+        )
+        changed.setdefault(trace, None)
+    inserts, updates = [], []
+    for trace in changed:
+        row = current[trace]
+        found = stored.get(trace)
+        if found is None:
+            inserts.append({"trace_number": trace} | row)
+        else:
+            updates.append({"b_id": found[0]} | {f"b_{k}": v for k, v in row.items()})
+    _write(session, inserts, updates)
 
 
 def coverage_facts(records: Iterable[EligibilityRecord]) -> list[CoverageFacts]:

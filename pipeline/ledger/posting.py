@@ -24,14 +24,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipeline.errors import LedgerError
+from pipeline.ledger.batch import key_filters
 from pipeline.ledger.lifecycle import ClaimState, check_claim_transition
 from pipeline.ledger.models import Claim, ClaimEvent
 from pipeline.ledger.records import Cause
 
 __all__ = ["PostedClaim", "Posting"]
 
-_CHUNK = 900
-"""Bound parameters per IN (...) list: under every SQLite build's variable limit."""
+_STATES = {state.value: state for state in ClaimState}
 
 
 @dataclass
@@ -61,14 +61,14 @@ class Posting:
                 )
             )
         }
-        self._events: list[dict[str, object]] = []
+        self._events: list[tuple[object, ...]] = []
         self._changed: set[int] = set()
 
     def claims(self, patient_control_numbers: Iterable[str]) -> dict[str, PostedClaim]:
         """PCN -> its latest version, for every PCN the ledger knows (locked on PostgreSQL)."""
-        wanted = sorted(set(patient_control_numbers))
         latest: dict[str, tuple[int, PostedClaim]] = {}
-        for start in range(0, len(wanted), _CHUNK):
+        column = Claim.__table__.c.patient_control_number
+        for condition in key_filters(self._session, column, patient_control_numbers):
             query = (
                 select(
                     Claim.id,
@@ -78,12 +78,12 @@ class Posting:
                     Claim.payer_claim_control_number,
                     Claim.payer_id,
                 )
-                .where(Claim.patient_control_number.in_(wanted[start : start + _CHUNK]))
+                .where(condition)
                 .with_for_update()
             )
             for cid, pcn, version, state, number, payer in self._session.execute(query):
                 if pcn not in latest or version > latest[pcn][0]:
-                    current = ClaimState(state) if state else None
+                    current = _STATES[state] if state else None
                     claim = PostedClaim(cid, pcn, current, number, payer)
                     latest[pcn] = (version, claim)
         out = {pcn: claim for pcn, (_, claim) in latest.items()}
@@ -93,8 +93,8 @@ class Posting:
     def claims_by_id(self, claim_ids: Iterable[int]) -> dict[int, PostedClaim]:
         """Claim id -> claim (a specific version: what an acknowledgment names)."""
         asked = list(claim_ids)
-        wanted = sorted(set(asked) - set(self._claims))
-        for start in range(0, len(wanted), _CHUNK):
+        wanted = set(asked) - set(self._claims)
+        for condition in key_filters(self._session, Claim.__table__.c.id, wanted):
             query = (
                 select(
                     Claim.id,
@@ -103,11 +103,11 @@ class Posting:
                     Claim.payer_claim_control_number,
                     Claim.payer_id,
                 )
-                .where(Claim.id.in_(wanted[start : start + _CHUNK]))
+                .where(condition)
                 .with_for_update()
             )
             for cid, pcn, state, number, payer in self._session.execute(query):
-                current = ClaimState(state) if state else None
+                current = _STATES[state] if state else None
                 self._claims[cid] = PostedClaim(cid, pcn, current, number, payer)
         return {cid: self._claims[cid] for cid in asked if cid in self._claims}
 
@@ -134,20 +134,12 @@ class Posting:
         check_claim_transition(claim_id, claim.state, target)
         self._seen.add((claim_id, key))
         self._events.append(
-            {
-                "claim_id": claim_id,
-                "at": self._now,
-                "from_state": claim.state.value if claim.state else None,
-                "to_state": target.value,
-                "file_id": cause.file_id,
-                "segment_number": cause.segment_number,
-                "code": cause.code,
-                "note": cause.note,
-                "reference": cause.reference,
-                "amount": cause.amount,
-                "dedupe_key": key,
-            }
-        )
+            (
+                claim_id, self._now, claim.state.value if claim.state else None, target.value,
+                cause.file_id, cause.segment_number, cause.code, cause.note, cause.reference,
+                cause.amount, key,
+            )  # in _EVENT_COLUMNS order
+        )  # fmt: skip
         claim.state = target
         if payer_claim_control_number:
             claim.payer_claim_control_number = payer_claim_control_number
@@ -176,7 +168,7 @@ class Posting:
 
 
 def _executemany_sqlite(
-    conn: Any, events: list[dict[str, object]], changed: Sequence[tuple[object, ...]]
+    conn: Any, events: list[tuple[object, ...]], changed: Sequence[tuple[object, ...]]
 ) -> None:
     """Driver-level ``executemany`` with values converted once by the columns' own types
     (Money, UTC datetimes): SQLAlchemy's per-parameter processing was half the cost."""
@@ -188,8 +180,8 @@ def _executemany_sqlite(
     if events:
         rows = [
             tuple(
-                f(event[name]) if f is not None and event[name] is not None else event[name]
-                for name, f in zip(_EVENT_COLUMNS, convert, strict=True)
+                f(value) if f is not None and value is not None else value
+                for value, f in zip(event, convert, strict=True)
             )
             for event in events
         ]
@@ -216,14 +208,14 @@ _EVENT_COLUMNS = (
 
 
 def _copy_postgresql(
-    raw: Any, events: list[dict[str, object]], changed: Sequence[tuple[object, ...]]
+    raw: Any, events: list[tuple[object, ...]], changed: Sequence[tuple[object, ...]]
 ) -> None:
     with raw.cursor() as cur:
         if events:
             columns = ", ".join(_EVENT_COLUMNS)
             with cur.copy(f"COPY claim_events ({columns}) FROM STDIN") as copy:
                 for event in events:
-                    copy.write_row(tuple(event[c] for c in _EVENT_COLUMNS))
+                    copy.write_row(event)
         if changed:
             cur.execute(
                 "CREATE TEMPORARY TABLE IF NOT EXISTS posted_claims (id integer, state text,"

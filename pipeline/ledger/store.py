@@ -21,11 +21,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, selectinload
 
 from pipeline.errors import DuplicateFileError, LedgerError, LedgerUnavailable
+from pipeline.ledger import batch as _batch
 from pipeline.ledger import cases as _cases
 from pipeline.ledger import claims as _claims
 from pipeline.ledger import eligibility as _eligibility
@@ -300,13 +301,30 @@ class Ledger:
                 controls=controls,
             )
             s.add(OutboxEntry(file_id=row.id, name=name, content=content, staged_at=now))
+            s.flush()
+            # The claims in a few statements (ledger/posting.py), not a round trip each.
+            posting = Posting(s, row.id, now)
+            loaded = posting.claims_by_id(carriers)
+            submissions = []
             for claim_id, ctl in sorted(carriers.items()):
-                claim = _claims.get_claim(s, claim_id, lock=True)
+                if claim_id not in loaded:
+                    raise LedgerError(f"claim {claim_id}: not in the ledger")
                 cause = Cause(file_id=row.id, code="staged", note=f"ISA13 {ctl.isa13}")
-                _claims.apply_transition(s, claim, ClaimState.SUBMITTED, cause, now)
-                _claims.add_submission(s, claim, row.id, ctl.isa13, ctl.gs06, ctl.st02, now)
-            for request in eligibility:
-                _eligibility.record_request(s, request, row.id, now)
+                posting.transition(claim_id, ClaimState.SUBMITTED, cause)
+                submissions.append(
+                    {
+                        "claim_id": claim_id,
+                        "file_id": row.id,
+                        "isa13": ctl.isa13,
+                        "gs06": ctl.gs06,
+                        "st02": ctl.st02,
+                        "submitted_at": now,
+                    }
+                )
+            posting.flush()
+            if submissions:
+                s.execute(insert(ClaimSubmission), submissions)
+            _eligibility.record_requests(s, eligibility, row.id, now)
             for check in status_checks:
                 _status.record_request(s, check, row.id, now)
             s.flush()
@@ -366,10 +384,7 @@ class Ledger:
         """
 
         def work(s: Session) -> ClaimRecord:
-            row = _claims.record_claim(s, draft, self._now())
-            s.flush()
-            s.refresh(row)
-            return _claims.claim_record(row)
+            return _batch.record_claims(s, [draft], self._now())[0]
 
         return self._write(f"claim {draft.patient_control_number}", work)
 
@@ -378,6 +393,10 @@ class Ledger:
         one commit, not one per claim); same rules, same records, in ``drafts`` order."""
 
         def work(s: Session) -> list[ClaimRecord]:
+            pcns = {draft.patient_control_number for draft in drafts}
+            if len(pcns) == len(drafts):
+                return _batch.record_claims(s, drafts, self._now())  # a few statements
+            # The same PCN twice: each draft must see what the one before it did.
             rows = [_claims.record_claim(s, draft, self._now()) for draft in drafts]
             s.flush()
             return [_claims.claim_record(row) for row in rows]
@@ -386,20 +405,8 @@ class Ledger:
 
     def latest_claims(self, patient_control_numbers: Iterable[str]) -> dict[str, ClaimRecord]:
         """PCN -> its latest version, for every PCN the ledger knows (chunked queries)."""
-        wanted = sorted(set(patient_control_numbers))
-        out: dict[str, ClaimRecord] = {}
         with self._tx() as s:
-            for start in range(0, len(wanted), 900):
-                query = (
-                    select(Claim)
-                    .where(Claim.patient_control_number.in_(wanted[start : start + 900]))
-                    .options(selectinload(Claim.lines))
-                )
-                for row in s.scalars(query):
-                    known = out.get(row.patient_control_number)
-                    if known is None or row.version > known.version:
-                        out[row.patient_control_number] = _claims.claim_record(row)
-        return out
+            return _batch.latest_records(s, patient_control_numbers, lock=False)
 
     def transition(
         self,
@@ -486,10 +493,27 @@ class Ledger:
             sub = sub.where(ClaimSubmission.st02 == key.st02)
         return self._claims(select(Claim).where(Claim.id.in_(sub)).order_by(Claim.id))
 
+    def claims_by_set(self, isa13: str, gs06: str) -> dict[str, list[int]]:
+        """ST02 -> ids (in id order) of the claims sent in each set of a group: what a 999's
+        AK2s name, in one query (a 999 may acknowledge a million sets)."""
+        key = Controls(isa13, gs06, "").normalized()
+        sub = ClaimSubmission
+        query = (
+            select(sub.st02, sub.claim_id)
+            .where(sub.isa13 == key.isa13, sub.gs06 == key.gs06)
+            .order_by(sub.claim_id, sub.id)
+        )
+        out: dict[str, list[int]] = {}
+        with self._tx() as s:
+            for st02, claim_id in s.execute(query):
+                ids = out.setdefault(st02, [])
+                if not ids or ids[-1] != claim_id:
+                    ids.append(claim_id)
+        return out
+
     def _claims(self, query: Any) -> list[ClaimRecord]:
         with self._tx() as s:
-            rows = s.scalars(query.options(selectinload(Claim.lines)))
-            return [_claims.claim_record(row) for row in rows]
+            return _batch.claim_records(s, query)  # Core rows, not ORM objects
 
     def claim_lines(self, claim_id: int) -> list[LineRecord]:
         query = (
@@ -547,8 +571,8 @@ class Ledger:
     ) -> EligibilityRecord:
 
         def work(s: Session) -> EligibilityRecord:
-            row = _eligibility.record_request(s, request, file_id, self._now())
-            return _eligibility.eligibility_record(row)
+            _eligibility.record_requests(s, [request], file_id, self._now())
+            return _eligibility.eligibility_record(_eligibility.find(s, request.trace_number))
 
         return self._write(f"eligibility {request.trace_number}", work)
 
@@ -558,8 +582,8 @@ class Ledger:
         """Store the 271 ``eligibility_summary`` row for a trace (JSON; amounts as strings)."""
 
         def work(s: Session) -> EligibilityRecord:
-            row = _eligibility.record_response(s, trace_number, summary, file_id, self._now())
-            return _eligibility.eligibility_record(row)
+            _eligibility.record_responses(s, [(trace_number, summary)], file_id, self._now())
+            return _eligibility.eligibility_record(_eligibility.find(s, trace_number))
 
         return self._write(f"eligibility {trace_number}", work)
 
@@ -569,9 +593,7 @@ class Ledger:
         """:meth:`record_eligibility_response` for a whole 271 file in one transaction."""
 
         def work(s: Session) -> int:
-            now = self._now()
-            for trace, summary in answers:
-                _eligibility.record_response(s, trace, summary, file_id, now)
+            _eligibility.record_responses(s, answers, file_id, self._now())  # set-based
             return len(answers)
 
         return self._write(f"{len(answers)} eligibility answers", work) if answers else 0
@@ -591,7 +613,9 @@ class Ledger:
         if awaiting_response:
             query = query.where(EligibilityCheck.responded_at.is_(None))
         with self._tx() as s:
-            return [_eligibility.eligibility_record(row) for row in s.scalars(query)]
+            # Core rows (attribute access like the model's): no ORM objects for a night's 271s.
+            rows = s.execute(query.with_only_columns(*EligibilityCheck.__table__.c))
+            return [_eligibility.eligibility_record(row) for row in rows]  # type: ignore[arg-type]
 
     # -- claim status (276/277) -----------------------------------------------------------------
 
@@ -633,7 +657,7 @@ class Ledger:
         """Append an NSA / appeal / remittance-receipt event (a replay is a no-op)."""
 
         def work(s: Session) -> _cases.CaseEventRecord:
-            return _cases.record_case_event(s, new, self._now())
+            return _cases.record_case_events(s, [new], self._now())[0]
 
         return self._write(f"case {new.case_id}", work)
 
@@ -643,8 +667,7 @@ class Ledger:
         """:meth:`record_case_event` for many events in one transaction (one 835's CLPs)."""
 
         def work(s: Session) -> list[_cases.CaseEventRecord]:
-            now = self._now()
-            return [_cases.record_case_event(s, new, now) for new in events]
+            return _cases.record_case_events(s, events, self._now())  # set-based
 
         return self._write(f"{len(events)} case events", work) if events else []
 

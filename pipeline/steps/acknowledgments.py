@@ -276,17 +276,8 @@ def _count(
 
 def _claims_by_set(ledger: Ledger, isa13: str, gs06: str) -> dict[str, list[int]]:
     """ST02 -> ids (in id order) of the claims sent in that set of group ``gs06``: one
-    query per group and claim, not per AK2 (a 999 may acknowledge a million sets)."""
-    key = Controls(isa13, gs06, "").normalized()
-    out: dict[str, list[int]] = {}
-    for claim in ledger.claims_in_submission(isa13, gs06):
-        for sub in ledger.submissions(claim.id):
-            c = sub.controls.normalized()
-            if (c.isa13, c.gs06) == (key.isa13, key.gs06):
-                ids = out.setdefault(c.st02, [])
-                if not ids or ids[-1] != claim.id:
-                    ids.append(claim.id)
-    return out
+    query per group, not per AK2 or claim (a 999 may acknowledge a million sets)."""
+    return ledger.claims_by_set(isa13, gs06)
 
 
 def _sent_groups(ledger: Ledger) -> dict[str, str]:

@@ -330,16 +330,17 @@ def _stage(
     _, controls = sniff_controls(content)
     local = workspace.sent_dir / name
     try:
-        ledger.stage_submission(
-            content,
-            name,
-            claims,
-            controls,
-            transaction_type=transaction,
-            local_path=local,
-            eligibility=tuple(requests),
-            status_checks=tuple(status_checks),
-        )
+        with stage("ledger: staged"):
+            ledger.stage_submission(
+                content,
+                name,
+                claims,
+                controls,
+                transaction_type=transaction,
+                local_path=local,
+                eligibility=tuple(requests),
+                status_checks=tuple(status_checks),
+            )
     except IllegalTransition as exc:
         draft.unlink(missing_ok=True)
         summary.attention.append(f"{name}: not sent, another run sent its claims first ({exc})")
