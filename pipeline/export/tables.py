@@ -216,6 +216,10 @@ def _csv_texts(column: _Column, values: list[Any], fixed: list[Any]) -> list[str
         ]
     if column.cents_only:  # str() of a Decimal quantized to cents is its 2-decimal text
         return ["" if v is None else str(v) for v in fixed]
+    if column.kind == "date" and column.types <= {date}:
+        return ["" if v is None else v.isoformat() for v in values]
+    if column.kind == "int":
+        return ["" if v is None else str(v) for v in values]
     money = column.money
     return [_csv_cell(v, money) for v in values]
 
