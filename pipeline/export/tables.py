@@ -11,12 +11,15 @@ written as text: CSV prefixes a ``'``, Excel stores an inline string cell (the w
 never writes a formula). The workbook prints landscape, fitted to the page width, with the
 header row repeated on every page.
 
-Cost: each table is read column by column in chunks of :data:`CHUNK_ROWS` rows, and every
-chunk's values are converted once and go to the three files together (CSV rows, a Parquet
-row group, the sheet's XML) — no per-row dicts, no whole-sheet cell objects, memory bounded
-by a chunk. Excel's row limit: a table longer than a sheet holds (1,048,575 data rows)
-continues on sheets named ``<table> (2)``, ``<table> (3)``…, each with the header row, so
-the workbook keeps every row; CSV and Parquet are always one file per table.
+Cost: each table is read column by column in chunks of about :data:`CHUNK_CELLS` cells, and
+every chunk's values are converted once and go to the three files together (CSV rows, Parquet
+batches gathered into row groups of :data:`PARQUET_ROW_GROUP` rows, the sheet's XML) — no
+per-row dicts, no whole-sheet cell objects, memory bounded by a chunk (a few MiB).
+
+Excel's row limit: a table longer than a sheet holds (1,048,575 data rows) continues on
+sheets named ``<table> (2)``, ``<table> (3)``…, each with the header row, so the workbook keeps
+every row (at 100,000 claims the longest table, ``pms_posting``, is ~430,000 rows: one sheet);
+CSV and Parquet are always one file per table.
 """
 
 from __future__ import annotations
@@ -49,7 +52,8 @@ from pipeline.export.xlsx import (
 from pipeline.reconcile.expected import CENT, cents
 
 __all__ = [
-    "CHUNK_ROWS",
+    "CHUNK_CELLS",
+    "PARQUET_ROW_GROUP",
     "WORKBOOK_NAME",
     "column_kind",
     "is_money",
@@ -61,7 +65,8 @@ __all__ = [
 ]
 
 WORKBOOK_NAME = "claimflow.xlsx"
-CHUNK_ROWS: Final = 20_000
+CHUNK_CELLS: Final = 100_000
+PARQUET_ROW_GROUP: Final = 65_536
 _RATE_COLUMNS = {"coinsurance_rate", "in_network_coinsurance", "out_of_network_coinsurance"}
 # Decimal columns that are counts, units, days or percents (by name or name part), not money.
 _PLAIN_NAMES = frozenset(
@@ -361,10 +366,12 @@ def _write_table(
             )
             writer.writerow(header)
         parquet = None
+        batches: list[pa.RecordBatch] = []
         if parquet_path is not None:
             parquet = files.enter_context(pq.ParquetWriter(parquet_path, schema))
             if frame.empty:
                 parquet.write_table(schema.empty_table())
+        step = max(1, CHUNK_CELLS // max(len(columns), 1))
         for sheet_name, first_row, end_row in _segments(name, len(frame), sheet_rows):
             sheet: IO[bytes] | None = None
             with ExitStack() as sheet_files:
@@ -374,8 +381,8 @@ def _write_table(
                     sheet = sheet_files.enter_context(
                         book.sheet(sheet_name, header, widths, end_row - first_row)
                     )
-                for start in range(first_row, end_row, CHUNK_ROWS):
-                    chunk = frame.iloc[start : min(start + CHUNK_ROWS, end_row)]
+                for start in range(first_row, end_row, step):
+                    chunk = frame.iloc[start : min(start + step, end_row)]
                     values = [_values(chunk[c.name]) for c in columns]
                     fixed = [_fixed(c, v) for c, v in zip(columns, values, strict=True)]
                     if writer is not None:
@@ -389,9 +396,14 @@ def _write_table(
                             _arrow_array(c, v, f)
                             for c, v, f in zip(columns, values, fixed, strict=True)
                         ]
-                        parquet.write_table(pa.Table.from_arrays(arrays, schema=schema))
+                        batches.append(pa.RecordBatch.from_arrays(arrays, schema=schema))
+                        if sum(b.num_rows for b in batches) >= PARQUET_ROW_GROUP:
+                            parquet.write_table(pa.Table.from_batches(batches, schema))
+                            batches = []
                     if sheet is not None:
                         sheet.write(_sheet_rows(columns, start - first_row + 2, values, fixed))
+        if parquet is not None and batches:
+            parquet.write_table(pa.Table.from_batches(batches, schema))
 
 
 def _sheet_rows(

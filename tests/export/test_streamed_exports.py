@@ -155,7 +155,8 @@ def test_small_chunks_write_the_same_files(
     result: ReconcileResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write_exports(result, tmp_path / "whole")
-    monkeypatch.setattr(tables, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(tables, "CHUNK_CELLS", 2)  # a row at a time
+    monkeypatch.setattr(tables, "PARQUET_ROW_GROUP", 3)
     write_exports(result, tmp_path / "chunks")
     for name in result.tables:
         for suffix in ("csv",):
