@@ -196,3 +196,35 @@ def test_an_empty_table_is_a_header_row(tmp_path: Path) -> None:
     assert table.num_rows == 0 and table.schema.field("paid_amount").type == pa.string()
     ws = load_workbook(tmp_path / WORKBOOK_NAME)["unmatched"]
     assert [c.value for c in ws[1]] == ["trace_number", "paid_amount"] and ws.max_row == 1
+
+
+# CT_Worksheet's sequence (ECMA-376 Part 1, 18.3.1.99): Excel refuses a sheet whose parts are
+# out of this order, where openpyxl would read it anyway.
+_SHEET_ORDER = [
+    "sheetPr",
+    "dimension",
+    "sheetViews",
+    "sheetFormatPr",
+    "cols",
+    "sheetData",
+    "autoFilter",
+    "printOptions",
+    "pageMargins",
+    "pageSetup",
+]
+
+
+def test_every_part_is_well_formed_and_in_schema_order(tmp_path: Path) -> None:
+    import zipfile
+
+    from lxml import etree
+
+    path = write_workbook({"t": tricky(), "empty": tricky().head(0)}, tmp_path / "t.xlsx")
+    with zipfile.ZipFile(path) as book:
+        names = set(book.namelist())
+        assert {"[Content_Types].xml", "_rels/.rels", "xl/workbook.xml", "xl/styles.xml"} <= names
+        for name in names:
+            root = etree.fromstring(book.read(name))  # raises on malformed XML
+            if name.startswith("xl/worksheets/"):
+                children = [etree.QName(child).localname for child in root]
+                assert children == sorted(children, key=_SHEET_ORDER.index), name
