@@ -50,11 +50,21 @@ def render_estimates(
     env = environment(templates)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
+    # by id once: a scan of every appointment per estimate grows with the square of the night
+    appointments: dict[Any, Any] = {}
+    for appointment in practice.appointments if practice is not None else ():
+        appointments.setdefault(appointment.appointment_id, appointment)  # the first, as before
+    try:
+        template = env.get_template(TEMPLATE)
+    except TemplateError as exc:
+        raise ConfigError(f"mappings/templates/{TEMPLATE}: {exc}") from exc
     for row in frame.to_dict("records"):
-        context = _context(row, fees, practice, result.practice, issued or result.as_of)
+        context = _context(
+            row, fees, practice, appointments, result.practice, issued or result.as_of
+        )
         stem = "GFE-" + _safe(str(row["appointment_id"]))
         try:
-            html = env.get_template(TEMPLATE).render(**context)
+            html = template.render(**context)
         except TemplateError as exc:
             raise ConfigError(f"mappings/templates/{TEMPLATE}: {exc}") from exc
         for ext, text in (("html", html), ("md", html_to_markdown(html))):
@@ -68,6 +78,7 @@ def _context(
     row: Mapping[str, Any],
     fees: FeeSchedule,
     practice: Any,
+    appointments: Mapping[Any, Any],
     letterhead: Mapping[str, str],
     as_of: date,
 ) -> dict[str, Any]:
@@ -81,10 +92,7 @@ def _context(
         person = practice.patients.get(str(row.get("patient_id")))
         if person is not None:
             patient = {"name": f"{person.first_name} {person.last_name}", "dob": person.dob}
-        appointment = next(
-            (a for a in practice.appointments if a.appointment_id == row.get("appointment_id")),
-            None,
-        )
+        appointment = appointments.get(row.get("appointment_id"))
         clinician = practice.providers.get(appointment.provider_id) if appointment else None
         if clinician is not None:
             provider = {"name": f"{clinician.first_name} {clinician.last_name}".strip()}

@@ -22,9 +22,9 @@ def nsa_report_context(result: Any) -> dict[str, Any]:
         deadline = case.get("next_deadline")
         case["days_left"] = (deadline - result.as_of).days if deadline else None
     cases.sort(key=lambda c: (c["next_deadline"] is None, c["next_deadline"] or result.as_of))
-    flags = records(tables.get("flags", empty))
+    flags = tables.get("flags", empty)
     violations = sorted(
-        (f for f in flags if f["flag"] == "nsa_violation"),
+        records(flags[flags["flag"] == "nsa_violation"]) if len(flags) else [],
         key=lambda f: (f["deadline"] or result.as_of, f["patient_control_number"]),
     )
     return {

@@ -64,6 +64,36 @@ def _by_carc(denials: pd.DataFrame) -> list[dict[str, Any]]:
     return sorted(groups.values(), key=lambda g: (-g["amount"], g["code"]))
 
 
+_FLAG_ORDER = (
+    "underpaid",
+    "nsa_violation",
+    "payment_dispute",
+    "denied_appealable",
+    "denied_correctable",
+    "rejected_correct_resubmit",
+    "overpayment",
+    "misclassified_co45",
+    "paid_to_patient",
+    "patient_responsibility",
+    "no_response",
+)
+
+
+def _flag_rows(flags: pd.DataFrame) -> list[dict[str, Any]]:
+    """Count and dollars at stake per flag, in the report's order (one pass over two columns,
+    not a row dict per flag per kind)."""
+    totals: dict[str, list[Any]] = {name: [0, ZERO] for name in _FLAG_ORDER}
+    if len(flags):
+        amounts = flags["amount_at_stake"]
+        rows = zip(flags["flag"].tolist(), amounts.tolist(), amounts.isna().tolist(), strict=True)
+        for flag, amount, missing in rows:
+            total = totals.get(flag)
+            if total is not None:
+                total[0] += 1
+                total[1] += ZERO if missing else (amount or ZERO)
+    return [{"flag": name, "count": n, "amount": amount} for name, (n, amount) in totals.items()]
+
+
 def report_context(result: Any) -> dict[str, Any]:
     tables: Mapping[str, pd.DataFrame] = result.tables
     summary: dict[str, Any] = result.summary
@@ -97,33 +127,12 @@ def report_context(result: Any) -> dict[str, Any]:
     )
     flags = tables["flags"]
     nsa = sorted(
-        (r for r in records(flags) if r["flag"] == "nsa_violation"),
+        records(flags[flags["flag"] == "nsa_violation"]) if len(flags) else [],
         key=lambda r: (r["deadline"], r["patient_control_number"]),
     )
     for r in nsa:
         r["days_left"] = (r["deadline"] - result.as_of).days
-    flag_rows = []
-    for name in (
-        "underpaid",
-        "nsa_violation",
-        "payment_dispute",
-        "denied_appealable",
-        "denied_correctable",
-        "rejected_correct_resubmit",
-        "overpayment",
-        "misclassified_co45",
-        "paid_to_patient",
-        "patient_responsibility",
-        "no_response",
-    ):
-        subset = [r for r in records(flags) if r["flag"] == name]
-        flag_rows.append(
-            {
-                "flag": name,
-                "count": len(subset),
-                "amount": sum((r["amount_at_stake"] or ZERO for r in subset), ZERO),
-            }
-        )
+    flag_rows = _flag_rows(flags)
     expected_total = sum((p["expected"] for p in by_payer), ZERO)
     period = getattr(result, "period", None)
     return {
@@ -146,7 +155,7 @@ def report_context(result: Any) -> dict[str, Any]:
         "aging": records(tables["ar_aging"]),
         "buckets": [(b, _BUCKET_LABELS[b]) for b in AGING_BUCKETS],
         "nsa": nsa,
-        "worklist": records(tables["appeal_worklist"])[:12],
+        "worklist": records(tables["appeal_worklist"].head(12)),
         "worklist_count": len(tables["appeal_worklist"]),
         "balance": records(tables["payment_balance"]),
         "flag_rows": flag_rows,
