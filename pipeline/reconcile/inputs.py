@@ -323,6 +323,8 @@ def _is_missing(value: object) -> bool:
 
 def as_decimal(value: object, *, where: str = "") -> Decimal | None:
     """Decimal from Decimal/int/str; floats go through ``str`` (never binary noise)."""
+    if value.__class__ is Decimal:  # the usual cell: no checks needed
+        return value
     if _is_missing(value) or value == "":
         return None
     if isinstance(value, Decimal):
@@ -334,6 +336,8 @@ def as_decimal(value: object, *, where: str = "") -> Decimal | None:
 
 
 def as_date(value: object, *, where: str = "") -> date | None:
+    if value.__class__ is date:  # the usual cell: no checks needed
+        return value
     if _is_missing(value) or value == "":
         return None
     if isinstance(value, datetime):
@@ -350,6 +354,8 @@ def as_date(value: object, *, where: str = "") -> date | None:
 
 
 def as_text(value: object) -> str:
+    if value.__class__ is str:  # the usual cell: no checks needed
+        return value.strip()
     if _is_missing(value):
         return ""
     if isinstance(value, float) and value.is_integer():
