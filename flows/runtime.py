@@ -12,12 +12,13 @@ from zoneinfo import ZoneInfo
 from pipeline.build.codes import CodeSets, load_code_sets
 from pipeline.errors import ConfigError
 from pipeline.ledger import Ledger
-from pipeline.practice import Practice, load_practice
+from pipeline.practice import Practice, PracticeCache
 from pipeline.settings import get_settings
 from pipeline.steps import Workspace
 from pipeline.transport import ClearinghouseProfile, Transport, load_profile, open_transport
 
 __all__ = [
+    "PRACTICES",
     "PREFECT_STARTUP",
     "Run",
     "business_date",
@@ -67,6 +68,10 @@ def parse_stamp(text: str | None) -> time | None:
         raise ConfigError(f"stamp_time {text!r}: use HH:MM") from exc
 
 
+PRACTICES = PracticeCache()
+"""The practice loaded in this process (the nightly's tasks share it; read-only)."""
+
+
 @dataclass(frozen=True)
 class Run:
     """One flow run's parts: the business date, the workspace, the profile and practice."""
@@ -92,7 +97,9 @@ class Run:
             transport.close()
 
     def practice(self) -> Practice:
-        return load_practice(self.practice_dir).practice
+        """The practice export, read once per night: every task of a night asks for the same
+        folder, so it is loaded again only when its files change (:data:`PRACTICES`)."""
+        return PRACTICES.load(self.practice_dir).practice
 
     def codes(self) -> CodeSets:
         return load_code_sets(get_settings().mappings_dir)

@@ -7,6 +7,7 @@ result.issues                   # [Issue(file, row, column, reason), ...]
 
 from __future__ import annotations
 
+from pipeline.practice.cache import PracticeCache
 from pipeline.practice.loader import Issue, LoadResult, load_payers, load_practice
 from pipeline.practice.model import (
     Address,
@@ -57,6 +58,7 @@ __all__ = [
     "PayerRule",
     "Person",
     "Practice",
+    "PracticeCache",
     "PrimaryAdjudication",
     "PrimaryLineAdjudication",
     "Provider",

@@ -19,10 +19,10 @@ import codecs
 import csv
 import io
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -322,8 +322,9 @@ def _load_table(
             ]
             if missing:
                 raise PracticeDataError(f"{path}: missing column(s) {', '.join(missing)}")
+            plan = _plan(tmap)
             for number, row in _rows(reader, tmap.file, issues):
-                loaded = _load_row(tmap, model, row, number, issues)
+                loaded = _load_row(tmap, plan, model, row, number, issues)
                 if loaded is not None:
                     yield number, loaded
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
@@ -335,6 +336,8 @@ def _rows(
 ) -> Iterator[tuple[int, dict[str, str | None]]]:
     """The rows worth reading; a row with a byte that is not UTF-8 or an oversized cell is
     reported (the column named, never the value) and skipped."""
+    # A header with a byte that is not UTF-8 makes every row suspect: no fast path then.
+    names_ok = not any(_UNDECODABLE.search(name) for name in reader.fieldnames or ())
     while True:
         try:
             row = next(reader)
@@ -343,11 +346,25 @@ def _rows(
         except csv.Error as exc:  # the reader goes on with the next line
             issues.append(Issue(file, reader.line_num, "*", f"unreadable row: {exc}"))
             continue
-        problem = _bad_cell(row)
+        problem = None if names_ok and _plainly_good(row) else _bad_cell(row)
         if problem is None:
             yield reader.line_num, row
         else:
             issues.append(Issue(file, reader.line_num, *problem))
+
+
+def _plainly_good(row: Mapping[str | None, object]) -> bool:
+    """One regex search and one length check over the whole row: true when no cell can be
+    bad (the common case); otherwise :func:`_bad_cell` looks cell by cell to name the column."""
+    if None in row:  # cells past the header
+        return False
+    try:
+        joined = "".join(row.values())  # type: ignore[arg-type]
+    except TypeError:  # a short row (missing cells are None): the careful path
+        return False
+    if len(joined) > MAX_CELL_CHARS and max(map(len, row.values())) > MAX_CELL_CHARS:  # type: ignore[arg-type]
+        return False
+    return _UNDECODABLE.search(joined) is None
 
 
 def _bad_cell(row: Mapping[str | None, object]) -> tuple[str, str] | None:
@@ -398,72 +415,157 @@ def _field_limit() -> Iterator[None]:
         csv.field_size_limit(old)
 
 
+_Reader = Callable[[Mapping[str, str | None]], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """One field of a compiled map: where its value goes and how it is read from a row."""
+
+    parents: tuple[str, ...]
+    leaf: str
+    read: _Reader
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    steps: tuple[_Step, ...]
+    labels: Mapping[str, str]
+
+
+def _plan(tmap: _TableMap) -> _Plan:
+    """The map compiled once per file, so a row costs one call per cell, nothing more."""
+    steps = []
+    for spec in tmap.fields:
+        *parents, leaf = spec.name.split(".")
+        steps.append(_Step(tuple(parents), leaf, _compile(spec)))
+    return _Plan(tuple(steps), {spec.name: spec.label for spec in tmap.fields})
+
+
 def _load_row(
     tmap: _TableMap,
+    plan: _Plan,
     model: type[BaseModel],
     row: Mapping[str, str | None],
     number: int,
     issues: list[Issue],
 ) -> Any:
     data: dict[str, Any] = {}
-    labels: dict[str, str] = {}
     ok = True
-    for spec in tmap.fields:
-        labels[spec.name] = spec.label
+    for step in plan.steps:
         try:
-            value = _cell(spec, row)
+            value = step.read(row)
         except _CellError as exc:
             issues.append(Issue(tmap.file, number, exc.column, exc.reason))
             ok = False
             continue
         if value is not None:
-            _put(data, spec.name, value)
+            target = data
+            for parent in step.parents:
+                target = target.setdefault(parent, {})
+            target[step.leaf] = value
     if not ok:
         return None
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         for error in exc.errors():
-            column = _column_for(error["loc"], labels)
+            column = _column_for(error["loc"], plan.labels)
             reason = _reason(error)
             issues.append(Issue(tmap.file, number, column, reason))
         return None
 
 
-def _cell(spec: _FieldSpec, row: Mapping[str, str | None]) -> Any:
+def _compile(spec: _FieldSpec) -> _Reader:
+    """A reader of ``spec``'s value from a row: cleaned, defaulted, mapped, split or parsed;
+    ``None`` for an empty cell; :class:`_CellError` (naming the column) when unreadable."""
+    clean = _cleaner(spec)
     if spec.many:
-        raw_values = [_clean(spec, row.get(c)) for c in spec.columns]
-        return [v for v in raw_values if v]
-    raw = _clean(spec, row.get(spec.columns[0]))
-    if not raw and spec.default is not None:
-        raw = spec.default
-    if spec.values is not None:
-        mapped = spec.values.get(raw.upper())
-        if mapped is None:
-            if not raw:
-                return None
-            allowed = ", ".join(k for k in spec.values if k)
-            raise _CellError(spec.label, f"unknown value (expected one of {allowed})")
-        raw = mapped
-    if not raw:
-        return None
-    if spec.split is not None:
-        return [part.strip() for part in raw.split(spec.split) if part.strip()]
-    if spec.fmt is not None:
-        try:
-            return datetime.strptime(raw, spec.fmt).date()
-        except ValueError as exc:
-            raise _CellError(spec.label, f"not a date in format {spec.fmt}") from exc
+        columns = spec.columns
+
+        def many(row: Mapping[str, str | None]) -> Any:
+            return [v for v in (clean(row.get(c)) for c in columns) if v]
+
+        return many
+    column, label, default, values = spec.columns[0], spec.label, spec.default, spec.values
+    if values is None and default is None and spec.split is None and spec.fmt is None:
+        if spec.parse == "adjustments":
+            return lambda row: _adjustments(label, raw) if (raw := clean(row.get(column))) else None
+        return lambda row: clean(row.get(column)) or None  # most columns: plain text
+    allowed = ", ".join(k for k in values if k) if values is not None else ""
+    then = _parser(spec)
+
+    def read(row: Mapping[str, str | None]) -> Any:
+        raw = clean(row.get(column))
+        if not raw and default is not None:
+            raw = default
+        if values is not None:
+            mapped = values.get(raw.upper())
+            if mapped is None:
+                if not raw:
+                    return None
+                raise _CellError(label, f"unknown value (expected one of {allowed})")
+            raw = mapped
+        if not raw:
+            return None
+        return then(raw)
+
+    return read
+
+
+def _parser(spec: _FieldSpec) -> Callable[[str], Any]:
+    """What a non-empty (mapped) value becomes: a list, a date, adjustments or itself."""
+    label, split, fmt = spec.label, spec.split, spec.fmt
+    if split is not None:
+        return lambda raw: [part.strip() for part in raw.split(split) if part.strip()]
+    if fmt is not None:
+        return _date_parser(label, fmt)
     if spec.parse == "adjustments":
-        return _adjustments(spec.label, raw)
-    return raw
+        return lambda raw: _adjustments(label, raw)
+    return lambda raw: raw
 
 
-def _clean(spec: _FieldSpec, raw: str | None) -> str:
-    value = (raw or "").strip()
-    for char in spec.strip:
-        value = value.replace(char, "")
-    return value.upper() if spec.upper else value
+# ``%m/%d/%Y`` and ``%Y-%m-%d`` read without strptime when the text is plain ASCII digits
+# (a date that does not exist still fails in ``date()``); anything else goes to strptime.
+_FAST_DATES: dict[str, tuple[re.Pattern[str], tuple[int, int, int]]] = {
+    "%m/%d/%Y": (re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})"), (3, 1, 2)),
+    "%Y-%m-%d": (re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})"), (1, 2, 3)),
+}
+
+
+def _date_parser(label: str, fmt: str) -> Callable[[str], Any]:
+    seen: dict[str, date] = {}  # dates repeat (visit days, birth dates): read each text once
+    fast = _FAST_DATES.get(fmt)
+
+    def parse(raw: str) -> date:
+        found = seen.get(raw)
+        if found is not None:
+            return found
+        try:
+            match = fast[0].fullmatch(raw) if fast is not None else None
+            if match is not None and fast is not None:
+                y, m, d = (int(match.group(i)) for i in fast[1])
+                found = date(y, m, d)
+            else:
+                found = datetime.strptime(raw, fmt).date()
+        except ValueError as exc:
+            raise _CellError(label, f"not a date in format {fmt}") from exc
+        seen[raw] = found
+        return found
+
+    return parse
+
+
+def _cleaner(spec: _FieldSpec) -> Callable[[str | None], str]:
+    """Trim, drop the ``strip`` characters, upper-case (unless ``upper: false``)."""
+    drop = str.maketrans("", "", spec.strip) if spec.strip else None
+    if drop is None:
+        if spec.upper:
+            return lambda raw: raw.strip().upper() if raw else ""
+        return lambda raw: raw.strip() if raw else ""
+    if spec.upper:
+        return lambda raw: raw.strip().translate(drop).upper() if raw else ""
+    return lambda raw: raw.strip().translate(drop) if raw else ""
 
 
 def _adjustments(column: str, raw: str) -> list[ClaimAdjustment]:
@@ -482,14 +584,6 @@ def _adjustments(column: str, raw: str) -> list[ClaimAdjustment]:
         except (ValueError, InvalidOperation) as exc:
             raise _CellError(column, "adjustments must read GROUP-REASON=AMOUNT; ...") from exc
     return found
-
-
-def _put(data: dict[str, Any], dotted: str, value: Any) -> None:
-    *parents, leaf = dotted.split(".")
-    target = data
-    for parent in parents:
-        target = target.setdefault(parent, {})
-    target[leaf] = value
 
 
 def _column_for(loc: tuple[int | str, ...], labels: Mapping[str, str]) -> str:

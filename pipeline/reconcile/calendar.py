@@ -65,6 +65,12 @@ def nth_business_day(start: date, n: int) -> date:
     """The ``n``-th business day of a period beginning on ``start`` (``start`` counts if open)."""
     if n < 1:
         raise ValueError("n must be >= 1")
+    return _nth_business_day(start, n)
+
+
+@lru_cache(maxsize=8192)
+def _nth_business_day(start: date, n: int) -> date:
+    # Remembered: a night asks the same few receipt days' deadlines for thousands of claims.
     day = start
     count = 0
     while True:

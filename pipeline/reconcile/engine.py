@@ -517,15 +517,18 @@ def _nsa_tables(
     case_rows: list[dict[str, Any]] = []
     items: list[dict[str, Any]] = []
     facts = dict(practice or {})
+    disputes_of: dict[str, list[dict[str, Any]]] = {}  # grouped once, not scanned per case
+    lines_of: dict[str, list[dict[str, Any]]] = {}
+    for f in flags if cases else ():
+        if f["flag"] == "payment_dispute":
+            disputes_of.setdefault(f["patient_control_number"], []).append(f)
+    for r in recon if cases else ():
+        lines_of.setdefault(r["patient_control_number"], []).append(r)
     for pcn, state in sorted(cases.items()):
-        disputes = [
-            f
-            for f in flags
-            if f["patient_control_number"] == pcn and f["flag"] == "payment_dispute"
-        ]
+        disputes = disputes_of.get(pcn, [])
         claim = match.claims[pcn]
-        lines = [r for r in recon if r["patient_control_number"] == pcn]
-        remit = next((r for r in match.remits if r.claim_key == disputes[0]["claim_key"]), None)
+        lines = lines_of.get(pcn, [])
+        remit = match.remit(disputes[0]["claim_key"])
         extras = {
             **claim.extras,
             "place_of_service": claim.place_of_service,

@@ -6,7 +6,7 @@ columns first. :class:`Flag` rows become dicts only at the table boundary (:meth
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -57,7 +57,8 @@ class Flag:
     idr_window_end: date | None = None
 
     def row(self) -> dict[str, Any]:
-        return asdict(self)
+        # The fields are text, amounts and dates: a plain copy (``asdict`` deep-copies each).
+        return {name: getattr(self, name) for name in FLAG_COLUMNS}
 
 
 FLAG_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Flag))

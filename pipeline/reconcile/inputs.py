@@ -281,17 +281,36 @@ def remit_tables(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
 
 
 def records(frame: pd.DataFrame | None) -> list[dict[str, Any]]:
-    """Rows as dicts with NaN/NaT/None all turned into None."""
+    """Rows as dicts with NaN/NaT/None all turned into None.
+
+    Column by column: a column whose cells are all plain Python values (text, Decimal, dates,
+    ints) is taken as it is; only one holding floats or NumPy/pandas scalars is looked at cell
+    by cell (NumPy scalars become Python ones, as ``DataFrame.to_dict`` makes them).
+    """
     if frame is None or frame.empty:
         return []
-    rows: list[dict[str, Any]] = [
-        {str(k): v for k, v in row.items()} for row in frame.astype(object).to_dict("records")
-    ]
-    for row in rows:
-        for key, value in row.items():
-            if _is_missing(value):
-                row[key] = None
-    return rows
+    names = [str(k) for k in frame.columns]
+    columns = [_native_column(frame.iloc[:, i]) for i in range(len(names))]
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+
+
+# Types a cell keeps as it is (not missing, nothing to unbox).
+_PLAIN_CELLS = frozenset(
+    {str, int, bool, Decimal, date, datetime, pd.Timestamp, list, tuple, dict, type(None)}
+)
+
+
+def _native_column(column: pd.Series) -> list[Any]:
+    # What DataFrame.to_dict does to each cell (pandas-stubs do not list it).
+    from pandas.core.dtypes.cast import maybe_box_native  # type: ignore[attr-defined]
+
+    cells: list[Any] = column.astype(object).tolist()
+    kinds = set(map(type, cells))
+    if kinds <= _PLAIN_CELLS:
+        return cells
+    if kinds <= _PLAIN_CELLS | {float}:
+        return [None if v.__class__ is float and v != v else v for v in cells]
+    return [None if _is_missing(b := maybe_box_native(v)) else b for v in cells]
 
 
 def _is_missing(value: object) -> bool:
@@ -304,6 +323,8 @@ def _is_missing(value: object) -> bool:
 
 def as_decimal(value: object, *, where: str = "") -> Decimal | None:
     """Decimal from Decimal/int/str; floats go through ``str`` (never binary noise)."""
+    if value.__class__ is Decimal:  # the usual cell: no checks needed
+        return value
     if _is_missing(value) or value == "":
         return None
     if isinstance(value, Decimal):
@@ -315,6 +336,8 @@ def as_decimal(value: object, *, where: str = "") -> Decimal | None:
 
 
 def as_date(value: object, *, where: str = "") -> date | None:
+    if value.__class__ is date:  # the usual cell: no checks needed
+        return value
     if _is_missing(value) or value == "":
         return None
     if isinstance(value, datetime):
@@ -331,6 +354,8 @@ def as_date(value: object, *, where: str = "") -> date | None:
 
 
 def as_text(value: object) -> str:
+    if value.__class__ is str:  # the usual cell: no checks needed
+        return value.strip()
     if _is_missing(value):
         return ""
     if isinstance(value, float) and value.is_integer():

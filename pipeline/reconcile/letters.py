@@ -148,10 +148,13 @@ def letter_contexts(
 ) -> list[dict[str, Any]]:
     """One context per worklist item (see ``mappings/templates/README.md``)."""
     contexts = []
+    by_appeal: dict[Any, list[Mapping[str, Any]]] = {}
+    for f in flags:
+        by_appeal.setdefault(f.get("appeal_id"), []).append(f)
     for item in worklist:
         claim = match.claims[item["patient_control_number"]]
-        members = [f for f in flags if f.get("appeal_id") == item["appeal_id"]]
-        remit = next((r for r in match.remits if r.claim_key == members[0]["claim_key"]), None)
+        members = by_appeal.get(item["appeal_id"], [])
+        remit = match.remit(members[0]["claim_key"])
         payer = payers.get(claim.payer_id)
         lines = []
         for f in members:

@@ -208,9 +208,35 @@ class MatchResult:
     provider_adjustments: list[dict[str, Any]]
     unmatched: pd.DataFrame
     duplicate_payments: list[dict[str, Any]] = field(default_factory=list)  # ERAs seen again
+    _by_claim: dict[str, list[RemitClaim]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _by_key: dict[str, RemitClaim] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _indexed: int = field(default=-1, init=False, repr=False, compare=False)
 
     def remits_of(self, pcn: str) -> list[RemitClaim]:
-        return [r for r in self.remits if r.matched_claim == pcn]
+        """The remittance claims matched to ``pcn``, in arrival order."""
+        self._index()
+        return list(self._by_claim.get(pcn, ()))
+
+    def remit(self, claim_key: str) -> RemitClaim | None:
+        """The (first) remittance claim with ``claim_key``, if any."""
+        self._index()
+        return self._by_key.get(claim_key)
+
+    def _index(self) -> None:
+        # Built once (a scan per claim made aging and letters quadratic); rebuilt if the
+        # remittance list has grown since.
+        if self._indexed == len(self.remits):
+            return
+        by_claim: dict[str, list[RemitClaim]] = {}
+        by_key: dict[str, RemitClaim] = {}
+        for r in self.remits:
+            by_claim.setdefault(r.matched_claim, []).append(r)
+            by_key.setdefault(r.claim_key, r)
+        self._by_claim, self._by_key, self._indexed = by_claim, by_key, len(self.remits)
 
 
 def _dec(value: object, where: str) -> Decimal:

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -62,9 +63,7 @@ class FeeSchedule:
     ) -> Decimal | None:
         mods = set(modifiers)
         best: tuple[int, FeeRow] | None = None
-        for row in self.rows:
-            if row.basis != basis or row.procedure_code != procedure_code:
-                continue
+        for row in self._by_code.get((basis, procedure_code), ()):
             if row.payer_id not in ("*", payer_id) or (row.modifier and row.modifier not in mods):
                 continue
             if on < row.effective_from or (row.effective_to is not None and on > row.effective_to):
@@ -74,6 +73,14 @@ class FeeSchedule:
             if best is None or score > best[0]:
                 best = (score, row)
         return None if best is None else best[1].amount
+
+    @cached_property
+    def _by_code(self) -> dict[tuple[Basis, str], list[FeeRow]]:
+        """Rows by (basis, procedure), in file order: a rate looks at its code's rows only."""
+        index: dict[tuple[Basis, str], list[FeeRow]] = {}
+        for row in self.rows:
+            index.setdefault((row.basis, row.procedure_code), []).append(row)
+        return index
 
     def charge(self, procedure_code: str) -> Decimal | None:
         return self.charges.get(procedure_code)

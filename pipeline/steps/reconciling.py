@@ -14,13 +14,14 @@ it is never posted twice; claims the scrubber held are exported with their findi
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from pipeline.benchnight import stage
-from pipeline.ledger import ClaimState, Direction, FileState, Ledger
+from pipeline.ledger import ClaimRecord, ClaimState, Direction, FileState, Ledger
 from pipeline.practice import Practice
 from pipeline.steps.claim_status import annotate_flags
 from pipeline.steps.eligibility import eligibility_table
@@ -29,7 +30,13 @@ from pipeline.steps.remittance import combine_tables
 from pipeline.steps.summaries import ReconcileSummary
 from pipeline.steps.workspace import Workspace
 
-__all__ = ["held_claims", "reconcile_and_export", "refused_claims", "submitted_claims"]
+__all__ = [
+    "LatestClaims",
+    "held_claims",
+    "reconcile_and_export",
+    "refused_claims",
+    "submitted_claims",
+]
 
 # Ordinary patient cost sharing: billed to the patient, not money a payer owes the practice.
 _INFORMATIONAL = "patient_responsibility"
@@ -64,14 +71,15 @@ def reconcile_and_export(
     as_of = min(on, period.end) if period is not None and period.end else on
     with stage("reconcile"):
         elig_rows = eligibility_table(ledger)
+        latest = LatestClaims(ledger)  # sent and remitted claims are mostly the same: read once
         result = reconcile(
             remit,
-            submitted_claims(ledger, practice, on=on),
+            submitted_claims(ledger, practice, on=on, latest=latest),
             as_of=as_of,
             eligibility=pd.DataFrame(elig_rows) if elig_rows else None,
             appointments=appointments_from_practice(practice),
             practice=practice_facts(practice),
-            refused=refused_claims(ledger, remit),
+            refused=refused_claims(ledger, remit, latest=latest),
             held=held_claims(ledger, practice, on=on),
             period=period,
             case_events=ledger.case_events(),
@@ -104,7 +112,26 @@ def reconcile_and_export(
     return summary
 
 
-def submitted_claims(ledger: Ledger, practice: Practice, *, on: date) -> Any:
+class LatestClaims:
+    """The ledger's latest claim per PCN, each PCN read once however often it is asked for."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self._ledger = ledger
+        self._known: dict[str, ClaimRecord | None] = {}
+
+    def __call__(self, patient_control_numbers: Iterable[str]) -> dict[str, ClaimRecord]:
+        wanted = set(patient_control_numbers)
+        new = wanted - self._known.keys()
+        if new:
+            found = self._ledger.latest_claims(new)  # chunked, not a query per claim
+            for pcn in new:
+                self._known[pcn] = found.get(pcn)
+        return {pcn: c for pcn in wanted if (c := self._known[pcn]) is not None}
+
+
+def submitted_claims(
+    ledger: Ledger, practice: Practice, *, on: date, latest: LatestClaims | None = None
+) -> Any:
     """Claims as sent (the 837P files in the ledger's sent folder), with ledger states/dates."""
     from pipeline.parse.t837p import read_837p
     from pipeline.reconcile.inputs import encounter_extras, submitted_from_claim_records
@@ -121,7 +148,7 @@ def submitted_claims(ledger: Ledger, practice: Practice, *, on: date) -> Any:
             sent_on.setdefault(record.patient_control_number, day)
     states: dict[str, str] = {}
     reasons: dict[str, str] = {}
-    known = ledger.latest_claims(records)  # one chunked read, not a query per claim
+    known = (latest or LatestClaims(ledger))(records)  # one chunked read, not one per claim
     for pcn in records:
         claim = known.get(pcn)
         if claim is not None:
@@ -150,7 +177,9 @@ def _reject_reason(ledger: Ledger, claim_id: int) -> str:
     return ""
 
 
-def refused_claims(ledger: Ledger, remit: dict[str, Any]) -> dict[str, str]:
+def refused_claims(
+    ledger: Ledger, remit: dict[str, Any], *, latest: LatestClaims | None = None
+) -> dict[str, str]:
     """claim_key → why, for each CLP (not a reversal) of a ledger claim that no ledger event
     took: the ledger refused it (e.g. paid again under another check while already paid)."""
     from pipeline.reconcile.inputs import records
@@ -160,7 +189,9 @@ def refused_claims(ledger: Ledger, remit: dict[str, Any]) -> dict[str, str]:
         for clp in records(remit.get("remit_claims"))
         if str(clp.get("claim_status_code") or "") != "22"
     ]
-    known = ledger.latest_claims(str(clp.get("patient_control_number") or "") for clp in clps)
+    known = (latest or LatestClaims(ledger))(
+        str(clp.get("patient_control_number") or "") for clp in clps
+    )
     taken = ledger.event_references(c.id for c in known.values())  # chunked, not per claim
     out: dict[str, str] = {}
     for clp in clps:

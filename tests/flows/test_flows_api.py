@@ -48,10 +48,18 @@ def test_nightly_completes_and_publishes_its_summary_and_tables(
     world: World, settings_for: Callable[[World], None]
 ) -> None:
     from flows.nightly import Outcome, nightly, remittance
+    from flows.runtime import PRACTICES
+    from pipeline.practice import load_practice
+    from tests.flows.conftest import PRACTICE
 
     settings_for(world)
+    loads = PRACTICES.loads
     state = nightly(on=ON, wait_seconds=20, stamp_time="02:00", return_state=True)
     assert state.is_completed(), state.message
+    # The export is read at most once a night, and no task changed the practice it shared.
+    assert PRACTICES.loads - loads <= 1
+    shared, fresh = PRACTICES.load(PRACTICE).practice, load_practice(PRACTICE).practice
+    assert shared.model_dump() == fresh.model_dump()  # (private indexes aside)
     outcome = state.result()
     assert isinstance(outcome, Outcome)
     assert outcome.facts["claims sent"] == 125 and outcome.facts["rejected"] >= 1
