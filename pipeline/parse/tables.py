@@ -13,7 +13,8 @@ records stay usable without them.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cache
 from operator import attrgetter
 from pathlib import Path
@@ -339,6 +340,8 @@ class TableWriter:
         self.writers: dict[str, Any] = {}
         self.counts: dict[str, int] = {}
         self.adopted: set[str] = set()  # tables whose file came whole from a merge
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: Future[None] | None = None
 
     def path(self, table: str) -> Path:
         return self.out_dir / f"{table}.{self.fmt}"
@@ -362,7 +365,21 @@ class TableWriter:
             schema = _arrow_schema(table)
             columns = zip(*rows, strict=True)
             arrays = [arrow_column(col, f.type) for col, f in zip(columns, schema, strict=True)]
-            writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
+            self._in_background(writer.write_table, pa.Table.from_arrays(arrays, schema=schema))
+
+    def _in_background(self, write: Callable[[Any], None], chunk: Any) -> None:
+        """Encode and write ``chunk`` on the writer's thread (pyarrow lets go of the GIL
+        there), so the next chunk is parsed and converted meanwhile; one write in flight,
+        in order, its error raised here or at the next merge or close."""
+        self._settle()
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet")
+        self._pending = self._pool.submit(write, chunk)
+
+    def _settle(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
 
     def merge(self, other: TableWriter) -> None:
         """Append every table ``other`` (closed, same format, same file system) wrote.
@@ -370,6 +387,7 @@ class TableWriter:
         A table this writer has not started yet takes ``other``'s file as it is (a
         rename, so one file's parse is written once); later ones are streamed after it.
         """
+        self._settle()
         for table, count in other.counts.items():
             source = other.path(table)
             if table not in self.counts:
@@ -421,7 +439,13 @@ class TableWriter:
         for table in tables:
             if table not in self.counts:
                 self.write(table, [])
-        for writer in self.writers.values():
-            writer.close()
-        self.writers.clear()
+        try:
+            self._settle()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown()
+                self._pool = None
+            for writer in self.writers.values():
+                writer.close()
+            self.writers.clear()
         return dict(self.counts)
