@@ -119,7 +119,7 @@ def stream_tables(
     source: Source,
     writer: TableWriter,
     *,
-    chunk_claims: int = 2_000,
+    chunk_claims: int = 10_000,
     known_claims: Mapping[str, str] | None = None,
     remember: int | None = 50_000,
     name: str | None = None,
@@ -153,7 +153,7 @@ def parse_835_to_parquet(
     source: Source,
     out_dir: str | Path,
     *,
-    chunk_claims: int = 2_000,
+    chunk_claims: int = 10_000,
     known_claims: Mapping[str, str] | None = None,
 ) -> dict[str, int]:
     """Stream an 835 of any size to ``<out_dir>/<table>.parquet``; returns rows per table."""

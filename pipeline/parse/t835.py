@@ -343,12 +343,99 @@ class Remit835Parser:
             handler(seg.elements, seg.number)
 
     def feed_batch(self, batch: SegmentBatch) -> None:
-        """The hot path: a run of body segments as element lists."""
+        """The hot path: a run of body segments as element lists.
+
+        Inside a claim, the segments that only fill in the open claim or line (CAS, DTM,
+        REF, AMT, NM1: four in five segments of an 835) are handled right here when they
+        have their usual shape and their amount or date was seen before -- what their
+        methods would do, without a call per segment. Anything else goes to its method.
+        """
         get = self.on.get
-        for number, elements in enumerate(batch.elements, batch.first_number):
-            handler = get(elements[0])
+        cache, days = self.cache, self.days
+        claim, line = self.claim, self.line
+        number = batch.first_number - 1
+        for e in batch.elements:
+            number += 1
+            tag = e[0]
+            if claim is not None:
+                size = len(e)
+                if tag == "CAS":
+                    # One or two reason/amount pairs, no quantity (CAS*PR*45*50*2*45).
+                    if size == 4 or (size == 7 and not e[4] and e[5]):
+                        amount = cache.get(e[3])
+                        reason = e[2]
+                        if amount is not None and reason:
+                            second = cache.get(e[6]) if size == 7 else None
+                            if size == 4 or second is not None:
+                                group = e[1]
+                                if line is None:
+                                    level, line_number = "claim", None
+                                    target = self.claim_adjustments
+                                else:
+                                    level, line_number = "line", line[_L_NUMBER]
+                                    target = self.line_adjustments[-1]
+                                key = claim[_KEY]
+                                target.append(
+                                    [key, "", level, group, reason, amount, None, line_number]
+                                )
+                                if second is not None:
+                                    target.append(
+                                        [key, "", level, group, e[5], second, None, line_number]
+                                    )
+                                    amount += second
+                                if line is None:
+                                    self.adjusted += amount
+                                else:
+                                    self.line_adjusted[-1] += amount
+                                if group == "PR":
+                                    self.patient += amount
+                                continue
+                elif tag == "DTM":
+                    day = days.get(e[2]) if size > 2 else None
+                    if day is not None:
+                        qualifier = e[1]
+                        if line is not None:
+                            if qualifier == "472":
+                                line[_L_DATE] = line[_L_DATE_END] = day
+                            elif qualifier == "150":
+                                line[_L_DATE] = day
+                            elif qualifier == "151":
+                                line[_L_DATE_END] = day
+                        elif qualifier == "232":
+                            claim[_DATE_START] = day
+                        elif qualifier == "233":
+                            claim[_DATE_END] = day
+                        elif qualifier == "050":
+                            claim[_RECEIVED] = day
+                        continue
+                elif tag == "REF":
+                    if size > 2:
+                        if line is not None and e[1] == "6R":
+                            line[_L_CONTROL] = e[2]
+                        continue  # inside a claim only a line's 6R is kept
+                elif tag == "AMT":
+                    if size > 2 and line is not None:
+                        if e[1] == "B6":
+                            amount = cache.get(e[2])
+                            if amount is None:
+                                amount = self._money(e[2], number, "AMT", "AMT02")
+                            line[_L_ALLOWED] = amount
+                        continue
+                elif tag == "NM1":
+                    if line is not None:
+                        continue
+                    if size >= 10:
+                        code = e[1]
+                        if code == "QC":
+                            claim[_PAT_LAST], claim[_PAT_FIRST], claim[_PAT_ID] = e[3], e[4], e[9]
+                            continue
+                        if code == "82":
+                            claim[_RENDERING] = e[9]
+                            continue
+            handler = get(tag)
             if handler is not None:
-                handler(elements, number)
+                handler(e, number)
+                claim, line = self.claim, self.line
 
     def end(self, seg: Segment) -> None:
         self._close_claim()

@@ -12,7 +12,10 @@ records stay usable without them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import cache
 from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -313,6 +316,7 @@ def empty_frame(table: str) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series([], dtype=object) for c in COLUMNS[table]})
 
 
+@cache
 def _arrow_schema(table: str) -> Any:
     import pyarrow as pa
 
@@ -335,6 +339,9 @@ class TableWriter:
         out_dir.mkdir(parents=True, exist_ok=True)
         self.writers: dict[str, Any] = {}
         self.counts: dict[str, int] = {}
+        self.adopted: set[str] = set()  # tables whose file came whole from a merge
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: Future[None] | None = None
 
     def path(self, table: str) -> Path:
         return self.out_dir / f"{table}.{self.fmt}"
@@ -350,48 +357,95 @@ class TableWriter:
                 )
             return
         import pyarrow as pa
-        import pyarrow.parquet as pq
 
-        schema = _arrow_schema(table)
-        if table not in self.writers:
-            self.writers[table] = pq.ParquetWriter(self.path(table), schema)
+        from pipeline.parse.arrow import arrow_column
+
+        writer = self._parquet_writer(table)
         if rows:
-            columns = list(zip(*rows, strict=True))
-            arrays = [pa.array(col, type=f.type) for col, f in zip(columns, schema, strict=True)]
-            self.writers[table].write_table(pa.Table.from_arrays(arrays, schema=schema))
+            schema = _arrow_schema(table)
+            columns = zip(*rows, strict=True)
+            arrays = [arrow_column(col, f.type) for col, f in zip(columns, schema, strict=True)]
+            self._in_background(writer.write_table, pa.Table.from_arrays(arrays, schema=schema))
+
+    def _in_background(self, write: Callable[[Any], None], chunk: Any) -> None:
+        """Encode and write ``chunk`` on the writer's thread (pyarrow lets go of the GIL
+        there), so the next chunk is parsed and converted meanwhile; one write in flight,
+        in order, its error raised here or at the next merge or close."""
+        self._settle()
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet")
+        self._pending = self._pool.submit(write, chunk)
+
+    def _settle(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
 
     def merge(self, other: TableWriter) -> None:
-        """Append every table ``other`` (closed, same format) wrote, streaming."""
+        """Append every table ``other`` (closed, same format, same file system) wrote.
+
+        A table this writer has not started yet takes ``other``'s file as it is (a
+        rename, so one file's parse is written once); later ones are streamed after it.
+        """
+        self._settle()
         for table, count in other.counts.items():
             source = other.path(table)
-            if self.fmt == "csv":
+            if table not in self.counts:
+                os.replace(source, self.path(table))
+                self.adopted.add(table)
+            elif self.fmt == "csv":
                 self._append_csv(table, source)
             else:
                 self._append_parquet(table, source)
             self.counts[table] = self.counts.get(table, 0) + count
 
     def _append_csv(self, table: str, source: Path) -> None:
-        first = table not in self.counts
-        with source.open("rb") as src, self.path(table).open("wb" if first else "ab") as dst:
-            header = src.readline()
-            if first:
-                dst.write(header)
+        with source.open("rb") as src, self.path(table).open("ab") as dst:
+            src.readline()  # the header, written once
             while chunk := src.read(1 << 20):
                 dst.write(chunk)
 
     def _append_parquet(self, table: str, source: Path) -> None:
+        self._copy_parquet(self._parquet_writer(table), source)
+
+    def _parquet_writer(self, table: str) -> Any:
+        """The open ``ParquetWriter`` of ``table``; a file adopted whole from a merge is
+        restarted under a writer first (a Parquet file cannot be appended to)."""
         import pyarrow.parquet as pq
 
-        if table not in self.writers:
-            self.writers[table] = pq.ParquetWriter(self.path(table), _arrow_schema(table))
+        writer = self.writers.get(table)
+        if writer is not None:
+            return writer
+        path = self.path(table)
+        kept = path.with_name(f".{table}.adopted.parquet")
+        adopted = table in self.adopted
+        if adopted:
+            self.adopted.discard(table)
+            os.replace(path, kept)
+        writer = self.writers[table] = pq.ParquetWriter(path, _arrow_schema(table))
+        if adopted:
+            self._copy_parquet(writer, kept)
+            kept.unlink()
+        return writer
+
+    @staticmethod
+    def _copy_parquet(writer: Any, source: Path) -> None:
+        import pyarrow.parquet as pq
+
         for batch in pq.ParquetFile(source).iter_batches():
-            self.writers[table].write_batch(batch)
+            writer.write_batch(batch)
 
     def close(self, tables: Iterable[str] = ()) -> dict[str, int]:
         for table in tables:
             if table not in self.counts:
                 self.write(table, [])
-        for writer in self.writers.values():
-            writer.close()
-        self.writers.clear()
+        try:
+            self._settle()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown()
+                self._pool = None
+            for writer in self.writers.values():
+                writer.close()
+            self.writers.clear()
         return dict(self.counts)

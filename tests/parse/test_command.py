@@ -96,3 +96,23 @@ def test_output_folder_that_is_a_file(tmp_path: Path, capsys: pytest.CaptureFixt
     blocker.write_text("x", encoding="ascii")
     assert parse_command([SAMPLES / "remit_oon.835"], out=blocker, fmt="csv") == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_parquet_of_many_files_matches_csv(tmp_path: Path) -> None:
+    """The first file's tables are moved into place whole; the next ones are appended
+    after them (the moved file restarted under a writer), in file order."""
+    files = sorted(SAMPLES.iterdir())
+    assert parse_command(files, out=tmp_path / "csv", fmt="csv") == 0
+    assert parse_command(files, out=tmp_path / "pq", fmt="parquet") == 0
+    assert sorted(p.stem for p in (tmp_path / "pq").iterdir()) == sorted(
+        p.stem for p in (tmp_path / "csv").iterdir()
+    )  # no staging folders or half-merged files left behind
+    for table in ("remit_claims", "remit_adjustments", "ack_transactions", "problems"):
+        csv = pd.read_csv(tmp_path / "csv" / f"{table}.csv", dtype=str, keep_default_na=False)
+        parquet = pq.read_table(tmp_path / "pq" / f"{table}.parquet")
+        assert parquet.num_rows == len(csv) and parquet.column_names == list(csv.columns)
+        keys = [str(v) for v in parquet.column(0).to_pylist()]
+        assert keys == csv.iloc[:, 0].tolist()
+    claims = pq.read_table(tmp_path / "pq" / "remit_claims.parquet").to_pylist()
+    sources = [str(SAMPLES / "remit_delimiters.835")] + [str(SAMPLES / "remit_oon.835")] * 6
+    assert [c["source_file"] for c in claims] == sources
