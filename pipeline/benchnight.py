@@ -42,6 +42,7 @@ STAGES = (
     "scrub",
     "ledger: claims recorded",
     "validate",
+    "ledger: staged",
     "upload",
     "simulator adjudication",
     "download",
