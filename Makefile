@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.synced
 
-.PHONY: help install demo test test-fast check lint typecheck bench bench-night clean validator-conformance
+.PHONY: help install demo test test-fast check lint typecheck bench bench-night bench-growth clean validator-conformance
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -48,5 +48,12 @@ clean: ## Remove the virtualenv, caches and demo output
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
 
 N ?= 1000
-bench-night: $(STAMP) ## Scale harness: the whole night on N claims (N=100000), per-stage table
-	$(VENV)/bin/claimflow demo --claims $(N) --out out/bench-night-$(N) --timings
+bench-night: $(STAMP) ## Scale harness: the night on N claims, RUNS times (N=100000 RUNS=3), median table
+	@set -e; for i in $$(seq 1 $(or $(RUNS),1)); do \
+	  rm -rf out/bench-night-$(N)/run-$$i; \
+	  $(VENV)/bin/claimflow demo --claims $(N) --out out/bench-night-$(N)/run-$$i --timings; \
+	done
+	$(PY) -m pipeline.benchnight median out/bench-night-$(N)/run-*/timings.json
+
+bench-growth: $(STAMP) ## Median CPU per stage by size from earlier bench-night runs (1k, 10k, 100k)
+	$(PY) -m pipeline.benchnight growth $(sort $(wildcard out/bench-night-*))

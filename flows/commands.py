@@ -212,12 +212,14 @@ def _demo(
     ):
         print(f"  {label:<30} {path}", file=stdout)
     if scale.timings:
-        from pipeline.benchnight import render_table
+        from pipeline.benchnight import render_table, write_night
         from pipeline.benchnight import timings as stage_timings
 
         claims_count = claims if claims is not None else _encounter_count(practice_dir)
+        rows = stage_timings()
+        write_night(base / "timings.json", rows, claims=claims_count, total_wall=elapsed)
         print(file=stdout)
-        print(render_table(stage_timings(), claims=claims_count, total_wall=elapsed), file=stdout)
+        print(render_table(rows, claims=claims_count, total_wall=elapsed), file=stdout)
     if state.is_completed():
         return 0
     print(f"claimflow: {state.message or state.name}", file=sys.stderr)

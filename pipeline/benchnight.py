@@ -18,23 +18,33 @@ new peak is the one that made it.
 
 from __future__ import annotations
 
+import itertools
+import json
 import os
 import resource
+import statistics
+import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 __all__ = [
     "STAGES",
+    "NightTimings",
     "StageTiming",
+    "growth_table",
     "machine_line",
+    "median_night",
     "peak_rss_mib",
+    "read_night",
     "render_table",
     "reset_timings",
     "stage",
     "timings",
+    "write_night",
 ]
 
 STAGES = (
@@ -122,10 +132,13 @@ def machine_line() -> str:
 
 def render_table(rows: dict[str, StageTiming], *, claims: int, total_wall: float) -> str:
     """The per-stage table as Markdown (it goes into the README as it is printed)."""
+    head = f"claims {claims:,}; total wall {total_wall:.1f} s; peak RSS {peak_rss_mib():.0f} MiB"
+    table = _rows_table(rows, claims=claims, total_wall=total_wall)
+    return "\n".join([head, machine_line(), "", table])
+
+
+def _rows_table(rows: dict[str, StageTiming], *, claims: int, total_wall: float) -> str:
     lines = [
-        f"claims {claims:,}; total wall {total_wall:.1f} s; peak RSS {peak_rss_mib():.0f} MiB",
-        machine_line(),
-        "",
         "| stage | calls | wall s | CPU s | peak RSS MiB | claims/s |",
         "|---|---:|---:|---:|---:|---:|",
     ]
@@ -140,3 +153,107 @@ def render_table(rows: dict[str, StageTiming], *, claims: int, total_wall: float
     rest = total_wall - staged
     lines.append(f"| (outside the stages: start-up, Prefect, polling) | | {rest:.2f} | | | |")
     return "\n".join(lines)
+
+
+@dataclass
+class NightTimings:
+    """One night's table as written to ``timings.json`` (what medians and growth are made of)."""
+
+    claims: int
+    total_wall: float
+    peak_rss_mib: float
+    machine: str
+    stages: dict[str, StageTiming] = field(default_factory=dict)
+
+
+def write_night(
+    path: Path, rows: dict[str, StageTiming], *, claims: int, total_wall: float
+) -> None:
+    """Keep the night's table beside its outputs, so runs can be compared later."""
+    night = NightTimings(claims, total_wall, peak_rss_mib(), machine_line(), rows)
+    path.write_text(json.dumps(asdict(night), indent=1) + "\n", encoding="utf-8")
+
+
+def read_night(path: Path) -> NightTimings:
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    stages = {name: StageTiming(**row) for name, row in raw.pop("stages").items()}
+    return NightTimings(**raw, stages=stages)
+
+
+def median_night(nights: Sequence[NightTimings]) -> NightTimings:
+    """Stage by stage medians of several runs of the same size (a stage missing in a run is 0)."""
+    if not nights or len({n.claims for n in nights}) != 1:
+        raise ValueError("median_night wants one or more runs of the same claim count")
+    names = [name for night in nights for name in night.stages]
+    rows = {}
+    for name in dict.fromkeys(names):
+        runs = [n.stages.get(name, StageTiming(name)) for n in nights]
+        rows[name] = StageTiming(
+            name,
+            calls=int(statistics.median(r.calls for r in runs)),
+            wall=statistics.median(r.wall for r in runs),
+            cpu=statistics.median(r.cpu for r in runs),
+            peak_rss_mib=statistics.median(r.peak_rss_mib for r in runs),
+        )
+    order = {name: i for i, name in enumerate(STAGES)}
+    ordered = dict(sorted(rows.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])))
+    return NightTimings(
+        nights[0].claims,
+        statistics.median(n.total_wall for n in nights),
+        statistics.median(n.peak_rss_mib for n in nights),
+        "; ".join(n.machine for n in nights),
+        ordered,
+    )
+
+
+def render_median(nights: Sequence[NightTimings]) -> str:
+    """The median table with the spread of the totals (what the README quotes)."""
+    night = median_night(nights)
+    walls = sorted(n.total_wall for n in nights)
+    head = (
+        f"median of {len(nights)} run(s): total wall {night.total_wall:.1f} s "
+        f"(runs {', '.join(f'{w:.1f}' for w in walls)}); peak RSS {night.peak_rss_mib:.0f} MiB"
+    )
+    table = _rows_table(night.stages, claims=night.claims, total_wall=night.total_wall)
+    return "\n".join([f"claims {night.claims:,}", head, *night.machine.split("; "), "", table])
+
+
+def growth_table(sizes: Sequence[NightTimings]) -> str:
+    """Median CPU per stage at each size and how it grows size to size (linear = the size ratio)."""
+    sizes = sorted(sizes, key=lambda n: n.claims)
+    header = ["stage", *(f"CPU s {n.claims:,}" for n in sizes)]
+    header += [f"growth {a.claims:,} -> {b.claims:,}" for a, b in itertools.pairwise(sizes)]
+    lines = ["| " + " | ".join(header) + " |", "|---" + "|---:" * (len(header) - 1) + "|"]
+    names = dict.fromkeys(name for n in sizes for name in n.stages)
+    for name in names:
+        cpu = [n.stages[name].cpu if name in n.stages else 0.0 for n in sizes]
+        growth = [f"{b / a:.1f}x" if a > 0 else "-" for a, b in itertools.pairwise(cpu)]
+        label = f"↳ {name}" if name in NESTED else name
+        lines.append("| " + " | ".join([label, *(f"{c:.2f}" for c in cpu), *growth]) + " |")
+    walls = [n.total_wall for n in sizes]
+    total_growth = [f"{b / a:.1f}x" for a, b in itertools.pairwise(walls)]
+    lines.append(
+        "| total wall s | " + " | ".join([*(f"{w:.1f}" for w in walls), *total_growth]) + " |"
+    )
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m pipeline.benchnight median F...`` / ``growth DIR...`` (``make bench-night``)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) < 2 or args[0] not in ("median", "growth"):
+        print("usage: python -m pipeline.benchnight median TIMINGS.json... | growth DIR...")
+        return 2
+    if args[0] == "median":
+        print(render_median([read_night(Path(a)) for a in args[1:]]))
+        return 0
+    per_size = [
+        median_night([read_night(p) for p in sorted(Path(d).glob("run-*/timings.json"))])
+        for d in args[1:]
+    ]
+    print(growth_table(per_size))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,120 @@
+"""The scale harness's tables: stage accounting, medians of runs, growth by size."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipeline import benchnight
+from pipeline.benchnight import NightTimings, StageTiming
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def night(claims: int, total: float, **cpu: float) -> NightTimings:
+    stages = {
+        name.replace("_", " "): StageTiming(name.replace("_", " "), 1, c * 2, c, 100.0 + c)
+        for name, c in cpu.items()
+    }
+    return NightTimings(claims, total, 100.0 + total, "nproc 2", stages)
+
+
+def test_stage_adds_calls_and_orders_rows_as_the_night_meets_them() -> None:
+    benchnight.reset_timings()
+    try:
+        for name in ("report", "parse", "parse", "zz unlisted", "build"):
+            with benchnight.stage(name):
+                sum(range(1000))
+        rows = benchnight.timings()
+    finally:
+        benchnight.reset_timings()
+    assert list(rows) == ["build", "parse", "report", "zz unlisted"]
+    assert rows["parse"].calls == 2 and rows["parse"].wall > 0 and rows["parse"].cpu >= 0
+
+
+def test_the_table_shows_staging_between_validate_and_upload() -> None:
+    order = benchnight.STAGES
+    assert order.index("validate") < order.index("ledger: staged") < order.index("upload")
+
+
+def test_a_written_night_reads_back_the_same(tmp_path: Path) -> None:
+    rows = {"parse": StageTiming("parse", 3, 1.25, 1.0, 321.0)}
+    path = tmp_path / "timings.json"
+    benchnight.write_night(path, rows, claims=1000, total_wall=12.5)
+    back = benchnight.read_night(path)
+    assert back.claims == 1000 and back.total_wall == 12.5 and back.stages == rows
+    assert back.peak_rss_mib > 0 and "nproc" in back.machine
+
+
+def test_the_median_is_taken_stage_by_stage_and_a_missing_stage_counts_zero() -> None:
+    runs = [
+        night(1000, 60.0, parse=1.0, export=9.0),
+        night(1000, 90.0, parse=5.0, export=3.0),
+        night(1000, 70.0, parse=2.0),
+    ]
+    median = benchnight.median_night(runs)
+    assert median.total_wall == 70.0
+    assert median.stages["parse"].cpu == 2.0 and median.stages["parse"].wall == 4.0
+    assert median.stages["export"].cpu == 3.0  # of 9, 3 and 0
+    text = benchnight.render_median(runs)
+    assert "median of 3 run(s): total wall 70.0 s (runs 60.0, 70.0, 90.0)" in text
+
+
+def test_runs_of_different_sizes_have_no_median() -> None:
+    with pytest.raises(ValueError, match="same claim count"):
+        benchnight.median_night([night(1000, 1.0), night(10000, 1.0)])
+
+
+def test_growth_is_the_ratio_of_median_cpu_size_to_size() -> None:
+    table = benchnight.growth_table(
+        [night(10000, 100.0, parse=8.0, build=30.0), night(1000, 10.0, parse=1.0, build=1.5)]
+    )
+    lines = table.splitlines()
+    assert lines[0] == "| stage | CPU s 1,000 | CPU s 10,000 | growth 1,000 -> 10,000 |"
+    assert "| parse | 1.00 | 8.00 | 8.0x |" in lines
+    assert "| build | 1.50 | 30.00 | 20.0x |" in lines  # super-linear shows
+    assert lines[-1] == "| total wall s | 10.0 | 100.0 | 10.0x |"
+
+
+def test_the_command_line_prints_the_median_and_the_growth(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for size in (1000, 10000):
+        for i, total in enumerate((3.0, 1.0, 2.0), start=1):
+            run = tmp_path / f"bench-night-{size}" / f"run-{i}"
+            run.mkdir(parents=True)
+            rows = {"parse": StageTiming("parse", 1, total, total * size / 1000, 50.0)}
+            benchnight.write_night(run / "timings.json", rows, claims=size, total_wall=total)
+    files = [str(p) for p in sorted(tmp_path.glob("bench-night-1000/run-*/timings.json"))]
+    assert benchnight.main(["median", *files]) == 0
+    assert "total wall 2.0 s (runs 1.0, 2.0, 3.0)" in capsys.readouterr().out
+    dirs = [str(tmp_path / "bench-night-1000"), str(tmp_path / "bench-night-10000")]
+    assert benchnight.main(["growth", *dirs]) == 0
+    assert "| parse | 2.00 | 20.00 | 10.0x |" in capsys.readouterr().out
+    assert benchnight.main(["nonsense"]) == 2
+
+
+@pytest.mark.e2e
+def test_the_scale_harness_runs_a_tiled_night_and_keeps_its_table(tmp_path: Path) -> None:
+    """``claimflow demo --claims N --timings``: the night at N encounters, every stage timed."""
+    out = tmp_path / "night"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLAIMFLOW_")}
+    claimflow = str(Path(sys.executable).with_name("claimflow"))
+    args = [claimflow, "demo", "--claims", "240", "--out", str(out), "--timings"]
+    proc = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=400)
+    assert proc.returncode in (0, 1), proc.stderr  # 1: the night needs a person (held claims)
+    saved = benchnight.read_night(out / "timings.json")
+    assert saved.claims == 240
+    with (out / "practice" / "encounters.csv").open(newline="", encoding="utf-8") as f:
+        assert sum(1 for _ in csv.DictReader(f)) == 240
+    missing = [name for name in benchnight.STAGES if name not in saved.stages]
+    assert missing == []
+    for name in benchnight.STAGES:
+        assert f"| {name} |" in proc.stdout or f"| ↳ {name} |" in proc.stdout
+    staged = sum(s.wall for s in saved.stages.values() if s.name not in benchnight.NESTED)
+    assert 0 < staged <= saved.total_wall
