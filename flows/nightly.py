@@ -22,7 +22,7 @@ from prefect import State, flow, get_run_logger
 from prefect.states import Completed, Failed
 
 from flows import progress, tasks
-from flows.artifacts import json_records, publish_summary, publish_table
+from flows.artifacts import ARTIFACT_ROWS, json_records, publish_summary, publish_table
 from flows.logs import bridge_pipeline_logs
 from flows.runtime import Run, business_date, make_run
 from pipeline import steps
@@ -92,6 +92,8 @@ def _finish(outcome: Outcome, fail_on_attention: bool) -> Outcome | State:
     )
     for name, rows in outcome.tables.items():
         publish_table(f"{key}-{name}", rows, f"{key} {outcome.on}: {name.replace('-', ' ')}")
+    # What a flow returns is walked by Prefect row by row: keep what the artifacts showed.
+    outcome.tables = {name: rows[:ARTIFACT_ROWS] for name, rows in outcome.tables.items()}
     logger = get_run_logger()
     for line in outcome.attention + outcome.work:
         logger.warning("needs a person: %s", line)

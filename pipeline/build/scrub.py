@@ -92,6 +92,13 @@ class ScrubReport:
     def for_encounter(self, encounter_id: str) -> list[Finding]:
         return [f for f in self.findings if f.encounter_id == encounter_id]
 
+    def by_encounter(self) -> dict[str, list[Finding]]:
+        """Findings grouped by encounter id, in report order (one pass for many encounters)."""
+        grouped: dict[str, list[Finding]] = defaultdict(list)
+        for finding in self.findings:
+            grouped[finding.encounter_id].append(finding)
+        return dict(grouped)
+
 
 @lru_cache(maxsize=4096)
 def npi_is_valid(npi: str) -> bool:
@@ -454,9 +461,7 @@ def format_report(report: ScrubReport, *, built: int) -> str:
     """The text ``claimflow build 837p`` prints: held claims with reasons, then warnings."""
     held = report.held
     lines = [f"scrub: {built} claim(s) built, {len(held)} held"]
-    by_encounter: dict[str, list[Finding]] = defaultdict(list)
-    for finding in report.findings:
-        by_encounter[finding.encounter_id].append(finding)
+    by_encounter = report.by_encounter()
     for encounter_id in sorted(held):
         findings = by_encounter[encounter_id]
         lines.append(f"HELD {encounter_id} ({findings[0].patient_control_number})")

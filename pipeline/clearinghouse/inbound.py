@@ -9,6 +9,7 @@ Claims come from :func:`pipeline.parse.t837p.read_837p`, inquiries from
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,8 @@ from pipeline.clearinghouse.model import (
 )
 from pipeline.errors import X12SyntaxError
 from pipeline.practice.records import ClaimRecord, InquiryRecord
-from pipeline.x12.reader import read_segments
+from pipeline.x12.reader import read_batches
+from pipeline.x12.segments import Segment
 
 __all__ = ["read_inquiries", "read_status_requests", "read_submission"]
 
@@ -61,7 +63,7 @@ class _Head:
 def _head(path: Path) -> _Head:
     head = _Head()
     transactions: list[str] = []
-    for seg in read_segments(path):
+    for seg in _head_segments(path, head):
         tag = seg.id
         if tag == "ISA" and not head.interchange_control_number:
             env = seg.envelope
@@ -89,6 +91,15 @@ def _head(path: Path) -> _Head:
             head.submitter_name = seg[3]
     head.transactions = tuple(transactions)
     return head
+
+
+def _head_segments(path: Path, head: _Head) -> Iterator[Segment]:
+    """Envelope segments, and body segments only until BHT03 and the submitter are known."""
+    for item in read_batches(path):
+        if isinstance(item, Segment):
+            yield item
+        elif not (head.reference and head.submitter_name):
+            yield from item.segments()
 
 
 def read_submission(path: Path) -> Submission:

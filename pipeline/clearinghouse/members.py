@@ -217,7 +217,7 @@ class Accumulators:
 
     def get(self, plan: PlanDesign, member_id: str, year: int, tier_name: str) -> Met:
         key = f"{plan.payer_id}|{member_id.upper()}|{year}|{tier_name}"
-        met = self.values.get(key)
+        met = self._known(key)
         if met is None:
             tier: Tier = plan.in_network if tier_name == "in" else plan.out_of_network
             rng = random.Random(f"accumulators:{self.seed}:{key}")
@@ -230,12 +230,12 @@ class Accumulators:
             self.values[key] = met
         return met
 
+    def _known(self, key: str) -> Met | None:
+        return self.values.get(key)
+
     def scratch(self) -> Accumulators:
         """A copy to compute with that never changes this one (and is never saved)."""
-        copy = Accumulators.__new__(Accumulators)
-        copy.path, copy.seed = Path(os.devnull), self.seed
-        copy.values = {k: Met(v.deductible, v.oop) for k, v in self.values.items()}
-        return copy
+        return _Scratch(self)
 
     def save(self) -> None:
         if self.path == Path(os.devnull):
@@ -252,3 +252,22 @@ def _fraction(rng: random.Random, bounds: tuple[Decimal, Decimal], total: Decima
     low, high = bounds
     share = low + (high - low) * Decimal(rng.randint(0, 100)) / 100
     return (total * share).quantize(CENT)
+
+
+class _Scratch(Accumulators):
+    """Copy on first read: what the parent holds is copied only for the keys asked for.
+
+    A whole copy per call was quadratic in a night: the simulator rebuilds every replacement
+    whose original it never saw, and the parent holds an entry per member (100k at 100k claims).
+    """
+
+    def __init__(self, parent: Accumulators) -> None:
+        self.path, self.seed = Path(os.devnull), parent.seed
+        self.values = {}
+        self._parent = parent
+
+    def _known(self, key: str) -> Met | None:
+        met = self.values.get(key)
+        if met is None and (held := self._parent._known(key)) is not None:
+            met = self.values[key] = Met(held.deductible, held.oop)
+        return met

@@ -50,12 +50,15 @@ def sniff_controls(source: Path | bytes) -> tuple[str | None, list[Controls]]:
     The registry must accept unreadable files too (they are quarantined by the parser with the
     reader's message), so syntax errors here only mean "no control numbers known".
     """
-    from pipeline.x12.reader import read_segments
+    from pipeline.x12.reader import read_batches
+    from pipeline.x12.segments import Segment
 
     kind: str | None = None
     controls: list[Controls] = []
-    try:
-        for seg in read_segments(source):
+    try:  # envelope segments only: body segments come in batches, never looked at (2x faster)
+        for seg in read_batches(source):
+            if not isinstance(seg, Segment):
+                continue
             if seg.id == "ST":
                 env = seg.envelope
                 kind = kind or env.transaction_set_id
@@ -74,7 +77,10 @@ def sniff_controls(source: Path | bytes) -> tuple[str | None, list[Controls]]:
     return kind, controls
 
 
-def file_record(row: FileRow, *, is_duplicate: bool = False) -> FileRecord:
+def file_record(
+    row: FileRow, *, is_duplicate: bool = False, with_controls: bool = True
+) -> FileRecord:
+    transactions = row.transactions if with_controls else ()
     return FileRecord(
         id=row.id,
         sha256=row.sha256,
@@ -86,7 +92,7 @@ def file_record(row: FileRow, *, is_duplicate: bool = False) -> FileRecord:
         local_path=row.local_path,
         isa13=row.isa13,
         controls=tuple(
-            Controls(t.isa13, t.gs06, t.st02, t.transaction_set_id) for t in row.transactions
+            Controls(t.isa13, t.gs06, t.st02, t.transaction_set_id) for t in transactions
         ),
         quarantine_reason=row.quarantine_reason,
         created_at=row.created_at,

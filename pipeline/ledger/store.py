@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, selectinload
 
@@ -243,18 +243,25 @@ class Ledger:
             return _registry.file_record(row) if row is not None else None
 
     def files_by_state(
-        self, *states: FileState, direction: Direction | None = None
+        self, *states: FileState, direction: Direction | None = None, with_controls: bool = True
     ) -> list[FileRecord]:
+        """Files in these states, oldest first. ``with_controls=False``: ``controls`` left empty
+        (a night's 270/271 carry one ST per inquiry: 100k rows nobody asked for)."""
+        loads = [selectinload(FileRow.names)]
+        if with_controls:
+            loads.append(selectinload(FileRow.transactions))
         query = (
             select(FileRow)
             .where(FileRow.state.in_([s.value for s in states]))
-            .options(selectinload(FileRow.names), selectinload(FileRow.transactions))
+            .options(*loads)
             .order_by(FileRow.id)
         )
         if direction is not None:
             query = query.where(FileRow.direction == direction.value)
         with self._tx() as s:
-            return [_registry.file_record(row) for row in s.scalars(query)]
+            return [
+                _registry.file_record(row, with_controls=with_controls) for row in s.scalars(query)
+            ]
 
     # -- outbox -------------------------------------------------------------------------------
 
@@ -540,6 +547,16 @@ class Ledger:
         with self._tx() as s:
             return [_claims.transition_record(row) for row in s.scalars(query)]
 
+    def last_submitted(self) -> dict[int, dt.datetime]:
+        """When each claim version was last sent, for every claim ever sent (one query)."""
+        query = select(ClaimSubmission.claim_id, ClaimSubmission.submitted_at)
+        last: dict[int, dt.datetime] = {}
+        with self._tx() as s:
+            for claim_id, at in s.execute(query):
+                if claim_id not in last or at > last[claim_id]:
+                    last[claim_id] = at
+        return last
+
     def submissions(self, claim_id: int) -> list[SubmissionRecord]:
         """Every sending of this claim version, oldest first (timely-filing proof)."""
         query = (
@@ -603,6 +620,18 @@ class Ledger:
         with self._tx() as s:
             row = s.scalars(query).one_or_none()
             return _eligibility.eligibility_record(row) if row is not None else None
+
+    def eligibility_asked(self) -> set[tuple[str | None, dt.date | None]]:
+        """(patient, date of service) of every inquiry sent (no 271 summaries decoded)."""
+        query = select(EligibilityCheck.patient_id, EligibilityCheck.service_date)
+        with self._tx() as s:
+            return {(patient, day) for patient, day in s.execute(query)}
+
+    def eligibility_answered(self) -> int:
+        """How many inquiries have their 271 summary (stored with ``responded_at``)."""
+        query = select(func.count()).where(EligibilityCheck.responded_at.is_not(None))
+        with self._tx() as s:
+            return int(s.execute(query).scalar_one())
 
     def eligibility_checks(
         self, *, patient_id: str | None = None, awaiting_response: bool = False

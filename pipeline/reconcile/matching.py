@@ -20,6 +20,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -576,17 +577,19 @@ def _fallback(line: RemitLine, claim: SubClaim, taken: set[str]) -> tuple[SubLin
 def _apply_reversals(remits: list[RemitClaim]) -> None:
     by_key = {r.claim_key: r for r in remits}
     ordered = sorted(remits, key=lambda r: (r.payment_date or date.min, r.order))
+    by_pcn: dict[str, list[RemitClaim]] = defaultdict(list)  # each in payment order
+    for remit in ordered:
+        by_pcn[remit.patient_control_number].append(remit)
     for reversal in (r for r in ordered if r.is_reversal):
         target = by_key.get(reversal.reversal_of_claim_key)
         if target is None:
             # Latest earlier adjudication of the same PCN whose charge the reversal negates.
-            for cand in ordered:
+            for cand in by_pcn[reversal.patient_control_number]:
                 if cand is reversal:
                     break
                 if (
                     not cand.is_reversal
                     and not cand.reversed_by
-                    and cand.patient_control_number == reversal.patient_control_number
                     and cand.charge_amount == -reversal.charge_amount
                 ):
                     target = cand

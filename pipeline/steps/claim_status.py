@@ -81,11 +81,11 @@ def claims_needing_status(ledger: Ledger, practice: Practice, *, on: date) -> li
             day = min(check.requested_at.date(), on)
             asked[check.claim_id] = max(day, asked.get(check.claim_id, day))
     due = []
+    last_sent = ledger.last_submitted()  # one query, not one per waiting claim
     for claim in ledger.claims_by_state(*_WAITING):
-        submissions = ledger.submissions(claim.id)
-        if not submissions:
+        if claim.id not in last_sent:
             continue
-        sent_on = min(max(s.submitted_at.date() for s in submissions), on)
+        sent_on = min(last_sent[claim.id].date(), on)
         payer = practice.payers.get(claim.payer_id)
         window = payer.response_window_days if payer else DEFAULT_RESPONSE_WINDOW
         if (on - sent_on).days <= window:

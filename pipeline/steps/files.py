@@ -22,7 +22,9 @@ def waiting(ledger: Ledger, kinds: frozenset[str]) -> list[FileRecord]:
     """Received files of these kinds not processed yet, in arrival order."""
     return [
         f
-        for f in ledger.files_by_state(FileState.RECEIVED, direction=Direction.RECEIVED)
+        for f in ledger.files_by_state(
+            FileState.RECEIVED, direction=Direction.RECEIVED, with_controls=False
+        )
         if (f.transaction_type or "") in kinds
     ]
 

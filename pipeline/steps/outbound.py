@@ -95,7 +95,7 @@ def stage_eligibility(
     271s are on file when the claims step scrubs them the same night.
     """
     day = date.fromordinal(on.toordinal() + 1)
-    asked = {(c.patient_id, c.service_date) for c in ledger.eligibility_checks()}
+    asked = ledger.eligibility_asked()
     wanted = [a for a in practice.appointments if a.date == day]
     todo = [a for a in wanted if (a.patient_id, a.date) not in asked]
     sent = {c.patient_control_number for c in _sent_claims(ledger, practice.encounters)}
@@ -184,6 +184,7 @@ def stage_claims(
     pending = {e.encounter_id for e in todo}
     errors = [f for f in report.errors() if f.encounter_id in pending]
     buffer = io.StringIO()
+    scrub_held = report.held  # a set built per call: once, not once per encounter
     with stage("build"):
         built = build_837p(
             practice,
@@ -191,7 +192,7 @@ def stage_claims(
             control_numbers=ledger.control_numbers,
             today=on,
             codes=codes,
-            encounters=[e for e in todo if e.encounter_id not in report.held],
+            encounters=[e for e in todo if e.encounter_id not in scrub_held],
             now=envelope_time(on, at),
         )
     errors += built.report.errors()

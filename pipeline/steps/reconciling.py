@@ -63,7 +63,9 @@ def reconcile_and_export(
 
     posted = [
         f
-        for f in ledger.files_by_state(FileState.POSTED, direction=Direction.RECEIVED)
+        for f in ledger.files_by_state(
+            FileState.POSTED, direction=Direction.RECEIVED, with_controls=False
+        )
         if (f.transaction_type or "") in REMITTANCE
     ]
     with stage("parse"):
@@ -138,7 +140,9 @@ def submitted_claims(
 
     records: dict[str, Any] = {}
     sent_on: dict[str, date] = {}
-    sent = ledger.files_by_state(FileState.STAGED, FileState.UPLOADED, direction=Direction.SENT)
+    sent = ledger.files_by_state(
+        FileState.STAGED, FileState.UPLOADED, direction=Direction.SENT, with_controls=False
+    )
     for f in sent:
         if f.transaction_type != "837" or not f.local_path:
             continue
@@ -220,11 +224,12 @@ def held_claims(ledger: Ledger, practice: Practice, *, on: date) -> Any:
     codes = load_code_sets(get_settings().mappings_dir)
     report = scrub(practice, list(practice.encounters), today=on, codes=codes)
     rows = []
+    findings = report.by_encounter()
     for e in encounters:
         claim = held[e.patient_control_number]
         found = [
             f"[{f.rule}] {f.field}: {f.message}"
-            for f in report.for_encounter(e.encounter_id)
+            for f in findings.get(e.encounter_id, ())
             if f.severity == "error"
         ]
         rows.append(

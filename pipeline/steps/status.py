@@ -79,11 +79,13 @@ def claim_counts(ledger: Ledger) -> dict[str, int]:
 
 def file_counts(ledger: Ledger) -> dict[str, int]:
     """Totals so far: eligibility answers, 835 files posted, files quarantined."""
-    posted = ledger.files_by_state(FileState.POSTED, direction=Direction.RECEIVED)
+    posted = ledger.files_by_state(
+        FileState.POSTED, direction=Direction.RECEIVED, with_controls=False
+    )
     return {
-        "eligibility_answers": sum(1 for c in ledger.eligibility_checks() if c.summary),
+        "eligibility_answers": ledger.eligibility_answered(),
         "remittances_posted": sum(1 for f in posted if f.transaction_type == "835"),
-        "quarantined": len(ledger.files_by_state(FileState.QUARANTINED)),
+        "quarantined": len(ledger.files_by_state(FileState.QUARANTINED, with_controls=False)),
     }
 
 
@@ -139,9 +141,9 @@ def night_status(ledger: Ledger, workspace: Workspace) -> dict[str, Any]:
     counts = claim_counts(ledger)
     by_state = {s.value: counts[s.value] for s in ClaimState if counts[s.value]}
     received = ledger.files_by_state(
-        FileState.RECEIVED, FileState.PARSED, direction=Direction.RECEIVED
+        FileState.RECEIVED, FileState.PARSED, direction=Direction.RECEIVED, with_controls=False
     )
-    quarantined = ledger.files_by_state(FileState.QUARANTINED)
+    quarantined = ledger.files_by_state(FileState.QUARANTINED, with_controls=False)
     pending = ledger.pending_uploads()
     last = read_night(workspace)
     needs = claims_needing_person(counts)

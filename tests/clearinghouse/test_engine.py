@@ -84,3 +84,24 @@ def test_a_broken_plan_file_is_a_config_error(tmp_path: Path) -> None:
 )
 def test_x12_amounts(value: str, text: str) -> None:
     assert amount(D(value)) == text
+
+
+def test_a_scratch_copy_reads_its_parent_and_never_writes_back(tmp_path: Path) -> None:
+    from pipeline.clearinghouse.members import Accumulators
+
+    plan = load_plans(MAPPINGS)["NWH01"]
+    parent = Accumulators(tmp_path / "acc.json", seed=7)
+    known = parent.get(plan, "m1", 2026, "in")
+    known.deductible += D("50")  # spent earlier in the year
+    before = {k: (v.deductible, v.oop) for k, v in parent.values.items()}
+    scratch = parent.scratch()
+    seen = scratch.get(plan, "M1", 2026, "in")
+    assert (seen.deductible, seen.oop) == before["NWH01|M1|2026|in"] and seen is not known
+    seen.deductible += D("10")
+    fresh = scratch.get(plan, "m2", 2026, "oon")  # not in the parent: made as the parent would
+    other = Accumulators(tmp_path / "other.json", seed=7).get(plan, "m2", 2026, "oon")
+    assert (fresh.deductible, fresh.oop) == (other.deductible, other.oop)
+    assert "NWH01|M2|2026|oon" not in parent.values
+    assert {k: (v.deductible, v.oop) for k, v in parent.values.items()} == before
+    scratch.save()
+    assert not (tmp_path / "acc.json").exists()

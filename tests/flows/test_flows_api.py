@@ -132,3 +132,26 @@ def test_remittance_on_a_two_worker_dask_cluster_gives_the_same_tables(
     assert set(default.frames) == set(dask.frames) >= {"remit_claims", "remit_service_lines"}
     for name, frame in default.frames.items():
         pd.testing.assert_frame_equal(frame, dask.frames[name], check_like=False)
+
+
+def test_a_long_table_artifact_shows_its_first_rows_and_says_how_many_there_are() -> None:
+    import uuid
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    from flows.artifacts import ARTIFACT_ROWS, publish_table
+
+    key = f"cap-{uuid.uuid4().hex[:12]}"
+    rows = [{"n": n} for n in range(ARTIFACT_ROWS + 5)]
+    publish_table(key, rows, "flags")
+    with get_client(sync_client=True) as client:
+        (found,) = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key]))
+        )
+    shown = _rows(found)
+    assert [r["n"] for r in shown] == list(range(ARTIFACT_ROWS))
+    assert found.description == (
+        f"flags (first {ARTIFACT_ROWS:,} of {ARTIFACT_ROWS + 5:,} rows; "
+        "the whole table is in exports/)"
+    )

@@ -29,6 +29,7 @@ def test_request_then_response(ledger: Ledger, tmp_path: Path) -> None:
     )  # fmt: skip
     asked = ledger.record_eligibility_request(request)
     assert asked.responded_at is None and asked.requested_at is not None
+    assert ledger.eligibility_answered() == 0  # asked, not answered
     assert ledger.record_eligibility_request(request).id == asked.id  # rerun: same row
     path = tmp_path / "271.x12"
     path.write_bytes(b"271 bytes")
@@ -49,6 +50,8 @@ def test_request_then_response(ledger: Ledger, tmp_path: Path) -> None:
         ("30", "98"),
     )
     assert ledger.eligibility_checks(awaiting_response=True) == []
+    assert ledger.eligibility_asked() == {("P9", dt.date(2026, 1, 15))}
+    assert ledger.eligibility_answered() == 1
     assert [c.id for c in ledger.eligibility_checks(patient_id="P9")] == [asked.id]
     # The same 271 posted again changes nothing.
     again = ledger.record_eligibility_response("TRC9", SUMMARY, file_id=response_file)

@@ -8,6 +8,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -301,3 +302,20 @@ def test_270_and_its_inquiries_are_staged_together(ledger: Ledger) -> None:
         "TRC1",
         "TRC2",
     ]
+
+
+def test_last_submitted_and_files_without_controls_agree_with_the_full_reads(
+    ledger: Ledger,
+) -> None:
+    first, second, unsent = (ledger.record_claim(draft(p)) for p in ("LS1", "LS2", "LS3"))
+    for n, claim in enumerate((first, second)):
+        data, controls = build_837(ledger.control_numbers, [claim])
+        ledger.stage_submission(data, f"ls{n}.x12", [claim.id], [controls])
+    last = ledger.last_submitted()
+    assert set(last) == {first.id, second.id} and unsent.id not in last  # never sent: no date
+    for claim in (first, second):
+        assert last[claim.id] == max(s.submitted_at for s in ledger.submissions(claim.id))
+    full = ledger.files_by_state(FileState.STAGED)
+    lean = ledger.files_by_state(FileState.STAGED, with_controls=False)
+    assert [f.controls for f in full] != [()] * 2 and [f.controls for f in lean] == [(), ()]
+    assert [replace(f, controls=()) for f in full] == lean
