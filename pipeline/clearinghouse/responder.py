@@ -36,11 +36,11 @@ from pipeline.clearinghouse.fees import FeeSchedule
 from pipeline.clearinghouse.history import ClaimHistory
 from pipeline.clearinghouse.members import Accumulators, MemberDirectory
 from pipeline.clearinghouse.model import InquiryBatch, StatusBatch, Submission
-from pipeline.clearinghouse.numbers import BatchedControlNumbers
 from pipeline.clearinghouse.plans import load_plans
 from pipeline.clearinghouse.status import StatusBook, answer_status, write_277
 from pipeline.clearinghouse.truth import TruthWriter, outcome_records
 from pipeline.errors import X12SyntaxError
+from pipeline.x12.control import FileControlNumbers
 
 __all__ = ["DEFAULT_ID", "Faults", "Layout", "Responder"]
 
@@ -153,7 +153,7 @@ class Responder:
             *self.layout.others,
         ):
             folder.mkdir(parents=True, exist_ok=True)
-        self.control_numbers = BatchedControlNumbers(self.layout.state / "control_numbers.json")
+        self.control_numbers = FileControlNumbers(self.layout.state / "control_numbers.json")
         self.accumulators = Accumulators(self.layout.state / "accumulators.json", seed)
         self.state = _State.load(self.layout.state / "seen.json")
         self.history = ClaimHistory(self.layout.state / "adjudicated.json")

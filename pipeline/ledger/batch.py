@@ -10,7 +10,7 @@ per table, all in the caller's transaction: committed together or not at all.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -79,6 +79,25 @@ def insert_returning_ids(session: Session, table: Table, rows: list[dict[str, An
         return []
     query = insert(table).returning(table.c.id, sort_by_parameter_order=True)
     return list(session.execute(query, rows).scalars())
+
+
+def update_by_id(
+    session: Session, table: Table, names: Sequence[str], rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """Set ``names`` on the rows of ``table`` with these ``id`` s: one ``executemany``.
+
+    Bind names are prefixed ``b_``: SQLAlchemy refuses a bind named like a column it sets.
+    """
+    if not rows:
+        return
+    query = (
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .values({name: bindparam(f"b_{name}") for name in names})
+    )
+    session.execute(
+        query, [{"b_id": row["id"]} | {f"b_{name}": row[name] for name in names} for row in rows]
+    )
 
 
 @dataclass
@@ -381,15 +400,7 @@ def _write_lines(
     c = _LINES.c
     for part in chunked(deletes):
         session.execute(_LINES.delete().where(c.id.in_(part)))
-    if updates:
-        query = (
-            update(_LINES)
-            .where(c.id == bindparam("b_id"))
-            .values({name: bindparam(f"b_{name}") for name in _LINE_FIELDS})
-        )
-        session.execute(
-            query, [{f"b_{k}": row[k] for k in ("id", *_LINE_FIELDS)} for row in updates]
-        )
+    update_by_id(session, _LINES, _LINE_FIELDS, updates)
     rows = []
     for claim, line in inserts:
         line["claim_id"] = claim["id"]
@@ -400,18 +411,7 @@ def _write_lines(
 
 def _update_claims(session: Session, updates: list[dict[str, Any]]) -> None:
     """Fields, state and ``updated_at`` of the stored claims a batch touched."""
-    c = _CLAIMS.c
-    names = ("state", "updated_at", *_FIELDS)
-    if updates:
-        query = (
-            update(_CLAIMS)
-            .where(c.id == bindparam("b_id"))
-            .values({name: bindparam(f"b_{name}") for name in names})
-        )
-        session.execute(
-            query,
-            [{"b_id": u["id"]} | {f"b_{name}": u[name] for name in names} for u in updates],
-        )
+    update_by_id(session, _CLAIMS, ("state", "updated_at", *_FIELDS), updates)
 
 
 def _record(c: dict[str, Any]) -> ClaimRecord:

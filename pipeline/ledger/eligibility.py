@@ -14,9 +14,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
+from pipeline.ledger.batch import update_by_id
 from pipeline.ledger.models import EligibilityCheck
 from pipeline.ledger.records import EligibilityRecord, EligibilityRequest
 from pipeline.parse.coverage import CoverageFacts
@@ -141,17 +142,11 @@ def _stored(session: Session, traces: Sequence[str], *columns: Any) -> dict[str,
 
 
 def _write(session: Session, inserts: list[dict[str, Any]], updates: list[dict[str, Any]]) -> None:
-    """New checks in one ``executemany``; changed ones in another (keys prefixed ``b_``)."""
+    """New checks in one ``executemany``; changed ones in another."""
     if inserts:
         session.execute(insert(_CHECKS), inserts)
     if updates:
-        names = [k[2:] for k in updates[0] if k != "b_id"]
-        query = (
-            update(_CHECKS)
-            .where(_CHECKS.c.id == bindparam("b_id"))
-            .values({name: bindparam(f"b_{name}") for name in names})
-        )
-        session.execute(query, updates)
+        update_by_id(session, _CHECKS, [k for k in updates[0] if k != "id"], updates)
 
 
 def record_requests(
@@ -185,7 +180,7 @@ def record_requests(
             "request_file_id": file_id if file_id is not None else request_file_id,
             "requested_at": requested_at or now,
         }
-        updates.append({"b_id": cid} | {f"b_{k}": v for k, v in values.items()})
+        updates.append({"id": cid} | values)
     _write(session, inserts, updates)
 
 
@@ -227,7 +222,7 @@ def record_responses(
         if found is None:
             inserts.append({"trace_number": trace} | row)
         else:
-            updates.append({"b_id": found[0]} | {f"b_{k}": v for k, v in row.items()})
+            updates.append({"id": found[0]} | row)
     _write(session, inserts, updates)
 
 

@@ -7,12 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.clearinghouse.numbers import BatchedControlNumbers
 from pipeline.errors import ConfigError
 from pipeline.x12.control import FileControlNumbers
 
 
-def _take(numbers: BatchedControlNumbers | FileControlNumbers) -> list[int]:
+def _take(numbers: FileControlNumbers) -> list[int]:
     return [
         numbers.next_interchange(),
         numbers.next_group(),
@@ -23,7 +22,7 @@ def _take(numbers: BatchedControlNumbers | FileControlNumbers) -> list[int]:
 
 def test_batched_numbers_are_the_file_counters_numbers(tmp_path: Path) -> None:
     plain = FileControlNumbers(tmp_path / "plain.json")
-    batched = BatchedControlNumbers(tmp_path / "batched.json")
+    batched = FileControlNumbers(tmp_path / "batched.json")
     assert _take(batched) == _take(plain)  # outside a batch: through the file
     with batched.batch():
         inside = _take(batched)
@@ -37,7 +36,7 @@ def test_batched_numbers_are_the_file_counters_numbers(tmp_path: Path) -> None:
 
 
 def test_checkpoint_writes_the_numbers_taken(tmp_path: Path) -> None:
-    batched = BatchedControlNumbers(tmp_path / "n.json")
+    batched = FileControlNumbers(tmp_path / "n.json")
     with batched.batch():
         batched.next_interchange()
         batched.next_transaction()
@@ -53,5 +52,5 @@ def test_checkpoint_writes_the_numbers_taken(tmp_path: Path) -> None:
 def test_corrupt_counter_file_is_one_clear_error(tmp_path: Path) -> None:
     (tmp_path / "n.json").write_text("{not json", encoding="utf-8")
     with pytest.raises(ConfigError, match="corrupt"):
-        with BatchedControlNumbers(tmp_path / "n.json").batch():
+        with FileControlNumbers(tmp_path / "n.json").batch():
             pass
