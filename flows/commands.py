@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import date
@@ -125,11 +127,14 @@ def demo_command(
     base = out.resolve()
     base.mkdir(parents=True, exist_ok=True)
     prefect_environment(base)
+    prefect_ready = _start_ephemeral_api()
     practice_dir = ROOT / "sample_edi" / "practice"
     if claims is not None:
+        from pipeline.benchnight import stage
         from pipeline.practice.scale import write_scaled_practice
 
-        practice_dir = write_scaled_practice(practice_dir, base / "practice", claims)
+        with stage("scale: practice written"):
+            practice_dir = write_scaled_practice(practice_dir, base / "practice", claims)
     profile_path = base / "embedded-profile.yaml"
     # The demo is its own world: its ledger, practice and clearinghouse, whatever is configured.
     os.environ["CLAIMFLOW_HOME"] = str(base)
@@ -150,8 +155,42 @@ def demo_command(
             print(f"claimflow: {exc}", file=sys.stderr)
             return 1
         return _demo(
-            base, day, profile_path, practice_dir, stdout, _Scale(claims, timings, started)
-        )
+            base, day, profile_path, practice_dir, stdout,
+            _Scale(claims, timings, started, prefect_ready),
+        )  # fmt: skip
+
+
+def _start_ephemeral_api() -> Callable[[], None]:
+    """Start Prefect's temporary API server now, in a thread; the returned call waits for it.
+
+    Without ``PREFECT_API_URL`` the first flow call starts it (~15 s: a fresh database is
+    migrated); started here, it migrates on the other core while the practice is written and
+    the embedded clearinghouse loads it. The flow then finds it running (one per process).
+    """
+    from prefect.settings import get_current_settings
+
+    settings = get_current_settings()
+    if settings.api.url or not settings.server.ephemeral.enabled:
+        return lambda: None
+    from prefect.server.api.server import SubprocessASGIServer
+
+    failed: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            SubprocessASGIServer().start()
+        except BaseException as exc:  # re-raised in the caller's thread
+            failed.append(exc)
+
+    thread = threading.Thread(target=start, name="prefect-ephemeral-start", daemon=True)
+    thread.start()
+
+    def wait() -> None:
+        thread.join()
+        if failed:
+            raise failed[0]
+
+    return wait
 
 
 @dataclass(frozen=True)
@@ -161,6 +200,8 @@ class _Scale:
     claims: int | None
     timings: bool
     started: float
+    prefect_ready: Callable[[], None] = lambda: None
+    """Waits for the Prefect API started in the background (:func:`_start_ephemeral_api`)."""
 
 
 def _demo(
@@ -181,6 +222,10 @@ def _demo(
         with Clearinghouse(base / "clearinghouse", seed=DEMO_SEED, practice=practice_dir) as ch:
             write_embedded_profile(profile_path, ch.root, ch.port, claims=claims)
             bar.update(task, description="starting Prefect (ephemeral) and the nightly flow")
+            from pipeline.benchnight import stage
+
+            with stage("Prefect start"):  # what is left of it: it began in the background
+                scale.prefect_ready()
             from flows import progress
             from flows.nightly import nightly
 

@@ -48,6 +48,9 @@ __all__ = [
 ]
 
 STAGES = (
+    "scale: practice written",
+    "Prefect start",
+    "practice load",
     "build",
     "scrub",
     "ledger: claims recorded",

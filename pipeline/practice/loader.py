@@ -126,7 +126,13 @@ def load_practice(
     mappings_dir: str | Path | None = None,
 ) -> LoadResult:
     """Read every export in ``folder`` into a :class:`Practice`, with the issues found."""
-    folder = Path(folder)
+    from pipeline.benchnight import stage
+
+    with stage("practice load"):
+        return _load_practice(Path(folder), mappings_dir)
+
+
+def _load_practice(folder: Path, mappings_dir: str | Path | None) -> LoadResult:
     mappings = Path(mappings_dir) if mappings_dir is not None else _default_mappings()
     if not folder.is_dir():
         raise PracticeDataError(f"{folder}: practice folder does not exist")
