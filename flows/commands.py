@@ -217,9 +217,7 @@ def _demo(
         transient=True,
     ) as bar:  # fmt: skip
         task = bar.add_task("starting the embedded clearinghouse", total=None)
-        from pipeline.clearinghouse import Clearinghouse
-
-        with Clearinghouse(base / "clearinghouse", seed=DEMO_SEED, practice=practice_dir) as ch:
+        with _simulator(base / "clearinghouse", practice_dir, own_process=claims is not None) as ch:
             write_embedded_profile(profile_path, ch.root, ch.port, claims=claims)
             bar.update(task, description="starting Prefect (ephemeral) and the nightly flow")
             from pipeline.benchnight import stage
@@ -269,6 +267,19 @@ def _demo(
         return 0
     print(f"claimflow: {state.message or state.name}", file=sys.stderr)
     return 1
+
+
+def _simulator(root: Path, practice_dir: Path, *, own_process: bool) -> Any:
+    """The embedded clearinghouse: in a thread of this process for the demo; for the scale
+    harness in its own process, as a real clearinghouse is (its CPU and memory not the night's).
+    Either way the same seed, practice and answers."""
+    if own_process:
+        from pipeline.clearinghouse.process import SimulatorProcess
+
+        return SimulatorProcess(root, DEMO_SEED, practice_dir)
+    from pipeline.clearinghouse import Clearinghouse
+
+    return Clearinghouse(root, seed=DEMO_SEED, practice=practice_dir)
 
 
 def _encounter_count(practice_dir: Path) -> int:

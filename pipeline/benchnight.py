@@ -33,8 +33,11 @@ from pathlib import Path
 
 __all__ = [
     "STAGES",
+    "TIMINGS_OUT",
     "NightTimings",
     "StageTiming",
+    "absorb",
+    "dump_on_exit",
     "growth_table",
     "machine_line",
     "median_night",
@@ -42,6 +45,7 @@ __all__ = [
     "read_night",
     "render_table",
     "reset_timings",
+    "simulator_peak_rss_mib",
     "stage",
     "timings",
     "write_night",
@@ -51,6 +55,7 @@ STAGES = (
     "scale: practice written",
     "Prefect start",
     "practice load",
+    "simulator: practice load",
     "build",
     "scrub",
     "ledger: claims recorded",
@@ -111,6 +116,53 @@ def stage(name: str) -> Iterator[None]:
             entry.peak_rss_mib = max(entry.peak_rss_mib, rss)
 
 
+TIMINGS_OUT = "CLAIMFLOW_TIMINGS_OUT"
+"""Env var: a process started with it (the simulator's, under the scale harness) writes its
+table there as it exits, for the parent to :func:`absorb`."""
+
+_OWN_NAMES = {"simulator adjudication"}
+"""Rows another process's table keeps as named; the others are prefixed ``simulator: ``."""
+
+
+def dump_on_exit() -> None:
+    """Write this process's table to ``$CLAIMFLOW_TIMINGS_OUT`` at exit, when it is set."""
+    path = os.environ.get(TIMINGS_OUT)
+    if not path:
+        return
+    import atexit
+
+    def dump() -> None:
+        rows = {name: asdict(row) for name, row in timings().items()}
+        body = {"peak_rss_mib": peak_rss_mib(), "stages": rows}
+        Path(path).write_text(json.dumps(body, indent=1) + "\n", encoding="utf-8")
+
+    atexit.register(dump)
+
+
+def absorb(path: Path) -> float:
+    """Add the rows another process dumped (:func:`dump_on_exit`) to this table; returns
+    that process's peak RSS in MiB (:func:`simulator_peak_rss_mib` from now on)."""
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    with _lock:
+        for name, row in raw["stages"].items():
+            key = name if name in _OWN_NAMES else f"simulator: {name}"
+            entry = _table.setdefault(key, StageTiming(key))
+            entry.calls += row["calls"]
+            entry.wall += row["wall"]
+            entry.cpu += row["cpu"]
+            entry.peak_rss_mib = max(entry.peak_rss_mib, row["peak_rss_mib"])
+        _simulator_rss[0] = max(_simulator_rss[0], float(raw["peak_rss_mib"]))
+    return _simulator_rss[0]
+
+
+_simulator_rss = [0.0]
+
+
+def simulator_peak_rss_mib() -> float:
+    """Peak RSS of the simulator's own process, when it ran as one (0: it ran in this one)."""
+    return _simulator_rss[0]
+
+
 def timings() -> dict[str, StageTiming]:
     """A copy of the table so far, in :data:`STAGES` order (others after)."""
     with _lock:
@@ -122,6 +174,7 @@ def timings() -> dict[str, StageTiming]:
 def reset_timings() -> None:
     with _lock:
         _table.clear()
+        _simulator_rss[0] = 0.0
 
 
 def machine_line() -> str:
@@ -136,6 +189,8 @@ def machine_line() -> str:
 def render_table(rows: dict[str, StageTiming], *, claims: int, total_wall: float) -> str:
     """The per-stage table as Markdown (it goes into the README as it is printed)."""
     head = f"claims {claims:,}; total wall {total_wall:.1f} s; peak RSS {peak_rss_mib():.0f} MiB"
+    if simulator_peak_rss_mib():
+        head += f" (the simulator's own process: {simulator_peak_rss_mib():.0f} MiB)"
     table = _rows_table(rows, claims=claims, total_wall=total_wall)
     return "\n".join([head, machine_line(), "", table])
 
@@ -167,13 +222,17 @@ class NightTimings:
     peak_rss_mib: float
     machine: str
     stages: dict[str, StageTiming] = field(default_factory=dict)
+    simulator_peak_rss_mib: float = 0.0
+    """The simulator's own process (0: it ran inside the night's)."""
 
 
 def write_night(
     path: Path, rows: dict[str, StageTiming], *, claims: int, total_wall: float
 ) -> None:
     """Keep the night's table beside its outputs, so runs can be compared later."""
-    night = NightTimings(claims, total_wall, peak_rss_mib(), machine_line(), rows)
+    night = NightTimings(
+        claims, total_wall, peak_rss_mib(), machine_line(), rows, simulator_peak_rss_mib()
+    )
     path.write_text(json.dumps(asdict(night), indent=1) + "\n", encoding="utf-8")
 
 
@@ -206,6 +265,7 @@ def median_night(nights: Sequence[NightTimings]) -> NightTimings:
         statistics.median(n.peak_rss_mib for n in nights),
         "; ".join(n.machine for n in nights),
         ordered,
+        statistics.median(n.simulator_peak_rss_mib for n in nights),
     )
 
 
@@ -217,6 +277,8 @@ def render_median(nights: Sequence[NightTimings]) -> str:
         f"median of {len(nights)} run(s): total wall {night.total_wall:.1f} s "
         f"(runs {', '.join(f'{w:.1f}' for w in walls)}); peak RSS {night.peak_rss_mib:.0f} MiB"
     )
+    if night.simulator_peak_rss_mib:
+        head += f" (the simulator's own process: {night.simulator_peak_rss_mib:.0f} MiB)"
     table = _rows_table(night.stages, claims=night.claims, total_wall=night.total_wall)
     return "\n".join([f"claims {night.claims:,}", head, *night.machine.split("; "), "", table])
 

@@ -190,7 +190,10 @@ def clearinghouse_serve(
     ] = None,
 ) -> None:
     """Run the clearinghouse simulator on loopback until interrupted (Ctrl-C or SIGTERM)."""
+    from pipeline.benchnight import dump_on_exit
     from pipeline.clearinghouse.commands import serve_command
+
+    dump_on_exit()  # under the scale harness: what it timed goes back to the night
 
     raise typer.Exit(serve_command(root, port=port, seed=seed, write_profile=write_profile))
 

@@ -37,6 +37,35 @@ def test_stage_adds_calls_and_orders_rows_as_the_night_meets_them() -> None:
     assert rows["parse"].calls == 2 and rows["parse"].wall > 0 and rows["parse"].cpu >= 0
 
 
+def test_another_process_table_is_absorbed_under_the_simulator_s_names(tmp_path: Path) -> None:
+    """What the simulator's own process dumps at exit joins the night's table: adjudication
+    under its own (nested) name, anything else prefixed, its peak RSS kept apart."""
+    dumped = tmp_path / "child.json"
+    script = (
+        "from pipeline import benchnight\n"
+        "benchnight.dump_on_exit()\n"
+        "for name in ('simulator adjudication', 'practice load', 'simulator adjudication'):\n"
+        "    with benchnight.stage(name):\n"
+        "        sum(range(10000))\n"
+    )
+    env = dict(os.environ, **{benchnight.TIMINGS_OUT: str(dumped)})
+    subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, check=True, timeout=60)
+    benchnight.reset_timings()
+    try:
+        with benchnight.stage("practice load"):
+            pass
+        child_rss = benchnight.absorb(dumped)
+        rows = benchnight.timings()
+        shown = benchnight.render_table(rows, claims=10, total_wall=1.0)
+    finally:
+        benchnight.reset_timings()
+    assert rows["simulator adjudication"].calls == 2
+    assert rows["simulator: practice load"].calls == 1
+    assert rows["practice load"].calls == 1  # the night's own row is not mixed with the child's
+    assert child_rss > 0 and f"the simulator's own process: {child_rss:.0f} MiB" in shown
+    assert benchnight.simulator_peak_rss_mib() == 0.0  # reset
+
+
 def test_the_table_shows_staging_between_validate_and_upload() -> None:
     order = benchnight.STAGES
     assert order.index("validate") < order.index("ledger: staged") < order.index("upload")
