@@ -11,8 +11,8 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -25,6 +25,7 @@ __all__ = [
     "DEMO_DATE",
     "PREFECT_STARTUP",
     "demo_command",
+    "local_cluster",
     "prefect_environment",
     "run_command",
     "serve_command",
@@ -41,12 +42,18 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def run_command(
-    step: str, *, on: date | None, clearinghouse: str | None = None, out: TextIO | None = None
+    step: str,
+    *,
+    on: date | None,
+    clearinghouse: str | None = None,
+    out: TextIO | None = None,
+    workers: int | None = None,
 ) -> int:
     """One flow (or ``nightly``) against the clearinghouse; 0 done, 1 needs a person.
 
     ``clearinghouse``: a profile name or a YAML file (default: settings); checked before
-    Prefect starts, so a bad profile is one line, not a failed run.
+    Prefect starts, so a bad profile is one line, not a failed run. ``workers``: see
+    :func:`local_cluster`.
     """
     out = out or sys.stdout
     if step not in STEPS:
@@ -65,9 +72,10 @@ def run_command(
     prefect_environment(Path(get_settings().home).resolve())
     try:
         with workspace_lock(Workspace.from_settings().base):  # refused before Prefect starts
-            from flows.nightly import FLOWS
+            from flows.nightly import FLOWS, on_cluster
 
-            state: Any = FLOWS[step](**params, return_state=True)
+            with local_cluster(workers):
+                state: Any = on_cluster(FLOWS[step])(**params, return_state=True)
     except WorkspaceBusy as exc:
         print(f"claimflow: {exc}", file=sys.stderr)
         return 1
@@ -80,6 +88,50 @@ def run_command(
         return 0
     print(f"claimflow: {state.message or state.name}", file=sys.stderr)
     return 1
+
+
+@contextmanager
+def local_cluster(workers: int | None) -> Iterator[None]:
+    """A local Dask cluster of ``workers`` processes for this run, when more than one is asked
+    (default ``CLAIMFLOW_WORKERS``) and no cluster is configured (``CLAIMFLOW_DASK_ADDRESS``).
+
+    The flows' mapped tasks (prefect-dask) and the pipeline's split work (validation, parsing)
+    then run on its workers; they inherit this environment (settings, Prefect's API address).
+    """
+    from pipeline.settings import get_settings
+
+    settings = get_settings()
+    count = settings.workers if workers is None else workers
+    if count <= 1 or settings.dask_address:
+        yield
+        return
+    from distributed import LocalCluster
+
+    _share_prefect_api()
+    with LocalCluster(  # type: ignore[no-untyped-call]
+        n_workers=count, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        os.environ["CLAIMFLOW_DASK_ADDRESS"] = cluster.scheduler_address
+        get_settings.cache_clear()
+        try:
+            yield
+        finally:
+            del os.environ["CLAIMFLOW_DASK_ADDRESS"]
+            get_settings.cache_clear()
+
+
+def _share_prefect_api() -> None:
+    """Workers must report to this run's Prefect API: the temporary one's address, if that is
+    what runs (a worker would otherwise start a temporary server of its own)."""
+    from prefect.settings import get_current_settings
+
+    if get_current_settings().api.url:
+        return
+    from prefect.server.api.server import SubprocessASGIServer
+
+    server = SubprocessASGIServer()
+    server.start()
+    os.environ["PREFECT_API_URL"] = server.api_url
 
 
 def _profile_argument(clearinghouse: str) -> str:
@@ -116,11 +168,13 @@ def demo_command(
     stdout: TextIO | None = None,
     claims: int | None = None,
     timings: bool = False,
+    workers: int | None = None,
 ) -> int:
     """The whole night against the embedded clearinghouse, on the demo practice, into ``out``.
 
     ``claims``: the scale harness — the demo practice tiled to that many encounters
-    (:mod:`pipeline.practice.scale`); ``timings``: print the per-stage table at the end.
+    (:mod:`pipeline.practice.scale`); ``timings``: print the per-stage table at the end;
+    ``workers``: a local Dask cluster of that many processes (:func:`local_cluster`).
     """
     stdout = stdout or sys.stdout
     started = time.monotonic()
@@ -156,7 +210,7 @@ def demo_command(
             return 1
         return _demo(
             base, day, profile_path, practice_dir, stdout,
-            _Scale(claims, timings, started, prefect_ready),
+            _Scale(claims, timings, started, prefect_ready, workers),
         )  # fmt: skip
 
 
@@ -202,6 +256,7 @@ class _Scale:
     started: float
     prefect_ready: Callable[[], None] = lambda: None
     """Waits for the Prefect API started in the background (:func:`_start_ephemeral_api`)."""
+    workers: int | None = None
 
 
 def _demo(
@@ -229,13 +284,16 @@ def _demo(
 
             progress.set_hook(lambda stage: bar.update(task, description=f"nightly: {stage}"))
             try:
-                state: Any = nightly(
-                    on=day,
-                    clearinghouse=str(profile_path),
-                    wait_seconds=DEMO_WAIT_SECONDS,
-                    stamp_time=DEMO_STAMP,
-                    return_state=True,
-                )
+                with ExitStack() as cluster:
+                    with stage("Dask cluster start"):
+                        cluster.enter_context(local_cluster(scale.workers))
+                    state: Any = nightly(
+                        on=day,
+                        clearinghouse=str(profile_path),
+                        wait_seconds=DEMO_WAIT_SECONDS,
+                        stamp_time=DEMO_STAMP,
+                        return_state=True,
+                    )
             finally:
                 progress.set_hook(None)
             ch.wait_idle()

@@ -38,6 +38,7 @@ __all__ = [
     "claims",
     "eligibility",
     "nightly",
+    "on_cluster",
     "reconcile",
     "remittance",
 ]
@@ -365,12 +366,15 @@ def _nightly(
     try:
         run = _start(on, clearinghouse, stamp_time)
         when, where = run.on, run.clearinghouse
+        elig, clm, remit, status, rec = map(
+            on_cluster, (eligibility, claims, remittance, claim_status, reconcile)
+        )
         plan: list[tuple[str, Callable[[], object]]] = [
-            ("eligibility", lambda: eligibility(when, where, wait_seconds, stamp_time, False)),
-            ("claims", lambda: claims(when, where, wait_seconds, stamp_time, False)),
-            ("remittance", lambda: remittance(when, where, False)),
-            ("claim-status", lambda: claim_status(when, where, wait_seconds, stamp_time, False)),
-            ("reconcile", lambda: reconcile(when, False)),
+            ("eligibility", lambda: elig(when, where, wait_seconds, stamp_time, False)),
+            ("claims", lambda: clm(when, where, wait_seconds, stamp_time, False)),
+            ("remittance", lambda: remit(when, where, False)),
+            ("claim-status", lambda: status(when, where, wait_seconds, stamp_time, False)),
+            ("reconcile", lambda: rec(when, False)),
         ]
         for stage, call in plan:
             progress.stage(stage)
@@ -435,6 +439,19 @@ def _sub(value: object) -> Outcome:
     if not isinstance(value, Outcome):
         raise TypeError(f"subflow returned {type(value).__name__}, not an Outcome")
     return value
+
+
+def on_cluster(flow_: Any) -> Any:
+    """``flow_`` with its tasks on the Dask cluster of ``CLAIMFLOW_DASK_ADDRESS`` (prefect-dask),
+    or as it is when none is set (threads). Decided per run, so a deployment follows settings."""
+    from pipeline.settings import get_settings
+
+    address = get_settings().dask_address
+    if not address:
+        return flow_
+    from prefect_dask.task_runners import DaskTaskRunner
+
+    return flow_.with_options(task_runner=DaskTaskRunner(address=address))
 
 
 FLOWS: dict[str, Any] = {

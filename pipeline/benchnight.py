@@ -54,6 +54,7 @@ __all__ = [
 STAGES = (
     "scale: practice written",
     "Prefect start",
+    "Dask cluster start",
     "practice load",
     "simulator: practice load",
     "build",

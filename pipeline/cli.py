@@ -78,6 +78,18 @@ Profile = Annotated[
     ),
 ]
 
+Workers = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        min=1,
+        help="Run validation and parsing on a local Dask cluster of N worker processes "
+        "(default: CLAIMFLOW_WORKERS, 1 = none; ignored when CLAIMFLOW_DASK_ADDRESS is set).",
+        metavar="N",
+        show_default=False,
+    ),
+]
+
 
 class Step(StrEnum):
     """What ``claimflow run`` can run (flows/nightly.py ``FLOWS``)."""
@@ -211,22 +223,24 @@ def demo(
     timings: Annotated[
         bool, typer.Option("--timings", help="Print wall, CPU and peak RSS per stage.")
     ] = False,
+    workers: Workers = None,
 ) -> None:
     """Run the whole nightly job against the embedded clearinghouse on the demo practice."""
     from flows.commands import demo_command
 
-    raise typer.Exit(demo_command(out, on, claims=claims, timings=timings))
+    raise typer.Exit(demo_command(out, on, claims=claims, timings=timings, workers=workers))
 
 
 @app.command()
 def nightly(
     on: Annotated[date | None, _on("Business date; default today.")] = None,
     clearinghouse: Profile = None,
+    workers: Workers = None,
 ) -> None:
     """Run the nightly flow against the configured clearinghouse."""
     from flows.commands import run_command
 
-    raise typer.Exit(run_command("nightly", on=on, clearinghouse=clearinghouse))
+    raise typer.Exit(run_command("nightly", on=on, clearinghouse=clearinghouse, workers=workers))
 
 
 @app.command()
@@ -234,11 +248,12 @@ def run(
     step: Annotated[Step, typer.Argument(help="The flow to run.", show_default=False)],
     on: Annotated[date | None, _on("Business date; default today.")] = None,
     clearinghouse: Profile = None,
+    workers: Workers = None,
 ) -> None:
     """Run one flow from the shell."""
     from flows.commands import run_command
 
-    raise typer.Exit(run_command(step.value, on=on, clearinghouse=clearinghouse))
+    raise typer.Exit(run_command(step.value, on=on, clearinghouse=clearinghouse, workers=workers))
 
 
 @app.command()

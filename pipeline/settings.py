@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     nightly_cron: str = "0 2 * * *"
     underpaid_threshold_amount: Decimal = Decimal("5.00")
     underpaid_threshold_percent: Decimal = Decimal("3")
+    dask_address: str | None = None
+    """A Dask scheduler (``tcp://host:8786``): the flows' tasks and the CPU-heavy pipeline work
+    (validation and parsing, split by transaction set or file) run on its workers."""
+    workers: int = 1
+    """``claimflow demo``/``nightly``/``run`` without ``dask_address``: more than 1 starts a
+    local Dask cluster of that many worker processes for the run (``--workers``)."""
 
     @property
     def ledger_url(self) -> str:

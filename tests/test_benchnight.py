@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from pipeline import benchnight
@@ -128,20 +129,34 @@ def test_the_command_line_prints_the_median_and_the_growth(
     assert benchnight.main(["nonsense"]) == 2
 
 
-@pytest.mark.e2e
-def test_the_scale_harness_runs_a_tiled_night_and_keeps_its_table(tmp_path: Path) -> None:
-    """``claimflow demo --claims N --timings``: the night at N encounters, every stage timed.
-
-    As a new user runs it: no Prefect server configured, so the demo starts Prefect's temporary
-    one in the background while the practice is written and loaded ("Prefect start" is the wait
-    left), and the night's flows find it running."""
-    out = tmp_path / "night"
+def tiled_night(out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    """``claimflow demo --claims 240 --timings`` as a new user runs it: no Prefect server
+    configured (the demo starts Prefect's temporary one), no ``CLAIMFLOW_*`` settings."""
     unset = ("PREFECT_API_URL", "PREFECT_HOME")
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLAIMFLOW_") and k not in unset}
     claimflow = str(Path(sys.executable).with_name("claimflow"))
-    args = [claimflow, "demo", "--claims", "240", "--out", str(out), "--timings"]
+    args = [claimflow, "demo", "--claims", "240", "--out", str(out), "--timings", *extra]
     proc = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=400)
     assert proc.returncode in (0, 1), proc.stderr  # 1: the night needs a person (held claims)
+    return proc
+
+
+@pytest.fixture(scope="module")
+def threads_night(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    out = tmp_path_factory.mktemp("threads") / "night"
+    return out, tiled_night(out).stdout
+
+
+@pytest.mark.e2e
+def test_the_scale_harness_runs_a_tiled_night_and_keeps_its_table(
+    threads_night: tuple[Path, str],
+) -> None:
+    """``claimflow demo --claims N --timings``: the night at N encounters, every stage timed.
+
+    Prefect's temporary API starts in the background while the practice is written and loaded
+    ("Prefect start" is the wait left); the simulator runs in its own process and its rows
+    ("simulator adjudication", "simulator: practice load") come back into the table."""
+    out, stdout = threads_night
     saved = benchnight.read_night(out / "timings.json")
     assert saved.claims == 240
     with (out / "practice" / "encounters.csv").open(newline="", encoding="utf-8") as f:
@@ -149,6 +164,29 @@ def test_the_scale_harness_runs_a_tiled_night_and_keeps_its_table(tmp_path: Path
     missing = [name for name in benchnight.STAGES if name not in saved.stages]
     assert missing == []
     for name in benchnight.STAGES:
-        assert f"| {name} |" in proc.stdout or f"| ↳ {name} |" in proc.stdout
+        assert f"| {name} |" in stdout or f"| ↳ {name} |" in stdout
     staged = sum(s.wall for s in saved.stages.values() if s.name not in benchnight.NESTED)
     assert 0 < staged <= saved.total_wall
+    assert saved.simulator_peak_rss_mib > 0  # the simulator's own process
+
+
+@pytest.mark.e2e
+def test_the_night_on_a_two_worker_dask_cluster_writes_the_same_tables(
+    threads_night: tuple[Path, str], tmp_path: Path
+) -> None:
+    """Scale-out: ``--workers 2`` runs the mapped tasks (835 parsing) and the pipeline's split
+    work on a local two-process Dask cluster (prefect-dask); every export, letter and EDI file
+    is the same, byte for byte, as the night on threads."""
+    threads, _ = threads_night
+    dask = tmp_path / "night"
+    tiled_night(dask, "--workers", "2")
+    assert benchnight.read_night(dask / "timings.json").stages["Dask cluster start"].calls == 1
+    for folder in ("exports", "letters", "edi"):
+        expected = sorted(p.relative_to(threads) for p in (threads / folder).rglob("*"))
+        got = sorted(p.relative_to(dask) for p in (dask / folder).rglob("*"))
+        assert got == expected
+        for rel in expected:
+            if rel.suffix == ".parquet":  # the same rows and types (the writer stamps its file)
+                assert pq.read_table(dask / rel).equals(pq.read_table(threads / rel)), rel
+            elif (threads / rel).is_file() and rel.suffix != ".xlsx":
+                assert (dask / rel).read_bytes() == (threads / rel).read_bytes(), rel
