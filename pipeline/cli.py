@@ -8,6 +8,7 @@ stderr and exit 2, never a traceback.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from datetime import date
@@ -295,6 +296,10 @@ def main(argv: list[str] | None = None) -> None:
     # What a command writes may hold PHI: owner-only files and folders, whatever the umask
     # (the same mask as pipeline.steps.workspace.keep_private, without importing settings).
     os.umask(os.umask(0o077) | 0o077)
+    # A night keeps millions of small objects alive until it ends (practice, claims, rows);
+    # at CPython's default thresholds (700, 10, 10) the collector keeps re-walking them:
+    # 16 % of a 10k-claim night's CPU (45.5 s -> 38.3 s user), same memory.
+    gc.set_threshold(100_000, 50, 1000)
     try:
         code = command().main(args=argv, prog_name="claimflow", standalone_mode=False)
     except NoArgsIsHelpError as exc:
