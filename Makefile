@@ -48,12 +48,14 @@ clean: ## Remove the virtualenv, caches and demo output
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
 
 N ?= 1000
-bench-night: $(STAMP) ## Scale harness: the night on N claims, RUNS times (N=100000 RUNS=3), median table
+NIGHT = out/bench-night-$(N)$(if $(WORKERS),-w$(WORKERS))
+bench-night: $(STAMP) ## Scale harness: the night on N claims, RUNS times (N=100000 RUNS=3 [WORKERS=2]), median table
 	@set -e; for i in $$(seq 1 $(or $(RUNS),1)); do \
-	  rm -rf out/bench-night-$(N)/run-$$i; \
-	  $(VENV)/bin/claimflow demo --claims $(N) --out out/bench-night-$(N)/run-$$i --timings; \
+	  rm -rf $(NIGHT)/run-$$i; \
+	  $(VENV)/bin/claimflow demo --claims $(N) --out $(NIGHT)/run-$$i --timings \
+	    $(if $(WORKERS),--workers $(WORKERS)); \
 	done
-	$(PY) -m pipeline.benchnight median out/bench-night-$(N)/run-*/timings.json
+	$(PY) -m pipeline.benchnight median $(NIGHT)/run-*/timings.json
 
 bench-growth: $(STAMP) ## Median CPU per stage by size from earlier bench-night runs (1k, 10k, 100k)
-	$(PY) -m pipeline.benchnight growth $(sort $(wildcard out/bench-night-*))
+	$(PY) -m pipeline.benchnight growth $(sort $(filter-out $(wildcard out/bench-night-*-w*),$(wildcard out/bench-night-*)))
