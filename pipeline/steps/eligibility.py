@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 from pipeline.benchnight import stage
@@ -12,26 +13,23 @@ from pipeline.steps.files import ELIGIBILITY, local_path, quarantine, waiting
 from pipeline.steps.summaries import EligibilityResult
 from pipeline.steps.workspace import Workspace
 
-__all__ = ["eligibility_table", "process_eligibility"]
+__all__ = ["eligibility_table", "process_eligibility", "summary_rows"]
 
 
 def process_eligibility(ledger: Ledger, workspace: Workspace) -> EligibilityResult:
-    from pipeline.parse import parse_file
-    from pipeline.reconcile.inputs import records
-
     summary = EligibilityResult()
     statuses: Counter[str] = Counter()
     for record in waiting(ledger, ELIGIBILITY):
         try:
             with stage("parse"):
-                parsed = parse_file(local_path(record), name=record.names[0])
+                rows = summary_rows(local_path(record), record.names[0])
         except (ClaimflowError, OSError) as exc:
             reason = " ".join(str(exc).split())
             summary.attention.append(quarantine(ledger, workspace, record, reason))
             continue
         with stage("ledger: 271s"):
             answers = []
-            for row in records(parsed.tables.get("eligibility_summary")):
+            for row in rows:
                 trace = str(row.get("trace_number") or "")
                 if not trace:
                     continue
@@ -44,6 +42,21 @@ def process_eligibility(ledger: Ledger, workspace: Workspace) -> EligibilityResu
         summary.files += 1
     summary.by_status = dict(sorted(statuses.items()))
     return summary
+
+
+def summary_rows(path: Path, name: str) -> list[dict[str, Any]]:
+    """The ``eligibility_summary`` rows of a 271, as ``parse_file`` tables them, read in one
+    streaming pass that keeps no benefit rows: those are most of a 271 (15 per answer in the
+    demo) and the ledger keeps only the summary. The whole file is read before anything is
+    posted, so an unreadable file records nothing."""
+    from pipeline.parse import iter_records
+    from pipeline.parse.t271 import EligibilitySummary
+    from pipeline.parse.tables import TableBuilder
+    from pipeline.reconcile.inputs import records
+
+    builder = TableBuilder()
+    builder.add_all(r for r in iter_records(path, name=name) if type(r) is EligibilitySummary)
+    return records(builder.frames(["eligibility_summary"])["eligibility_summary"])
 
 
 def eligibility_table(ledger: Ledger) -> list[dict[str, Any]]:
