@@ -6,7 +6,8 @@
   system's) and :class:`paramiko.RejectPolicy` refuses anything not in it.
 - Uploads go to ``.<name>.part`` and are renamed (``posix-rename``) to the final name only when
   complete and size-checked; a final name already holding the same bytes is not sent again.
-- Downloads land in a local temporary file, are size-checked and hashed (SHA-256), renamed
+- Downloads keep a window of 32 KiB reads in flight (one at a time waits a round trip
+  each), land in a local temporary file, are size-checked and hashed (SHA-256), renamed
   into place, and only then may the caller archive or delete the remote copy.
 - Dropped links, timeouts and EOFs are :class:`TransientTransportError`, retried with
   exponential backoff on a fresh connection; a refused key or host key is terminal, never
@@ -21,8 +22,9 @@ import logging
 import posixpath
 import socket
 import stat
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, NoReturn, TypeVar
@@ -56,6 +58,46 @@ from pipeline.transport.retry import RetryPolicy, retry
 __all__ = ["SftpTransport"]
 
 log = logging.getLogger(__name__)
+
+READ_WINDOW = 8 * 1024 * 1024
+"""Bytes asked for at once by a download (in 32 KiB requests): one request at a time waits a
+round trip per 32 KiB — 2.8 s for a 14.6 MB 271 from the simulator — while a window of them in
+flight takes 0.25 s; the window bounds what waits in memory."""
+
+
+def _pipelined_reads(src: paramiko.SFTPFile, size: int) -> Iterator[bytes]:
+    """``size`` bytes of ``src``, a window of requests in flight at a time (``readv``)."""
+    request = src.MAX_REQUEST_SIZE  # asked for one by one: paramiko joins bigger ones slowly
+    for start in range(0, size, READ_WINDOW):
+        end = min(start + READ_WINDOW, size)
+        yield from src.readv([(at, min(request, end - at)) for at in range(start, end, request)])
+
+
+def _quiet_prefetch_threads() -> None:
+    """``readv`` sends its requests from a paramiko thread; when the link drops, that thread
+    dies with a traceback on stderr. The download itself fails and is retried (one line in the
+    log); the thread's end is logged as one line too, not as a traceback."""
+    if not getattr(threading.excepthook, "_claimflow_quiet", False):
+        threading.excepthook = prefetch_excepthook(threading.excepthook)
+
+
+def prefetch_excepthook(
+    previous: Callable[[threading.ExceptHookArgs], Any],
+) -> Callable[[threading.ExceptHookArgs], Any]:
+    """``previous``, except for paramiko's read-ahead threads: one log line for those."""
+
+    def hook(args: threading.ExceptHookArgs) -> None:
+        name = args.thread.name if args.thread is not None else ""
+        if not name.endswith("(_prefetch_thread)"):
+            previous(args)
+            return
+        log.info("sftp read-ahead ended: %s", type(args.exc_value).__name__)
+
+    hook._claimflow_quiet = True  # type: ignore[attr-defined]
+    return hook
+
+
+_quiet_prefetch_threads()
 
 T = TypeVar("T")
 
@@ -155,11 +197,12 @@ class SftpTransport:
 
         def attempt(sftp: paramiko.SFTPClient) -> tuple[Path, int, str]:
             size = sftp.stat(remote).st_size or 0
-            # No prefetch(): paramiko's prefetch thread dies with an unhandled traceback when
-            # the link drops; sequential 32 KiB reads are plenty for X12 files.
             with sftp.open(remote, "rb") as src:
 
                 def fill(out: BinaryIO) -> None:
+                    for block in _pipelined_reads(src, size):
+                        out.write(block)
+                    src.seek(size)  # anything past the size it had when listed, as it comes
                     for block in iter(lambda: src.read(CHUNK), b""):
                         out.write(block)
 

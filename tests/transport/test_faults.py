@@ -295,3 +295,27 @@ def test_hung_server_times_out_and_is_retried(
     assert got.sha256 == sha256(data) and t.connects == 2
     assert server.faults_fired["stall"] == 1
     TALLY.files_checked += 1
+
+
+def test_a_read_ahead_thread_that_dies_with_the_link_is_one_log_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Downloads keep a window of reads in flight from paramiko's ``_prefetch_thread``; when the
+    link drops it dies: one line in the log, no traceback (the download itself is retried)."""
+    import threading
+
+    from pipeline.transport.sftp import prefetch_excepthook
+
+    passed_on: list[str] = []
+    hook = prefetch_excepthook(lambda args: passed_on.append(args.thread.name))
+
+    def run(name: str) -> None:
+        thread = threading.Thread(target=lambda: None, name=name)
+        error = EOFError("link gone")
+        hook(threading.ExceptHookArgs([EOFError, error, None, thread]))  # type: ignore[call-arg]
+
+    with caplog.at_level("INFO", logger="pipeline.transport.sftp"):
+        run("Thread-7 (_prefetch_thread)")
+        run("Thread-8 (worker)")
+    assert [r.getMessage() for r in caplog.records] == ["sftp read-ahead ended: EOFError"]
+    assert passed_on == ["Thread-8 (worker)"]  # any other thread: the previous hook, as before
