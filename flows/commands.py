@@ -105,7 +105,12 @@ def local_cluster(workers: int | None) -> Iterator[None]:
     if count <= 1 or settings.dask_address:
         yield
         return
-    from distributed import LocalCluster
+    try:
+        from distributed import LocalCluster
+    except ImportError as exc:
+        raise ConfigError(
+            "--workers needs Dask: pip install 'claimflow[scale]' (make install has it)"
+        ) from exc
 
     _share_prefect_api()
     with LocalCluster(  # type: ignore[no-untyped-call]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import Executor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -95,6 +96,19 @@ class Run:
             yield transport
         finally:
             transport.close()
+
+    @contextmanager
+    def fan_out(self) -> Iterator[Executor | None]:
+        """Where the pipeline's split work runs (a big 271 read in pieces): the workers of the
+        Dask cluster at ``CLAIMFLOW_DASK_ADDRESS``, else nowhere else (``None``: here)."""
+        address = get_settings().dask_address
+        if not address:
+            yield None
+            return
+        from distributed import Client
+
+        with Client(address, set_as_default=False) as client:  # type: ignore[no-untyped-call]
+            yield client.get_executor()
 
     def practice(self) -> Practice:
         """The practice export, read once per night: every task of a night asks for the same

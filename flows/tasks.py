@@ -119,8 +119,8 @@ def process_acknowledgments(run: Run) -> steps.AckSummary:
 
 @task(name="process-eligibility", **_PLAIN)
 def process_eligibility(run: Run) -> steps.EligibilityResult:
-    with run.ledger() as ledger:
-        return steps.process_eligibility(ledger, run.workspace)
+    with run.ledger() as ledger, run.fan_out() as executor:
+        return steps.process_eligibility(ledger, run.workspace, executor)
 
 
 @task(name="remittances-waiting", **_PLAIN)

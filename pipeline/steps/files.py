@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
 
 from pipeline.ledger import Direction, FileRecord, FileState, Ledger
 from pipeline.steps.workspace import Workspace
 from pipeline.transport.base import fitted_name
 
-__all__ = ["ACKNOWLEDGMENT", "ELIGIBILITY", "KNOWN", "REMITTANCE", "quarantine", "waiting"]
+__all__ = [
+    "ACKNOWLEDGMENT",
+    "ELIGIBILITY",
+    "KNOWN",
+    "REMITTANCE",
+    "arrival_order",
+    "quarantine",
+    "waiting",
+]
 
 # The ledger stores ST01 (``277`` for a 277CA) or ``TA1`` for a bare TA1 interchange.
 ACKNOWLEDGMENT = frozenset({"TA1", "999", "277"})
@@ -20,13 +29,29 @@ KNOWN = ACKNOWLEDGMENT | ELIGIBILITY | REMITTANCE
 
 def waiting(ledger: Ledger, kinds: frozenset[str]) -> list[FileRecord]:
     """Received files of these kinds not processed yet, in arrival order."""
-    return [
+    return arrival_order(
         f
         for f in ledger.files_by_state(
             FileState.RECEIVED, direction=Direction.RECEIVED, with_controls=False
         )
         if (f.transaction_type or "") in kinds
-    ]
+    )
+
+
+def arrival_order(files: Iterable[FileRecord]) -> list[FileRecord]:
+    """Files in the order their sender numbered them (ISA13), then as registered.
+
+    Downloads follow the server's listing, by modification time in whole seconds and then by
+    name: files written in the same batch fall either side of a second at random, so the
+    registration order (and every table posted in it) changed from run to run. The
+    interchange control number is the sender's own sequence.
+    """
+    return sorted(files, key=lambda f: (_sequence(f.isa13), f.id))
+
+
+def _sequence(isa13: str | None) -> int:
+    text = (isa13 or "").strip()
+    return int(text) if text.isdigit() else 10**9  # unnumbered: after the numbered, as came
 
 
 def quarantine(ledger: Ledger, workspace: Workspace, record: FileRecord, reason: str) -> str:
