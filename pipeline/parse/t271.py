@@ -165,6 +165,7 @@ class Eligibility271Parser:
         self.out = out
         self.dispatch = FeedAll(self.feed)
         self.money = Money(out)
+        self.benefit_texts: dict[str, str] = {}  # EB01 -> its words
         self._reset()
 
     def _reset(self) -> None:
@@ -266,27 +267,31 @@ class Eligibility271Parser:
         member = self.member
         if member is None:
             return
-        e = _padded(e, 14)
-        env = self.envelope
-        code = e[13]
-        procedure = code.split(self.component) if code else []
+        if len(e) < 14:
+            e = _padded(e, 14)
+        env, cached = self.envelope, self.money.cache.get
+        code, types, procedure = e[1], e[3], e[13]
+        text = self.benefit_texts.get(code)
+        if text is None:
+            text = self.benefit_texts[code] = describe("eligibility_benefit", code)
+        if self.repetition:  # EB03 repetitions, comma-separated (4010 has no separator)
+            types = types.replace(self.repetition, ",")
+        # EB13-2, the procedure code (EB13-1 is its qualifier).
+        procedure = procedure.split(self.component)[1] if self.component in procedure else ""
+        amount, percent, quantity = cached(e[7]), cached(e[8]), cached(e[10])
+        if amount is None and e[7]:
+            amount = self._amount(e, number, 7, "EB07")
+        if percent is None and e[8]:
+            percent = self._amount(e, number, 8, "EB08")
+        if quantity is None and e[10]:
+            quantity = self._amount(e, number, 10, "EB10")
         benefit = EligibilityBenefit(
             env.source, env.transaction_control_number, member.trace, member.member_id,
-            member.last, member.first, member.level, e[1],
-            describe("eligibility_benefit", e[1]),
-            e[2], self._service_types(e[3]), e[4], e[5], e[6],
-            self._amount(e, number, 7, "EB07"), self._amount(e, number, 8, "EB08"), e[9],
-            self._amount(e, number, 10, "EB10"), e[11], e[12],
-            procedure[1] if len(procedure) > 1 else "", "", number,
+            member.last, member.first, member.level, code, text, e[2], types, e[4], e[5],
+            e[6], amount, percent, e[9], quantity, e[11], e[12], procedure, "", number,
         )  # fmt: skip
         member.benefits.append(benefit)
         self.benefit, self.in_ls = benefit, False
-
-    def _service_types(self, value: str) -> str:
-        """EB03 repetitions, comma-separated (one value when there is no repetition
-        separator: 4010)."""
-        separator = self.repetition
-        return value.replace(separator, ",") if separator and value else value
 
     def _amount(self, e: list[str], number: int, index: int, name: str) -> Decimal | None:
         """``Money`` of ``e[index]``; the segment object is made only when text is new."""
