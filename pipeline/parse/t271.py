@@ -43,6 +43,7 @@ from pipeline.parse.coverage import (
     format_copays,
     network_coverage,
 )
+from pipeline.x12.reader import SegmentBatch
 from pipeline.x12.segments import Segment
 
 __all__ = ["Eligibility271Parser", "EligibilityBenefit", "EligibilitySummary", "summarize"]
@@ -154,12 +155,17 @@ class _Member:
 
 
 class Eligibility271Parser:
-    """Feeds on 271 segments; a member's rows are released when its HL loop ends."""
+    """Feeds on 271 segments; a member's rows are released when its HL loop ends.
+
+    Body segments come as plain element lists (:meth:`feed_batch`, no object per segment);
+    each handler takes the list and the segment number.
+    """
 
     def __init__(self, out: list[object]) -> None:
         self.out = out
         self.dispatch = FeedAll(self.feed)
         self.money = Money(out)
+        self.benefit_texts: dict[str, str] = {}  # EB01 -> its words
         self._reset()
 
     def _reset(self) -> None:
@@ -177,6 +183,9 @@ class Eligibility271Parser:
     def start(self, seg: Segment) -> None:
         self._reset()
         self.segment = seg
+        self.envelope = seg.envelope
+        self.repetition = seg.envelope.delimiters.repetition
+        self.component = seg.envelope.delimiters.component
 
     def finish(self) -> None:
         pass
@@ -192,14 +201,24 @@ class Eligibility271Parser:
     def feed(self, seg: Segment) -> None:
         handler = _HANDLERS.get(seg.elements[0])
         if handler is not None:
-            handler(self, seg)
+            handler(self, seg.elements, seg.number)
 
-    def _hl(self, seg: Segment) -> None:
+    def feed_batch(self, batch: SegmentBatch) -> None:
+        get = _HANDLERS.get
+        number = batch.first_number - 1
+        for e in batch.elements:
+            number += 1
+            handler = get(e[0])
+            if handler is not None:
+                handler(self, e, number)
+
+    def _hl(self, e: list[str], number: int) -> None:
         self._close_member()
-        self.level, self.benefit, self.in_ls = seg[3], None, False
+        e = _padded(e, 5)
+        self.level, self.benefit, self.in_ls = e[3], None, False
         if self.level in ("22", "23"):
             member = _Member(
-                "subscriber" if self.level == "22" else "dependent", seg[4] == "1",
+                "subscriber" if self.level == "22" else "dependent", e[4] == "1",
                 upstream=self.source_rejects + self.receiver_rejects,
             )  # fmt: skip
             parent = self.subscriber
@@ -214,26 +233,29 @@ class Eligibility271Parser:
         else:
             self.member = None
 
-    def _nm1(self, seg: Segment) -> None:
+    def _nm1(self, e: list[str], number: int) -> None:
+        e = _padded(e, 10)
         if self.in_ls:
-            name = " ".join(v for v in (seg[3], seg[4]) if v)
-            ref = f"({seg[8]} {seg[9]})" if seg[9] else ""
-            self._entity(f"{seg[1]}: " + " ".join(v for v in (name, ref) if v), new=True)
+            name = " ".join(v for v in (e[3], e[4]) if v)
+            ref = f"({e[8]} {e[9]})" if e[9] else ""
+            self._entity(f"{e[1]}: " + " ".join(v for v in (name, ref) if v), new=True)
             return
         if self.level == "20" and self.member is None:
-            self.payer = (seg[3], seg[9])
+            self.payer = (e[3], e[9])
         elif self.member is not None and self.benefit is None:
-            self.member.last, self.member.first = seg[3], seg[4]
-            if seg[9]:
-                self.member.member_id = seg[9]
+            self.member.last, self.member.first = e[3], e[4]
+            if e[9]:
+                self.member.member_id = e[9]
 
-    def _trn(self, seg: Segment) -> None:
+    def _trn(self, e: list[str], number: int) -> None:
         member = self.member
-        if member is not None and seg[1] == "2" and (member.inherited or not member.trace):
-            member.trace, member.inherited = seg[2], False
+        e = _padded(e, 3)
+        if member is not None and e[1] == "2" and (member.inherited or not member.trace):
+            member.trace, member.inherited = e[2], False
 
-    def _aaa(self, seg: Segment) -> None:
-        entry = (seg[3], seg[4], self.benefit is not None)
+    def _aaa(self, e: list[str], number: int) -> None:
+        e = _padded(e, 5)
+        entry = (e[3], e[4], self.benefit is not None)
         if self.member is not None:
             self.member.rejects.append(entry)
         elif self.level == "20":
@@ -241,56 +263,81 @@ class Eligibility271Parser:
         elif self.level == "21":
             self.receiver_rejects.append(entry)
 
-    def _eb(self, seg: Segment) -> None:
+    def _eb(self, e: list[str], number: int) -> None:
         member = self.member
         if member is None:
             return
-        env, money = seg.envelope, self.money
-        procedure = seg.composite(13)
+        if len(e) < 14:
+            e = _padded(e, 14)
+        env, cached = self.envelope, self.money.cache.get
+        code, types, procedure = e[1], e[3], e[13]
+        text = self.benefit_texts.get(code)
+        if text is None:
+            text = self.benefit_texts[code] = describe("eligibility_benefit", code)
+        if self.repetition:  # EB03 repetitions, comma-separated (4010 has no separator)
+            types = types.replace(self.repetition, ",")
+        # EB13-2, the procedure code (EB13-1 is its qualifier).
+        procedure = procedure.split(self.component)[1] if self.component in procedure else ""
+        amount, percent, quantity = cached(e[7]), cached(e[8]), cached(e[10])
+        if amount is None and e[7]:
+            amount = self._amount(e, number, 7, "EB07")
+        if percent is None and e[8]:
+            percent = self._amount(e, number, 8, "EB08")
+        if quantity is None and e[10]:
+            quantity = self._amount(e, number, 10, "EB10")
         benefit = EligibilityBenefit(
             env.source, env.transaction_control_number, member.trace, member.member_id,
-            member.last, member.first, member.level, seg[1],
-            describe("eligibility_benefit", seg[1]),
-            seg[2], _service_types(seg), seg[4], seg[5], seg[6], money(seg[7], seg, "EB07"),
-            money(seg[8], seg, "EB08"), seg[9], money(seg[10], seg, "EB10"), seg[11], seg[12],
-            procedure[1] if len(procedure) > 1 else "", "", seg.number,
+            member.last, member.first, member.level, code, text, e[2], types, e[4], e[5],
+            e[6], amount, percent, e[9], quantity, e[11], e[12], procedure, "", number,
         )  # fmt: skip
         member.benefits.append(benefit)
         self.benefit, self.in_ls = benefit, False
 
-    def _msg(self, seg: Segment) -> None:
-        if self.benefit is not None and seg[1]:
-            b = self.benefit
-            b.messages = f"{b.messages} | {seg[1]}" if b.messages else seg[1]
+    def _amount(self, e: list[str], number: int, index: int, name: str) -> Decimal | None:
+        """``Money`` of ``e[index]``; the segment object is made only when text is new."""
+        text = e[index]
+        value = self.money.cache.get(text)
+        if value is None and text:
+            return self.money(text, Segment(e, number, 0, self.envelope), name)
+        return value
 
-    def _iii(self, seg: Segment) -> None:
+    def _msg(self, e: list[str], number: int) -> None:
+        text = e[1] if len(e) > 1 else ""
+        if self.benefit is not None and text:
+            b = self.benefit
+            b.messages = f"{b.messages} | {text}" if b.messages else text
+
+    def _iii(self, e: list[str], number: int) -> None:
         b = self.benefit
-        if b is not None and seg[1] == "ZZ" and seg[2]:
-            places = [p for p in (b.places_of_service, seg[2]) if p]
+        e = _padded(e, 3)
+        if b is not None and e[1] == "ZZ" and e[2]:
+            places = [p for p in (b.places_of_service, e[2]) if p]
             b.places_of_service = ",".join(places)
 
-    def _dtp(self, seg: Segment) -> None:
+    def _dtp(self, e: list[str], number: int) -> None:
         member = self.member
         if member is None or self.benefit is not None:
             return  # 2110 benefit dates are not the member's
-        names = _MEMBER_DATES.get(seg[1])
+        e = _padded(e, 4)
+        names = _MEMBER_DATES.get(e[1])
         if names is None:
             return
-        values = [_iso(v) for v in seg[3].split("-")] if seg[2] == "RD8" else [_iso(seg[3])]
-        for name, value in zip(names if seg[2] == "RD8" else names[:1], values, strict=False):
+        values = [_iso(v) for v in e[3].split("-")] if e[2] == "RD8" else [_iso(e[3])]
+        for name, value in zip(names if e[2] == "RD8" else names[:1], values, strict=False):
             if value:
                 member.dates[name] = value
 
-    def _ls(self, seg: Segment) -> None:
+    def _ls(self, e: list[str], number: int) -> None:
         self.in_ls = True
 
-    def _per(self, seg: Segment) -> None:
+    def _per(self, e: list[str], number: int) -> None:
         if self.in_ls:
-            numbers = " ".join(f"{seg[i]} {seg[i + 1]}" for i in (3, 5, 7) if seg[i + 1])
+            e = _padded(e, 9)
+            numbers = " ".join(f"{e[i]} {e[i + 1]}" for i in (3, 5, 7) if e[i + 1])
             if numbers:
                 self._entity(numbers, new=False)
 
-    def _le(self, seg: Segment) -> None:
+    def _le(self, e: list[str], number: int) -> None:
         self.in_ls = False
 
     def _entity(self, text: str, *, new: bool) -> None:
@@ -330,7 +377,7 @@ class Eligibility271Parser:
         self.out.append(summary)
 
 
-_HANDLERS: dict[str, Callable[[Eligibility271Parser, Segment], None]] = {
+_HANDLERS: dict[str, Callable[[Eligibility271Parser, list[str], int], None]] = {
     "HL": Eligibility271Parser._hl,
     "NM1": Eligibility271Parser._nm1,
     "TRN": Eligibility271Parser._trn,
@@ -352,6 +399,13 @@ _MEMBER_DATES = {
     "357": ("eligibility_end",),
     "307": ("eligibility_begin", "eligibility_end"),
 }
+
+
+def _padded(elements: list[str], size: int) -> list[str]:
+    """The element list, padded with "" so positions below ``size`` can be indexed (X12
+    drops trailing empty elements)."""
+    missing = size - len(elements)
+    return elements + [""] * missing if missing > 0 else elements
 
 
 def _iso(value: str) -> str:
@@ -394,18 +448,29 @@ def summarize(
         s.plan_description, s.insurance_type = plan[0].plan_description, plan[0].insurance_type
     else:
         s.insurance_type = next((b.insurance_type for b in benefits if b.insurance_type), "")
+    # _pick skips every EB of another code: each search walks only its code's EBs (in
+    # file order, so ties go the same way).
+    by_code: dict[str, list[EligibilityBenefit]] = {}
+    for b in benefits:
+        by_code.setdefault(b.benefit_code, []).append(b)
+    deductibles, oops, coinsurances = (
+        by_code.get("C", []),
+        by_code.get("G", []),
+        by_code.get("A", []),
+    )
+    copays = by_code.get("B", [])
     for network, prefix in (("Y", "in_network"), ("N", "out_of_network")):
-        deductible, remaining = _accumulator(benefits, "C", network)
+        deductible, remaining = _accumulator(deductibles, "C", network)
         setattr(s, f"{prefix}_deductible", deductible)
         setattr(s, f"{prefix}_deductible_remaining", remaining)
-        oop, oop_remaining = _accumulator(benefits, "G", network)
+        oop, oop_remaining = _accumulator(oops, "G", network)
         setattr(s, f"{prefix}_oop_max", oop)
         setattr(s, f"{prefix}_oop_remaining", oop_remaining)
-        coinsurance = _pick(benefits, "A", _OFFICE_VISIT, network, None, _ANY_PERIOD)
+        coinsurance = _pick(coinsurances, "A", _OFFICE_VISIT, network, None, _ANY_PERIOD)
         setattr(s, f"{prefix}_coinsurance", coinsurance.percent if coinsurance else None)
-    copay = _pick(benefits, "B", _OFFICE_VISIT, "Y", None, _ANY_PERIOD)
+    copay = _pick(copays, "B", _OFFICE_VISIT, "Y", None, _ANY_PERIOD)
     s.office_visit_copay = copay.amount if copay else None
-    copay = _pick(benefits, "B", _OFFICE_VISIT, "N", None, _ANY_PERIOD)
+    copay = _pick(copays, "B", _OFFICE_VISIT, "N", None, _ANY_PERIOD)
     s.out_of_network_office_visit_copay = copay.amount if copay else None
     auth = {b.authorization_required for b in benefits if _general(b.service_types)}
     s.prior_auth_required = True if "Y" in auth else (False if "N" in auth else None)
@@ -423,11 +488,6 @@ def _decisions(s: EligibilitySummary, benefits: list[EligibilityBenefit]) -> Non
     s.prior_auth_services = format_authorizations(authorizations(benefits))
     contacts = [b.related_entities for b in benefits if b.authorization_required == "Y"]
     s.prior_auth_contact = next((c for c in contacts if c), "")
-
-
-def _service_types(seg: Segment) -> str:
-    """EB03 repetitions, comma-separated."""
-    return ",".join(seg.repeats(3))
 
 
 def _general(service_types: str) -> bool:

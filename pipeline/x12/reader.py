@@ -266,7 +266,12 @@ class _Reader:
         fix = self.fix_encoding and all(c.isascii() for c in delimiters.active())
         tracker = _EnvelopeTracker(self, delimiters)
         valid_ids: set[str] = set()
-        body_ids: set[str] = set()  # ids checked valid and allowed since the last envelope
+        # body_ids: ids checked valid and allowed since the last envelope segment; known_body:
+        # every body id checked in this interchange. Right after an ST all of them are
+        # allowed again (the check is only "inside a transaction set"), so body_ids is
+        # refilled there and a file of many small transaction sets still splits in bulk.
+        body_ids: set[str] = set()
+        known_body: set[str] = set()
         number = self.number
         first = True
         while True:
@@ -274,53 +279,79 @@ class _Reader:
             redecode = fix and not buf.isascii()
             parts = buf.split(term)
             tail = parts.pop()
-            if body_ids and not redecode:
-                # Fast path: known body ids (no envelope segment, nothing to re-decode)
-                # are split in bulk -- the whole chunk, or up to the first other segment
-                # when no segment is empty; the rest takes the loop below.
+            pre: list[list[str]] | None = None  # every part split, when none is empty
+            stops: list[int] = []  # indexes of parts that are not a known body segment
+            if known_body and not redecode:
                 texts = filter(None, map(str.strip, parts, repeat(strip_chars)))
                 found = list(map(str.split, texts, repeat(ele)))
-                if body_ids.issuperset(map(itemgetter(0), found)):
-                    known, consumed = len(found), len(parts)
-                elif len(found) == len(parts):  # parts[i] is found[i]
-                    known = 0
-                    while found[known][0] in body_ids:
-                        known += 1
-                    consumed = known
-                else:
-                    known = consumed = 0
-                if known:
-                    taken = found if known == len(found) else found[:known]
-                    raw_parts = (parts[:consumed], base, strip_chars)
-                    yield SegmentBatch(tracker.envelope, number + 1, taken, raw=raw_parts)
-                    number += known
-                if consumed:
-                    off += sum(map(len, parts[:consumed])) + consumed
-                    parts = parts[consumed:]
+                if len(found) == len(parts):
+                    pre = found
+                    if not known_body.issuperset(map(itemgetter(0), pre)):
+                        stops = [k for k, e in enumerate(pre) if e[0] not in known_body]
+                    stops.append(len(parts))
+                elif body_ids and body_ids.issuperset(map(itemgetter(0), found)):
+                    # Some part is empty: bulk only when every segment is a known body one.
+                    raw_parts = (parts, base, strip_chars)
+                    yield SegmentBatch(tracker.envelope, number + 1, found, raw=raw_parts)
+                    number += len(found)
+                    off += sum(map(len, parts)) + len(parts)
+                    parts = []
             found = []
             offsets: list[int] = []
             add, add_offset = found.append, offsets.append
             batch_start = number + 1
-            for index, raw in enumerate(parts):
+            index, stop_at = 0, 0
+            count = len(parts)
+            while index < count:
+                if pre is not None and body_ids:
+                    # Inside a transaction set: the known body segments up to the next
+                    # other one go out as one batch, already split.
+                    while stops[stop_at] < index:
+                        stop_at += 1
+                    end = stops[stop_at]
+                    if end > index:
+                        if found:
+                            yield SegmentBatch(tracker.envelope, batch_start, found, offsets)
+                            found, offsets = [], []
+                            add, add_offset = found.append, offsets.append
+                        run = parts[index:end]
+                        yield SegmentBatch(
+                            tracker.envelope, number + 1, pre[index:end],
+                            raw=(run, off, strip_chars),
+                        )  # fmt: skip
+                        number += end - index
+                        off += sum(map(len, run)) + len(run)
+                        batch_start = number + 1
+                        index = end
+                        continue
+                raw = parts[index]
                 start = off
                 off += len(raw) + 1
-                if raw[:1] in ws:
-                    seg_text = raw.lstrip(strip_chars)
-                    start += len(raw) - len(seg_text)
-                    seg_text = seg_text.rstrip(strip_chars)
-                    if not seg_text:
-                        continue
+                if pre is not None:
+                    seg_text, elements = raw.strip(strip_chars), pre[index]
+                    if raw[:1] in ws:
+                        start += len(raw) - len(raw.lstrip(strip_chars))
                 else:
-                    seg_text = raw.rstrip(strip_chars) if raw[-1:] in ws else raw
-                    if not seg_text:
-                        continue
-                if redecode and not seg_text.isascii():
-                    seg_text = _redecode(seg_text)
-                elements = seg_text.split(ele)
+                    if raw[:1] in ws:
+                        seg_text = raw.lstrip(strip_chars)
+                        start += len(raw) - len(seg_text)
+                        seg_text = seg_text.rstrip(strip_chars)
+                        if not seg_text:
+                            index += 1
+                            continue
+                    else:
+                        seg_text = raw.rstrip(strip_chars) if raw[-1:] in ws else raw
+                        if not seg_text:
+                            index += 1
+                            continue
+                    if redecode and not seg_text.isascii():
+                        seg_text = _redecode(seg_text)
+                    elements = seg_text.split(ele)
                 number += 1
                 if elements[0] in body_ids:
                     add(elements)
                     add_offset(start)
+                    index += 1
                     continue
                 tag = elements[0]
                 try:
@@ -332,8 +363,10 @@ class _Reader:
                     if tag not in _ENVELOPE_IDS:
                         tracker.check_body(tag, number, start)
                         body_ids.add(tag)
+                        known_body.add(tag)
                         add(elements)
                         add_offset(start)
+                        index += 1
                         continue
                     if found:
                         yield SegmentBatch(tracker.envelope, batch_start, found, offsets)
@@ -348,6 +381,8 @@ class _Reader:
                         return rest, start, exhausted
                     first = False
                     envelope = tracker.see(elements, number, start)
+                    if tag == "ST":
+                        body_ids.update(known_body)
                 except X12SyntaxError:
                     if found:  # what came before the error, as read_segments would have
                         yield SegmentBatch(tracker.envelope, batch_start, found, offsets)
@@ -356,8 +391,9 @@ class _Reader:
                 batch_start = number + 1
                 if tag == "IEA":
                     self.number = number
-                    rest = term.join(parts[index + 1 :]) + (term if index + 1 < len(parts) else "")
+                    rest = term.join(parts[index + 1 :]) + (term if index + 1 < count else "")
                     return rest + tail, off, exhausted
+                index += 1
             if found:
                 yield SegmentBatch(tracker.envelope, batch_start, found, offsets)
             base = off
