@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -291,10 +291,27 @@ def _eligibility_amounts(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for column in _ELIGIBILITY_AMOUNTS:
         if column in out.columns:
-            where = f"eligibility_summary.{column}"
             out[column] = pd.Series(
-                [as_decimal(v, where=where) for v in out[column]], index=out.index, dtype=object
+                _decimals(out[column], f"eligibility_summary.{column}"),
+                index=out.index,
+                dtype=object,
             )
+    return out
+
+
+def _decimals(cells: Iterable[object], where: str) -> list[Decimal | None]:
+    """``as_decimal`` of each cell, each distinct text converted once (a column repeats a
+    few plan amounts thousands of times). Only text is remembered: equal numbers of other
+    types (1, 1.0, Decimal("1.00")) must keep their own form."""
+    seen: dict[str, Decimal | None] = {}
+    out: list[Decimal | None] = []
+    for v in cells:
+        if type(v) is not str:
+            out.append(as_decimal(v, where=where))
+            continue
+        if v not in seen:
+            seen[v] = as_decimal(v, where=where)
+        out.append(seen[v])
     return out
 
 

@@ -13,8 +13,10 @@ it is never posted twice; claims the scrubber held are exported with their findi
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -71,7 +73,7 @@ def reconcile_and_export(
     with stage("parse"):
         remit = combine_tables(parse_files([local_path(f) for f in posted]))
     as_of = min(on, period.end) if period is not None and period.end else on
-    with stage("reconcile"):
+    with stage("reconcile"), _no_cyclic_gc():
         elig_rows = eligibility_table(ledger)
         latest = LatestClaims(ledger)  # sent and remitted claims are mostly the same: read once
         result = reconcile(
@@ -112,6 +114,20 @@ def reconcile_and_export(
     worklist = result.tables.get("appeal_worklist")
     summary.worklist = 0 if worklist is None else len(worklist)
     return summary
+
+
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Pause the cyclic GC while reconciliation builds its rows: they hold no reference
+    cycles, and the collections it would trigger rescan a heap that only grows (about a
+    third of the stage's CPU at 10k claims). Enabled again after, if it was."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class LatestClaims:
@@ -222,7 +238,7 @@ def held_claims(ledger: Ledger, practice: Practice, *, on: date) -> Any:
     if not encounters:
         return None
     codes = load_code_sets(get_settings().mappings_dir)
-    report = scrub(practice, list(practice.encounters), today=on, codes=codes)
+    report = scrub(practice, _scrub_scope(practice, encounters), today=on, codes=codes)
     rows = []
     findings = report.by_encounter()
     for e in encounters:
@@ -243,6 +259,20 @@ def held_claims(ledger: Ledger, practice: Practice, *, on: date) -> Any:
             }
         )
     return pd.DataFrame(rows)
+
+
+def _scrub_scope(practice: Practice, held: list[Any]) -> list[Any]:
+    """The encounters to scrub again for the findings of ``held``: those, and in practice
+    order every encounter sharing a patient or a PCN with one of them. Each scrub rule looks
+    at one encounter but the duplicate checks, whose keys are the PCN or start with the
+    patient, so these findings are the whole practice's at a fraction of the cost."""
+    patients = {e.patient_id for e in held}
+    pcns = {e.patient_control_number for e in held}
+    return [
+        e
+        for e in practice.encounters
+        if e.patient_id in patients or e.patient_control_number in pcns
+    ]
 
 
 def _good_faith_estimates(result: Any, practice: Practice, exports_dir: Path, on: date) -> None:
