@@ -206,7 +206,8 @@ def reconcile(
     nsa = _nsa_context(nsa_ref, case_events, practice or {})
     match = match_remittance(remit_tables(remit), submitted, refused)
     _name_payers(match, profiles)
-    elig_by_member = {as_text(r.get("member_id")): r for r in records(elig)}
+    elig_rows = records(elig)  # read by the rules and the estimates, never changed
+    elig_by_member = {as_text(r.get("member_id")): r for r in elig_rows}
     typed, recon = evaluate(match, profiles, fees, book, thresholds, as_of, elig_by_member, nsa)
     flags = [f.row() | {"payer_name": _payer_name(profiles, f.payer)} for f in typed]
     for row in recon:
@@ -250,7 +251,9 @@ def reconcile(
         if held is not None
         else empty_frame(HELD_COLUMNS),
         "eligibility_summary": elig,
-        "patient_estimates": patient_estimates(appointments, elig, fees, profiles)
+        "patient_estimates": patient_estimates(
+            appointments, elig, fees, profiles, eligibility_rows=elig_rows
+        )
         if appointments is not None
         else empty_frame(PATIENT_ESTIMATE_COLUMNS),
     }

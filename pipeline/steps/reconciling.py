@@ -56,8 +56,6 @@ def reconcile_and_export(
     """Reconcile as of the business date ``on`` (``period``: a
     :class:`~pipeline.reconcile.period.Period`, for a month-end close) and write the exports,
     letters and report under ``out`` (default: the workspace's own folders)."""
-    import pandas as pd
-
     from pipeline.export import render_letters, render_report, write_exports
     from pipeline.parse import parse_files
     from pipeline.reconcile import reconcile
@@ -74,19 +72,13 @@ def reconcile_and_export(
         remit = combine_tables(parse_files([local_path(f) for f in posted]))
     as_of = min(on, period.end) if period is not None and period.end else on
     with stage("reconcile"), _no_cyclic_gc():
-        elig_rows = eligibility_table(ledger)
-        latest = LatestClaims(ledger)  # sent and remitted claims are mostly the same: read once
         result = reconcile(
             remit,
-            submitted_claims(ledger, practice, on=on, latest=latest),
             as_of=as_of,
-            eligibility=pd.DataFrame(elig_rows) if elig_rows else None,
             appointments=appointments_from_practice(practice),
             practice=practice_facts(practice),
-            refused=refused_claims(ledger, remit, latest=latest),
-            held=held_claims(ledger, practice, on=on),
             period=period,
-            case_events=ledger.case_events(),
+            **_ledger_inputs(ledger, practice, remit, on=on),
         )
         if result.tables.get("flags") is not None:  # what the payers' 277s said (claim status)
             result.tables["flags"] = annotate_flags(result.tables["flags"], ledger, practice)
@@ -114,6 +106,24 @@ def reconcile_and_export(
     worklist = result.tables.get("appeal_worklist")
     summary.worklist = 0 if worklist is None else len(worklist)
     return summary
+
+
+def _ledger_inputs(
+    ledger: Ledger, practice: Practice, remit: dict[str, Any], *, on: date
+) -> dict[str, Any]:
+    """What reconciliation reads from the ledger. The claim records and 271 rows read on
+    the way are let go here, before reconciliation builds its own (a lower peak)."""
+    import pandas as pd
+
+    elig_rows = eligibility_table(ledger)
+    latest = LatestClaims(ledger)  # sent and remitted claims are mostly the same: read once
+    return {
+        "submitted": submitted_claims(ledger, practice, on=on, latest=latest),
+        "eligibility": pd.DataFrame(elig_rows) if elig_rows else None,
+        "refused": refused_claims(ledger, remit, latest=latest),
+        "held": held_claims(ledger, practice, on=on),
+        "case_events": ledger.case_events(),
+    }
 
 
 @contextmanager
