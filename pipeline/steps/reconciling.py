@@ -207,6 +207,9 @@ def _reject_reason(ledger: Ledger, claim_id: int) -> str:
     return ""
 
 
+_REFUSAL_COLUMNS = ("claim_key", "patient_control_number", "claim_status_code")
+
+
 def refused_claims(
     ledger: Ledger, remit: dict[str, Any], *, latest: LatestClaims | None = None
 ) -> dict[str, str]:
@@ -214,11 +217,10 @@ def refused_claims(
     took: the ledger refused it (e.g. paid again under another check while already paid)."""
     from pipeline.reconcile.inputs import records
 
-    clps = [
-        clp
-        for clp in records(remit.get("remit_claims"))
-        if str(clp.get("claim_status_code") or "") != "22"
-    ]
+    frame = remit.get("remit_claims")
+    if frame is not None:  # the three columns read here, not every column of every CLP
+        frame = frame[[c for c in _REFUSAL_COLUMNS if c in frame.columns]]
+    clps = [clp for clp in records(frame) if str(clp.get("claim_status_code") or "") != "22"]
     known = (latest or LatestClaims(ledger))(
         str(clp.get("patient_control_number") or "") for clp in clps
     )
