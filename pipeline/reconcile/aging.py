@@ -22,7 +22,7 @@ of service, patient A/R from the payment that made it the patient's.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -280,26 +280,26 @@ def ar_aging(claims: pd.DataFrame) -> pd.DataFrame:
     """Insurance A/R (≠ 0) by payer: ordinary open balances by age bucket, the denials being
     appealed and the credit balances beside them; a ``TOTAL`` row at the end."""
     by_payer: dict[str, dict[str, Any]] = {}
-    for row in claims.to_dict("records"):
-        if row["ar_balance"] == ZERO:
+    columns = ("ar_balance", "payer_id", "payer_name", "in_appeal_amount", "bucket")
+    for balance, payer_id, payer_name, in_appeal, age in _cells(claims, columns):
+        if balance == ZERO:
             continue
         entry = by_payer.setdefault(
-            row["payer_id"],
+            payer_id,
             {
-                "payer_id": row["payer_id"],
-                "payer_name": row.get("payer_name") or "",
+                "payer_id": payer_id,
+                "payer_name": payer_name or "",
                 "claims": 0,
                 **dict.fromkeys((*AGING_BUCKETS, "denied_in_appeal", "credit_balance"), ZERO),
             },
         )
         entry["claims"] += 1
-        balance = row["ar_balance"]
-        appeal = row.get("in_appeal_amount") or ZERO
+        appeal = in_appeal or ZERO
         if balance < ZERO:
             entry["credit_balance"] += balance
         else:
             entry["denied_in_appeal"] += appeal
-            entry[row["bucket"]] += balance - appeal
+            entry[age] += balance - appeal
     rows = [by_payer[k] for k in sorted(by_payer)]
     parts = (*AGING_BUCKETS, "denied_in_appeal", "credit_balance")
     for r in rows:
@@ -317,15 +317,15 @@ def ar_aging(claims: pd.DataFrame) -> pd.DataFrame:
 def patient_aging(claims: pd.DataFrame, as_of: date) -> pd.DataFrame:
     """Patient A/R (≠ 0) by patient, aged from the payment that made it the patient's."""
     by_patient: dict[str, dict[str, Any]] = {}
-    for row in claims.to_dict("records"):
-        owed = row["patient_responsibility"]
+    columns = ("patient_responsibility", "patient_name", "patient_control_number", "patient_since")
+    for owed, patient_name, pcn, patient_since in _cells(claims, columns):
         if not owed:
             continue
-        name = row.get("patient_name") or row["patient_control_number"]
+        name = patient_name or pcn
         entry = by_patient.setdefault(
             name, {"patient_name": name, "claims": 0, **dict.fromkeys(AGING_BUCKETS, ZERO)}
         )
-        since = row.get("patient_since") or as_of
+        since = patient_since or as_of
         entry["claims"] += 1
         entry[bucket(max((as_of - since).days, 0))] += owed
     rows = [by_patient[k] for k in sorted(by_patient)]
@@ -335,3 +335,9 @@ def patient_aging(claims: pd.DataFrame, as_of: date) -> pd.DataFrame:
     for col in (*AGING_BUCKETS, "total"):
         total[col] = sum((r[col] for r in rows), ZERO)
     return pd.DataFrame([*rows, total], columns=list(PATIENT_AGING_COLUMNS))
+
+
+def _cells(frame: pd.DataFrame, columns: Iterable[str]) -> Iterator[tuple[Any, ...]]:
+    """The named columns' cells row by row, as ``to_dict("records")`` gives them (plain
+    Python values), without building a dict for every row of every column."""
+    return zip(*(frame[c].tolist() for c in columns), strict=True)

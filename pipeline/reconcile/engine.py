@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -206,7 +206,8 @@ def reconcile(
     nsa = _nsa_context(nsa_ref, case_events, practice or {})
     match = match_remittance(remit_tables(remit), submitted, refused)
     _name_payers(match, profiles)
-    elig_by_member = {as_text(r.get("member_id")): r for r in records(elig)}
+    elig_rows = records(elig)  # read by the rules and the estimates, never changed
+    elig_by_member = {as_text(r.get("member_id")): r for r in elig_rows}
     typed, recon = evaluate(match, profiles, fees, book, thresholds, as_of, elig_by_member, nsa)
     flags = [f.row() | {"payer_name": _payer_name(profiles, f.payer)} for f in typed]
     for row in recon:
@@ -250,7 +251,9 @@ def reconcile(
         if held is not None
         else empty_frame(HELD_COLUMNS),
         "eligibility_summary": elig,
-        "patient_estimates": patient_estimates(appointments, elig, fees, profiles)
+        "patient_estimates": patient_estimates(
+            appointments, elig, fees, profiles, eligibility_rows=elig_rows
+        )
         if appointments is not None
         else empty_frame(PATIENT_ESTIMATE_COLUMNS),
     }
@@ -291,10 +294,27 @@ def _eligibility_amounts(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for column in _ELIGIBILITY_AMOUNTS:
         if column in out.columns:
-            where = f"eligibility_summary.{column}"
             out[column] = pd.Series(
-                [as_decimal(v, where=where) for v in out[column]], index=out.index, dtype=object
+                _decimals(out[column], f"eligibility_summary.{column}"),
+                index=out.index,
+                dtype=object,
             )
+    return out
+
+
+def _decimals(cells: Iterable[object], where: str) -> list[Decimal | None]:
+    """``as_decimal`` of each cell, each distinct text converted once (a column repeats a
+    few plan amounts thousands of times). Only text is remembered: equal numbers of other
+    types (1, 1.0, Decimal("1.00")) must keep their own form."""
+    seen: dict[str, Decimal | None] = {}
+    out: list[Decimal | None] = []
+    for v in cells:
+        if type(v) is not str:
+            out.append(as_decimal(v, where=where))
+            continue
+        if v not in seen:
+            seen[v] = as_decimal(v, where=where)
+        out.append(seen[v])
     return out
 
 

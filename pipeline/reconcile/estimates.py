@@ -118,9 +118,13 @@ def patient_estimates(
     fees: FeeSchedule,
     payers: Mapping[str, PayerProfile],
     service_types: ServiceTypeMap | None = None,
+    *,
+    eligibility_rows: list[dict[str, Any]] | None = None,
 ) -> pd.DataFrame:
+    """One estimate per appointment; ``eligibility_rows``: ``records(eligibility)`` when the
+    caller has them already (read, never changed)."""
     types = service_types or _default_service_types()
-    on_file = _OnFile(records(eligibility))
+    on_file = _OnFile(records(eligibility) if eligibility_rows is None else eligibility_rows)
     rows = [_estimate(a, on_file, fees, payers, types) for a in records(appointments)]
     return pd.DataFrame(rows, columns=list(PATIENT_ESTIMATE_COLUMNS))
 

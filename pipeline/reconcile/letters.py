@@ -11,13 +11,12 @@ appeal address for the kind of letter, and for the NSA notice the case's clock a
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from pipeline.reconcile.matching import MatchResult, RemitClaim, SubClaim, SubLine
-from pipeline.reconcile.nsa_cases import CaseState
+from pipeline.reconcile.nsa_cases import CaseState, state_fields
 from pipeline.reconcile.reference import CodeBook, FeeSchedule, PayerProfile
 
 __all__ = ["letter_contexts"]
@@ -191,7 +190,7 @@ def letter_contexts(
                 "reason_codes": _reason_codes(lines, codes),
                 "protection": _protection_words(members),
                 "protection_type": _protection_type(_protection_words(members)),
-                "nsa": asdict(case) if case is not None else None,
+                "nsa": state_fields(case) if case is not None else None,
                 "contact": _contact(nsa_contact, practice),
                 "practice": _practice(practice),
                 "as_of": as_of,

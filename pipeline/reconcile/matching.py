@@ -300,6 +300,8 @@ def normalize_submitted(submitted: Submitted) -> dict[str, SubClaim]:
 
 
 def _extra_text(value: object) -> str:
+    if value.__class__ is str:  # the usual cell
+        return value.strip()
     if isinstance(value, (list, tuple)):
         return " ".join(as_text(v) for v in value)
     return as_text(value)

@@ -35,6 +35,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from pipeline.reconcile.expected import (
@@ -44,7 +45,7 @@ from pipeline.reconcile.expected import (
     cents,
 )
 from pipeline.reconcile.matching import RemitClaim, RemitLine, SubClaim, SubLine
-from pipeline.reconcile.nsa_cases import CaseEventLike, case_state
+from pipeline.reconcile.nsa_cases import CaseEventLike, CaseState, case_state
 from pipeline.reconcile.nsa_reference import NsaReference
 from pipeline.reconcile.reference import FeeSchedule, PayerProfile
 
@@ -590,8 +591,12 @@ def check_claim(
         for v in views
     }
     state_law = next((p.state_law for p in protections.values() if p.state_law), "")
-    state = case_state(
-        ctx.events.get(claim.patient_control_number, ()), ctx.received_on(remit), as_of, state_law
+    events = ctx.events.get(claim.patient_control_number)
+    received = ctx.received_on(remit)
+    state = (
+        case_state(events, received, as_of, state_law)
+        if events
+        else _case_without_events(received, as_of, state_law)
     )
     return check_protected_lines(
         views,
@@ -603,3 +608,10 @@ def check_claim(
         dispute_deadline=state.next_deadline,
         dispute_action=state.next_step,
     )
+
+
+@lru_cache(maxsize=4096)
+def _case_without_events(received: date | None, as_of: date, state_law: str) -> CaseState:
+    # Most claims have no recorded NSA event: their clock depends on these three values
+    # alone, and a night asks the same few receipt days for thousands of claims.
+    return case_state((), received, as_of, state_law)

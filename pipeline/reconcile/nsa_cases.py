@@ -12,7 +12,7 @@ date (``notice_planned``).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from decimal import Decimal
 from typing import Any, Protocol
@@ -285,8 +285,13 @@ def case_row(head: Mapping[str, Any], state: CaseState) -> dict[str, Any]:
     """One ``nsa_cases`` row: the claim's money (``head``) and the clock's state."""
     row = dict.fromkeys(NSA_CASE_COLUMNS)
     row.update({k: v for k, v in head.items() if k in row})
-    row.update({k: v for k, v in asdict(state).items() if k in row})
+    row.update({k: v for k, v in state_fields(state).items() if k in row})
     return row
+
+
+def state_fields(state: CaseState) -> dict[str, Any]:
+    """``asdict(state)`` without its deep copies: the fields are text, amounts and dates."""
+    return {f.name: getattr(state, f.name) for f in fields(state)}
 
 
 IDR_INITIATION_COLUMNS = (
