@@ -27,7 +27,7 @@ from pipeline.ledger import ClaimRecord, ClaimState, Direction, FileState, Ledge
 from pipeline.practice import Practice
 from pipeline.steps.claim_status import annotate_flags
 from pipeline.steps.eligibility import eligibility_table
-from pipeline.steps.files import REMITTANCE, local_path
+from pipeline.steps.files import REMITTANCE, arrival_order, local_path
 from pipeline.steps.remittance import combine_tables
 from pipeline.steps.summaries import ReconcileSummary
 from pipeline.steps.workspace import Workspace
@@ -61,13 +61,13 @@ def reconcile_and_export(
     from pipeline.reconcile import reconcile
     from pipeline.reconcile.inputs import appointments_from_practice, practice_facts
 
-    posted = [
+    posted = arrival_order(  # the order they were posted in (reversals follow originals)
         f
         for f in ledger.files_by_state(
             FileState.POSTED, direction=Direction.RECEIVED, with_controls=False
         )
         if (f.transaction_type or "") in REMITTANCE
-    ]
+    )
     with stage("parse"):
         remit = combine_tables(parse_files([local_path(f) for f in posted]))
     as_of = min(on, period.end) if period is not None and period.end else on
