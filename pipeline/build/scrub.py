@@ -26,6 +26,7 @@ from stdnum.us import ein as us_ein
 from pipeline.build.cob import cob_rules
 from pipeline.build.codes import ICD10, PROCEDURE, CodeSets
 from pipeline.build.coding import coding_rules
+from pipeline.build.common import no_cyclic_gc
 from pipeline.build.integrity import integrity_rules
 from pipeline.build.scrub_eligibility import EligibilityOnFile, eligibility_rules
 from pipeline.practice.model import Charge, Coverage, Encounter, Payer, PayerRule, Practice
@@ -136,6 +137,7 @@ class _Check:
         )
 
 
+@no_cyclic_gc()
 def scrub(
     practice: Practice,
     encounters: Iterable[Encounter] | None = None,

@@ -35,6 +35,7 @@ from datetime import date
 from typing import Protocol
 
 from pipeline.build.codes import CodeSets
+from pipeline.build.common import no_cyclic_gc
 from pipeline.build.service_types import ServiceTypeMap
 from pipeline.parse.coverage import NOT_COVERED, CoverageFacts
 from pipeline.practice.model import Appointment, Coverage, Encounter, Payer, Practice
@@ -226,6 +227,7 @@ def _prior_auth(
         )  # fmt: skip
 
 
+@no_cyclic_gc()
 def claim_inquiries(
     encounters: Iterable[Encounter], *, on: date, asked: Container[tuple[object, object]]
 ) -> list[Appointment]:

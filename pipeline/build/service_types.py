@@ -8,7 +8,7 @@ under ``30`` (health benefit plan coverage), so a plan-wide benefit applies to i
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -23,9 +23,19 @@ FILE = Path("codes") / "procedure_service_types.csv"
 @dataclass(frozen=True, slots=True)
 class ServiceTypeMap:
     ranges: tuple[tuple[str, str, frozenset[str]], ...] = ()
+    # code -> its types: a night asks about the same few hundred codes thousands of times
+    _memo: dict[str, frozenset[str]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def of(self, procedure_code: str) -> frozenset[str]:
         """Every service type the code falls under, ``30`` included."""
+        found = self._memo.get(procedure_code)
+        if found is None:
+            found = self._memo[procedure_code] = self._lookup(procedure_code)
+        return found
+
+    def _lookup(self, procedure_code: str) -> frozenset[str]:
         found = {PLAN_COVERAGE}
         for first, last, types in self.ranges:
             if _within(procedure_code, first, last):

@@ -23,7 +23,14 @@ from typing import TextIO
 
 from pydantic import BaseModel
 
-from pipeline.build.common import CHARSET_MESSAGE, d8, patient_person, subscriber_of, up
+from pipeline.build.common import (
+    CHARSET_MESSAGE,
+    d8,
+    no_cyclic_gc,
+    patient_person,
+    subscriber_of,
+    up,
+)
 from pipeline.build.integrity import conflict_message, control_fields
 from pipeline.build.scrub import Finding, npi_is_valid
 from pipeline.errors import X12WriteError
@@ -159,6 +166,7 @@ def _finding(appointment: Appointment, field: str, rule: str, message: str) -> F
     return Finding(appointment.appointment_id, "", field, rule, "error", message or rule)
 
 
+@no_cyclic_gc()
 def build_270(
     practice: Practice,
     out: TextIO,

@@ -26,7 +26,15 @@ from typing import TextIO
 
 from pipeline.build.cob import AOB_INDICATOR, line_adjudications, other_payers
 from pipeline.build.codes import CodeSets
-from pipeline.build.common import CHARSET_MESSAGE, d8, money, patient_person, subscriber_of, up
+from pipeline.build.common import (
+    CHARSET_MESSAGE,
+    d8,
+    money,
+    no_cyclic_gc,
+    patient_person,
+    subscriber_of,
+    up,
+)
 from pipeline.build.scrub import Finding, ScrubReport, scrub
 from pipeline.errors import X12WriteError
 from pipeline.practice.model import (
@@ -566,6 +574,7 @@ def _line(s: _Segments, line: ClaimLine, d: Delimiters) -> None:
 # --- the file ---------------------------------------------------------------------------------
 
 
+@no_cyclic_gc()
 def build_837p(
     practice: Practice,
     out: TextIO,

@@ -70,6 +70,8 @@ _READER_SPECIAL = frozenset({"ISA", "GS", "ST", "HL", "CLM", "LX", "IEA", "GE", 
 _ENVELOPE = frozenset({"ISA", "GS", "ST", "IEA", "GE", "SE"})
 _READER_COUNTED = _READER_SPECIAL - _ENVELOPE
 
+# clean segment texts remembered per map segment (see CompiledCheck._remember_clean)
+_CLEAN_MEMO = 4096
 # walk trace operations (see _Walker)
 _SEG_MISSING, _LOOP_MISSING, _MATCH_SEG, _ENTER_LOOP, _NOT_FOUND, _STRAY = range(6)
 
@@ -622,6 +624,7 @@ class CompiledCheck:
         self._valid_ids: set[str] = set()
         self._syntax_memo: dict[tuple[Any, ...], tuple[str, ...]] = {}
         self._patterns: dict[SegmentRule, re.Pattern[str] | None] = {}
+        self._clean: dict[SegmentRule, set[str]] = {}  # texts found clean by the exact checks
         self._children: dict[str, set[str]] = {}  # counter path -> its counted child paths
         self._ext: dict[str, frozenset[str | None]] = {}
 
@@ -1299,12 +1302,26 @@ class CompiledCheck:
                 (None, "8", t, None) for t in self._syntax(node, elems, comp, text)
             ]
         else:
+            clean = self._clean.get(node)
+            if clean is not None and text in clean:
+                return
             found = _check_segment(node, elems, comp, cmap.icvn, self._ext)
+            if not found:
+                self._remember_clean(node, text)
         for rule, code, text, value in found:
             if rule is None:
                 self._seg_error("8", text, value, None)
             else:
                 self._ele_error(rule, code, text, value)
+
+    def _remember_clean(self, node: SegmentRule, text: str) -> None:
+        """A segment text the exact checks found clean: the same text there is clean again
+        (they read nothing else). Helps what no pattern covers (a map regex: ``EQ01``)."""
+        clean = self._clean.get(node)
+        if clean is None:
+            clean = self._clean[node] = set()
+        if len(clean) < _CLEAN_MEMO:  # values that never repeat must not grow it unbounded
+            clean.add(text)
 
     def _syntax(self, node: SegmentRule, elems: list[str], comp: str, text: str) -> tuple[str, ...]:
         """Syntax-rule messages of a segment; memoised by which elements hold text."""

@@ -168,8 +168,10 @@ def segment_pattern(
     branches: list[tuple[tuple[str, ...], str | None]] = [((), None)]
     dtp = rule.id == "DTP" and len(children) >= 3
     # A 1250 (date format qualifier) element sets the types every later 1251 value is checked
-    # by, once the data reaches it: either it is required (always there) or the pattern stops
-    # before it (then nothing after it may be required).
+    # by, once the data reaches it. Its map codes decide them, not its value, and a later
+    # 1251 holding a value means the data reached it: so one 1250, required or not, gives
+    # every later 1251 its codes as the types. With more, the pattern stops before the first
+    # (then nothing after it may be required).
     limit = len(children)
     dated: tuple[str, ...] = ()
     formats = [
@@ -179,7 +181,7 @@ def segment_pattern(
         k = formats[0]
         first = children[k]
         assert isinstance(first, ElementRule)
-        if len(formats) == 1 and first.usage == "R":
+        if len(formats) == 1:
             dated = tuple(c for c in first.valid_codes if c is not None)
         elif not any(c is not None and c.usage == "R" for c in children[k:]):
             limit = k

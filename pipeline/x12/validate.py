@@ -13,8 +13,11 @@ Status: ``valid`` (no errors; warnings allowed), ``invalid`` (at least one error
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -26,6 +29,7 @@ from pipeline.x12.envelope import EnvelopeChecker
 from pipeline.x12.ig import PARALLEL_MIN_SEGMENTS, IgCopy, check_ig, default_jobs
 from pipeline.x12.problems import Problem
 from pipeline.x12.reader import read_segments
+from pipeline.x12.segments import Segment
 
 __all__ = [
     "ENGINES",
@@ -105,21 +109,11 @@ def validate_file(
     compiled = CompiledCheck(source) if ig and engine == "compiled" else None
     report = FileReport(source, "valid")
     try:
-        try:
-            for seg in read_segments(path):
-                report.segments += 1
-                if seg.id == "ST":
-                    report.transactions += 1
-                elif seg.id == "ISA":
-                    report.interchanges += 1
-                envelope.feed(seg)
-                balance.feed(seg)
-                if compiled is not None:
-                    compiled.add(seg)
-                elif copy is not None:
-                    copy.add(seg)
-        except X12SyntaxError as exc:
-            return FileReport(source, "unreadable", message=str(exc), segments=report.segments)
+        with _no_cyclic_gc():
+            try:
+                _feed(path, report, [envelope.feed, balance.feed, *_adders(compiled, copy)])
+            except X12SyntaxError as exc:
+                return FileReport(source, "unreadable", message=str(exc), segments=report.segments)
         report.problems = envelope.problems + balance.problems
         if compiled is not None:
             report.problems += compiled.problems()
@@ -135,6 +129,45 @@ def validate_file(
     report.problems.sort(key=_position)
     report.status = "invalid" if report.errors else "valid"
     return report
+
+
+def _adders(compiled: CompiledCheck | None, copy: IgCopy | None) -> list[Callable[[Segment], None]]:
+    if compiled is not None:
+        return [compiled.add]
+    return [copy.add] if copy is not None else []
+
+
+def _feed(path: str | Path, report: FileReport, feeders: list[Callable[[Segment], None]]) -> None:
+    """Every segment to every checker, counted into ``report`` (bound methods: the hot loop)."""
+    segments = transactions = interchanges = 0
+    try:
+        for seg in read_segments(path):
+            segments += 1
+            tag = seg.elements[0]
+            if tag == "ST":
+                transactions += 1
+            elif tag == "ISA":
+                interchanges += 1
+            for feed in feeders:
+                feed(seg)
+    finally:  # an unreadable file still reports how far it got
+        report.segments += segments
+        report.transactions += transactions
+        report.interchanges += interchanges
+
+
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Pause the cyclic GC while segments stream through: they hold no reference cycles,
+    and in a night's process (a big heap) the full collections their allocations trigger
+    cost a quarter of the validation."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _position(problem: Problem) -> tuple[int, int]:

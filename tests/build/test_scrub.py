@@ -205,3 +205,17 @@ def test_bad_billing_provider_holds_everything(demo: LoadResult, codes: CodeSets
     report = scrub(practice, encounters, today=TODAY, codes=codes)
     assert report.held == {e.encounter_id for e in encounters}
     assert {f.rule for f in report.errors()} >= {"npi_check_digit", "zip_plus_4"}
+
+
+def test_the_gc_pause_restores_the_collector() -> None:
+    import gc
+
+    from pipeline.build.common import no_cyclic_gc
+
+    assert gc.isenabled()
+    with no_cyclic_gc():
+        assert not gc.isenabled()
+        with no_cyclic_gc():  # nested (build_837p scrubs inside): the outer one re-enables
+            pass
+        assert not gc.isenabled()
+    assert gc.isenabled()
