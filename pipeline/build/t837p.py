@@ -587,14 +587,18 @@ def build_837p(
     now: datetime | None = None,
     usage: str = "P",
     delimiters: Delimiters | None = None,
+    prescrubbed: bool = False,
 ) -> Build837Result:
     """Scrub ``encounters`` (default all), write the clean ones to ``out``, report the rest.
 
-    Nothing is written when no claim passes (there is no empty interchange).
+    ``prescrubbed``: the caller has scrubbed them already, with more than this scrub knows
+    (every 271 on file, every encounter for duplicates), and passes only those it did not
+    hold: they are not scrubbed again (half of a night's build), and the report holds only
+    what the writer refuses. Nothing is written when no claim passes.
     """
     d = delimiters or Delimiters()
     chosen = list(practice.encounters if encounters is None else encounters)
-    report = scrub(practice, chosen, today=today, codes=codes)
+    report = ScrubReport([]) if prescrubbed else scrub(practice, chosen, today=today, codes=codes)
     held = report.held
     rendered: list[_Rendered] = []
     context = ClaimContext(practice)

@@ -194,6 +194,7 @@ def stage_claims(
             codes=codes,
             encounters=[e for e in todo if e.encounter_id not in scrub_held],
             now=envelope_time(on, at),
+            prescrubbed=True,  # scrubbed above, with the 271s and every encounter
         )
     errors += built.report.errors()
     held = {f.encounter_id for f in errors}
