@@ -10,6 +10,7 @@ same. The context is built by reconciliation (``ReconcileResult.letters``; see
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from lxml import etree
 from pipeline.errors import ConfigError
 from pipeline.export.templating import environment
 
-__all__ = ["html_to_markdown", "render_letters"]
+__all__ = ["html_to_markdown", "render_letters", "write_file"]
 
 
 # lxml.html's parser builds its own element classes through a Python lookup per element;
@@ -41,11 +42,23 @@ def render_letters(result: Any, out_dir: Path, templates: Path | None = None) ->
             raise ConfigError(f"mappings/templates/{name}: {exc}") from exc
         stem = _safe(context["item"]["appeal_id"])
         html_path = out_dir / f"{stem}.html"
-        html_path.write_text(text, encoding="utf-8")
+        write_file(html_path, text)
         md_path = out_dir / f"{stem}.md"
-        md_path.write_text(html_to_markdown(text), encoding="utf-8")
+        write_file(md_path, html_to_markdown(text))
         written += [html_path, md_path]
     return written
+
+
+def write_file(path: Path, text: str) -> None:
+    """``path.write_text(text, encoding="utf-8")`` in three system calls, not seven (no
+    buffered text stream around the descriptor): a night writes thousands of these files."""
+    data = memoryview(text.encode("utf-8"))
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    try:
+        while data:
+            data = data[os.write(fd, data) :]
+    finally:
+        os.close(fd)
 
 
 def _safe(name: str) -> str:
