@@ -20,7 +20,7 @@ from typing import Any
 from jinja2 import TemplateError
 
 from pipeline.errors import ConfigError
-from pipeline.export.letters import html_to_markdown
+from pipeline.export.letters import html_to_markdown, write_file
 from pipeline.export.templating import environment
 from pipeline.reconcile.reference import FeeSchedule
 
@@ -69,7 +69,7 @@ def render_estimates(
             raise ConfigError(f"mappings/templates/{TEMPLATE}: {exc}") from exc
         for ext, text in (("html", html), ("md", html_to_markdown(html))):
             path = out_dir / f"{stem}.{ext}"
-            path.write_text(text, encoding="utf-8")
+            write_file(path, text)
             written.append(path)
     return written
 

@@ -11,10 +11,13 @@ written as text: CSV prefixes a ``'``, Excel stores an inline string cell (the w
 never writes a formula). The workbook prints landscape, fitted to the page width, with the
 header row repeated on every page.
 
-Cost: each table is read column by column in chunks of about :data:`CHUNK_CELLS` cells, and
-every chunk's values are converted once and go to the three files together (CSV rows, Parquet
-batches gathered into row groups of :data:`PARQUET_ROW_GROUP` rows, the sheet's XML) — no
-per-row dicts, no whole-sheet cell objects, memory bounded by a chunk (a few MiB).
+Cost: each table's columns are read once as lists of their Python values (references to
+the frame's objects, one table at a time), then go out in chunks of about :data:`CHUNK_CELLS`
+cells; every chunk's values are converted once and go to the three files together (CSV rows,
+Parquet batches gathered into row groups of :data:`PARQUET_ROW_GROUP` rows, the sheet's XML) —
+no per-row dicts, no whole-sheet cell objects. A chunk's text is shared where the files agree
+(cents and integers are the same digits in the CSV and the sheet), and a sheet's XML is one
+join over the cells' pieces.
 
 Excel's row limit: a table longer than a sheet holds (1,048,575 data rows) continues on
 sheets named ``<table> (2)``, ``<table> (3)``…, each with the header row, so the workbook keeps
@@ -30,6 +33,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from itertools import chain, repeat
 from pathlib import Path
 from typing import IO, Any, Final
 
@@ -74,6 +78,8 @@ _PLAIN_NAMES = frozenset(
 )
 _PLAIN_PARTS = ("units", "percent", "_days", "days_")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_AFTER_NUL = tuple("\x00" + start for start in _FORMULA_START)  # texts joined by NUL
+_BOOL_TEXT: Final = {True: "true", False: "false", None: ""}
 _EXCEL_EPOCH: Final = date(1899, 12, 30).toordinal()
 _NONE = type(None)
 
@@ -131,15 +137,31 @@ def _kind_of(kind: type) -> str:
 
 def column_kind(values: Iterable[object]) -> str:
     """decimal | date | bool | int | text, from the non-empty values."""
-    kinds = {_kind_of(t) for t in set(map(type, values)) if t is not _NONE}
+    return _kind_of_types(set(map(type, values)))
+
+
+def _kind_of_types(types: set[type] | frozenset[type]) -> str:
+    kinds = {_kind_of(t) for t in types if t is not _NONE}
     if kinds == {"int", "decimal"}:
         return "decimal"
     return kinds.pop() if len(kinds) == 1 else "text"
 
 
+# Types pandas never counts as missing: a column of only these needs no isna scan.
+_NEVER_MISSING = frozenset({str, date, datetime, bool, int, list, tuple, _NONE})
+
+
 def _values(series: pd.Series) -> list[Any]:
     """The column's Python values, NaN/NaT/NA as None."""
-    values: list[Any] = series.astype(object).tolist()
+    if series.dtype == object:
+        values: list[Any] = series.tolist()
+        types = set(map(type, values))
+        if types <= _NEVER_MISSING:
+            return values
+        # Decimals: only a NaN is missing (falsy zeros and Nones are filtered out first)
+        if types <= {Decimal, _NONE} and not any(map(Decimal.is_nan, filter(None, values))):
+            return values
+    values = series.astype(object).tolist()
     missing = series.isna().to_numpy()
     if missing.any():
         values = [None if m else v for v, m in zip(values, missing, strict=True)]
@@ -155,6 +177,7 @@ class _Column:
     kind: str
     types: frozenset[type]
     scale: int  # Parquet decimal scale (money: 2)
+    nullable: bool  # some value is None
     style: int  # the workbook's number format
 
     @property
@@ -173,14 +196,14 @@ class _Column:
 
 def _column(name: str, values: list[Any]) -> _Column:
     money = is_money(name)
-    types = frozenset(set(map(type, values)) - {_NONE})
-    kind = column_kind(values)
+    all_types = set(map(type, values))
+    types = frozenset(all_types - {_NONE})
+    kind = _kind_of_types(types)
     scale = 2
     if kind == "decimal" and not money:  # a rate or units: its own digits, at least two
-        scale = max(
-            (max(-int(Decimal(v).as_tuple().exponent), 2) for v in values if v is not None),
-            default=2,
-        )
+        # each distinct text once (a str keeps the exponent that equal Decimals would merge)
+        texts = set(map(str, values)) - {"None"}  # only Decimals, ints and None here
+        scale = max((max(-int(Decimal(t).as_tuple().exponent), 2) for t in texts), default=2)
     style = STYLE_NONE
     if kind == "date":
         style = STYLE_DATE
@@ -191,11 +214,13 @@ def _column(name: str, values: list[Any]) -> _Column:
             style = STYLE_PLAIN_DECIMAL
         else:
             style = STYLE_CURRENCY
-    return _Column(name, money, kind, types, scale, style)
+    return _Column(name, money, kind, types, scale, _NONE in all_types, style)
 
 
-def _columns(frame: pd.DataFrame) -> list[_Column]:
-    return [_column(str(c), _values(frame[c])) for c in frame.columns]
+def _columns(frame: pd.DataFrame) -> tuple[list[_Column], list[list[Any]]]:
+    """Each column's plan and its values, read once (chunks are slices of these lists)."""
+    values = [_values(frame[c]) for c in frame.columns]
+    return [_column(str(c), v) for c, v in zip(frame.columns, values, strict=True)], values
 
 
 # ---------------------------------------------------------------- one chunk, three files
@@ -206,6 +231,8 @@ def _fixed(column: _Column, values: list[Any]) -> list[Any]:
     if column.kind != "decimal" and not (column.money and Decimal in column.types):
         return values
     if column.cents_only:
+        if not column.nullable:
+            return [v.quantize(CENT, ROUND_HALF_UP) for v in values]
         return [None if v is None else v.quantize(CENT, ROUND_HALF_UP) for v in values]
     if column.kind == "decimal":
         quantum = Decimal(1).scaleb(-column.scale)
@@ -216,15 +243,25 @@ def _fixed(column: _Column, values: list[Any]) -> list[Any]:
 
 def _csv_texts(column: _Column, values: list[Any], fixed: list[Any]) -> list[str]:
     if column.types <= {str}:
-        return [
-            "" if v is None else ("'" + v if v.startswith(_FORMULA_START) else v) for v in values
-        ]
+        present = values if None not in values else [v or "" for v in values]
+        # a few substring scans of the joined chunk find any text a spreadsheet would run
+        joined = "\x00" + "\x00".join(present)
+        if not any(start in joined for start in _FORMULA_AFTER_NUL):
+            return present
+        return ["'" + v if v.startswith(_FORMULA_START) else v for v in present]
     if column.cents_only:  # str() of a Decimal quantized to cents is its 2-decimal text
-        return ["" if v is None else str(v) for v in fixed]
-    if column.kind == "date" and column.types <= {date}:
-        return ["" if v is None else v.isoformat() for v in values]
+        return (
+            ["" if v is None else str(v) for v in fixed] if column.nullable else [*map(str, fixed)]
+        )
+    if column.kind == "date" and column.types <= {date}:  # few distinct dates: each once
+        iso = {d: "" if d is None else d.isoformat() for d in set(values)}
+        return list(map(iso.__getitem__, values))
     if column.kind == "int":
         return ["" if v is None else str(v) for v in values]
+    if column.kind == "bool" and column.types <= {bool}:
+        return list(map(_BOOL_TEXT.__getitem__, values))
+    if column.kind == "decimal" and not column.money and column.types <= {Decimal}:
+        return ["" if v is None else f"{v:f}" for v in values]  # a rate or units: as given
     money = column.money
     return [_csv_cell(v, money) for v in values]
 
@@ -240,15 +277,14 @@ def _arrow_array(column: _Column, values: list[Any], fixed: list[Any]) -> pa.Arr
     return pa.array([None if v is None else _cell_text(v) for v in values], type=pa.string())
 
 
-def _text_cells(letter: str, first: int, texts: list[str | None]) -> list[str]:
-    present = [t for t in texts if t]
-    escaped = iter(escape_texts(present))
+def _text_cells(letter: str, rows: list[str], texts: list[str | None]) -> list[str]:
+    escaped = escape_texts([t or "" for t in texts])
+    pre, mid = f'<c r="{letter}', '" t="inlineStr"><is><t xml:space="preserve">'
     return [
-        ""
-        if not t  # an empty text is no cell at all, as in a sheet typed by hand
-        else f'<c r="{letter}{r}" t="inlineStr"><is><t xml:space="preserve">{next(escaped)}'
-        "</t></is></c>"
-        for r, t in enumerate(texts, start=first)
+        f"{pre}{r}{mid}{e}</t></is></c>"
+        if t
+        else ""  # an empty text is no cell at all, as in a sheet typed by hand
+        for r, t, e in zip(rows, texts, escaped, strict=True)
     ]
 
 
@@ -261,32 +297,64 @@ def _serial(value: date) -> str:
     return str(value.toordinal() - _EXCEL_EPOCH)
 
 
+def _plain_cells(
+    column: _Column,
+    letter: str,
+    rows: list[str],
+    values: list[Any],
+    fixed: list[Any],
+    csv: list[str],
+) -> list[str] | None:
+    """The common columns' cells, each kind in one comprehension (None: not one of them).
+    Cents and integers reuse the CSV's text, which is the same digits."""
+    types, style = column.types, column.style
+    pre, empty, mid = f'<c r="{letter}', f'" s="{style}"/>', f'" s="{style}"><v>'
+    if column.cents_only:
+        return [
+            f"{pre}{r}{mid}{t}</v></c>" if t else f"{pre}{r}{empty}"
+            for r, t in zip(rows, csv, strict=True)
+        ]
+    if column.kind == "int" and types <= {int} and not style:  # an empty cell is no cell
+        return [f'{pre}{r}"><v>{t}</v></c>' if t else "" for r, t in zip(rows, csv, strict=True)]
+    if column.kind == "date" and types <= {date}:
+        epoch = _EXCEL_EPOCH
+        return [
+            f"{pre}{r}{empty}" if v is None else f"{pre}{r}{mid}{v.toordinal() - epoch}</v></c>"
+            for r, v in zip(rows, values, strict=True)
+        ]
+    if column.kind == "decimal" and types <= {Decimal} and style:
+        return [
+            f"{pre}{r}{empty}" if v is None else f"{pre}{r}{mid}{v:f}</v></c>"
+            for r, v in zip(rows, fixed, strict=True)
+        ]
+    if column.kind == "bool" and types <= {bool} and not style:
+        return [
+            "" if v is None else f'{pre}{r}" t="b"><v>{int(v)}</v></c>'
+            for r, v in zip(rows, values, strict=True)
+        ]
+    return None
+
+
 def _excel_cells(
-    column: _Column, index: int, first: int, values: list[Any], fixed: list[Any]
+    column: _Column,
+    index: int,
+    rows: list[str],
+    values: list[Any],
+    fixed: list[Any],
+    csv: list[str],
 ) -> list[str]:
-    """The column's ``<c>`` elements for rows ``first``… (an empty cell is omitted unless its
+    """The column's ``<c>`` elements for ``rows`` (an empty cell is omitted unless its
     column has a number format, which it keeps, as a typed-in value would get it)."""
     letter = column_letter(index)
     style = column.style
     if column.types <= {str}:
-        return _text_cells(letter, first, values)
-    if column.cents_only:
-        return [
-            f'<c r="{letter}{r}" s="{style}"/>'
-            if v is None
-            else f'<c r="{letter}{r}" s="{style}"><v>{v}</v></c>'
-            for r, v in enumerate(fixed, start=first)
-        ]
-    if column.kind == "date" and column.types <= {date}:
-        return [
-            f'<c r="{letter}{r}" s="{style}"/>'
-            if v is None
-            else f'<c r="{letter}{r}" s="{style}"><v>{v.toordinal() - _EXCEL_EPOCH}</v></c>'
-            for r, v in enumerate(values, start=first)
-        ]
+        return _text_cells(letter, rows, values)
+    plain = _plain_cells(column, letter, rows, values, fixed, csv)
+    if plain is not None:
+        return plain
     cells: list[str] = []
     texts: list[str | None] = []
-    for r, v in enumerate(fixed, start=first):
+    for r, v in zip(rows, fixed, strict=True):
         ref = f"{letter}{r}"
         number: str | None = None
         own = style
@@ -317,13 +385,17 @@ def _excel_cells(
             cells.append("")
             texts.append(" ".join(str(x) for x in v) if isinstance(v, (list, tuple)) else str(v))
     if any(t is not None for t in texts):
-        text_cells = _text_cells(letter, first, texts)
+        text_cells = _text_cells(letter, rows, texts)
         cells = [t if t else c for c, t in zip(cells, text_cells, strict=True)]
     return cells
 
 
 def _width(column: _Column, values: list[Any]) -> float:
-    longest = max([len(column.name), *(len(_cell_text(v, column.money)) for v in values[:500])])
+    sample = values[:500]
+    if column.types <= {str}:  # a text is its own cell text (None: "")
+        longest = max(len(column.name), *map(len, filter(None, sample)), 0)
+    else:
+        longest = max([len(column.name), *(len(_cell_text(v, column.money)) for v in sample)])
     return min(max(longest + 2, 8), 60)
 
 
@@ -355,16 +427,14 @@ def _write_table(
     sheet_rows: int = EXCEL_MAX_ROWS - 1,
 ) -> None:
     """One table to any of a CSV, a Parquet file and sheets of ``book``, chunk by chunk."""
-    columns = _columns(frame)
+    columns, all_values = _columns(frame)
     header = [c.name for c in columns]
     schema = pa.schema([(c.name, c.arrow_type) for c in columns])
     with ExitStack() as files:
-        writer = None
+        csv_file = None
         if csv_path is not None:
-            writer = csv.writer(
-                files.enter_context(csv_path.open("w", encoding="utf-8", newline=""))
-            )
-            writer.writerow(header)
+            csv_file = files.enter_context(csv_path.open("w", encoding="utf-8", newline=""))
+            csv.writer(csv_file).writerow(header)
         parquet = None
         batches: list[pa.RecordBatch] = []
         if parquet_path is not None:
@@ -376,21 +446,20 @@ def _write_table(
             sheet: IO[bytes] | None = None
             with ExitStack() as sheet_files:
                 if book is not None:
-                    sample = frame.iloc[first_row : first_row + 500]
-                    widths = [_width(c, _values(sample[c.name])) for c in columns]
+                    sample = [v[first_row : first_row + 500] for v in all_values]
+                    widths = [_width(c, v) for c, v in zip(columns, sample, strict=True)]
                     sheet = sheet_files.enter_context(
                         book.sheet(sheet_name, header, widths, end_row - first_row)
                     )
                 for start in range(first_row, end_row, step):
-                    chunk = frame.iloc[start : min(start + step, end_row)]
-                    values = [_values(chunk[c.name]) for c in columns]
+                    stop = min(start + step, end_row)
+                    values = [v[start:stop] for v in all_values]
                     fixed = [_fixed(c, v) for c, v in zip(columns, values, strict=True)]
-                    if writer is not None:
-                        texts = [
-                            _csv_texts(c, v, f)
-                            for c, v, f in zip(columns, values, fixed, strict=True)
-                        ]
-                        writer.writerows(zip(*texts, strict=True))
+                    texts = [
+                        _csv_texts(c, v, f) for c, v, f in zip(columns, values, fixed, strict=True)
+                    ]
+                    if csv_file is not None:
+                        _write_csv_rows(csv_file, texts)
                     if parquet is not None:
                         arrays = [
                             _arrow_array(c, v, f)
@@ -401,22 +470,64 @@ def _write_table(
                             parquet.write_table(pa.Table.from_batches(batches, schema))
                             batches = []
                     if sheet is not None:
-                        sheet.write(_sheet_rows(columns, start - first_row + 2, values, fixed))
+                        first = start - first_row + 2
+                        sheet.write(_sheet_rows(columns, first, values, fixed, texts))
         if parquet is not None and batches:
             parquet.write_table(pa.Table.from_batches(batches, schema))
 
 
+def _write_csv_rows(out: IO[str], texts: list[list[str]]) -> None:
+    """The chunk's rows as ``csv.writer`` writes them (minimal quoting, CRLF): a plain join
+    when no field needs quotes — a comma, quote, CR or LF in one shows in the counts."""
+    rows = len(texts[0]) if texts else 0
+    if len(texts) > 1 and rows:
+        body = "\r\n".join(map(",".join, zip(*texts, strict=True))) + "\r\n"
+        if (
+            '"' not in body
+            and body.count(",") == rows * (len(texts) - 1)
+            and body.count("\n") == rows
+            and body.count("\r") == rows
+        ):
+            out.write(body)
+            return
+    csv.writer(out).writerows(zip(*texts, strict=True))
+
+
 def _sheet_rows(
-    columns: list[_Column], first: int, values: list[list[Any]], fixed: list[list[Any]]
+    columns: list[_Column],
+    first: int,
+    values: list[list[Any]],
+    fixed: list[list[Any]],
+    texts: list[list[str]],
 ) -> bytes:
-    cells = [
-        _excel_cells(c, i, first, v, f)
-        for i, (c, v, f) in enumerate(zip(columns, values, fixed, strict=True), start=1)
-    ]
-    return "".join(
-        f'<row r="{r}">{"".join(row)}</row>'
-        for r, row in enumerate(zip(*cells, strict=True), start=first)
-    ).encode()
+    rows = list(map(str, range(first, first + len(values[0]) if values else first)))
+    streams: list[Iterable[str]] = [repeat('<row r="'), rows, repeat('">')]
+    for i, (c, v, f, t) in enumerate(zip(columns, values, fixed, texts, strict=True), start=1):
+        streams += _dense_pieces(c, i, rows, v, t) or [_excel_cells(c, i, rows, v, f, t)]
+    streams.append(repeat("</row>"))
+    # one join over every piece of every row: no string per cell or row in between
+    return "".join(chain.from_iterable(zip(*streams))).encode()  # noqa: B905 (repeat is endless)
+
+
+def _dense_pieces(
+    column: _Column, index: int, rows: list[str], values: list[Any], csv: list[str]
+) -> list[Iterable[str]] | None:
+    """A chunk of a column with a cell in every row, as streams of the cells' pieces (the
+    constant parts repeated), so no cell string is built; None when some row has none."""
+    letter, style = column_letter(index), column.style
+    if column.types <= {str} and all(values):
+        mid, end = '" t="inlineStr"><is><t xml:space="preserve">', "</t></is></c>"
+        return [repeat(f'<c r="{letter}'), rows, repeat(mid), escape_texts(values), repeat(end)]
+    number: list[str] | None = None
+    if column.cents_only and all(csv):  # the CSV's text: the same digits
+        number = csv
+    elif column.kind == "date" and column.types <= {date} and None not in values:
+        serial = {d: str(d.toordinal() - _EXCEL_EPOCH) for d in set(values)}
+        number = list(map(serial.__getitem__, values))
+    if number is None:
+        return None
+    mid = f'" s="{style}"><v>'
+    return [repeat(f'<c r="{letter}'), rows, repeat(mid), number, repeat("</v></c>")]
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> Path:

@@ -112,7 +112,7 @@ def escape_texts(texts: list[str]) -> list[str]:
         texts = [_ILLEGAL.sub("", t) for t in texts]
     if "&" in joined or "<" in joined or ">" in joined:
         texts = [t.translate(_ESCAPES) for t in texts]
-    if len(joined) > _MAX_TEXT and any(len(t) > _MAX_TEXT for t in texts):
+    if len(joined) > _MAX_TEXT and max(map(len, texts)) > _MAX_TEXT:
         texts = [t[:_MAX_TEXT] for t in texts]
     return texts
 
