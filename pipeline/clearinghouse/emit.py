@@ -43,7 +43,7 @@ CLEARINGHOUSE_NAME = "CLAIMFLOW EMBEDDED CLEARINGHOUSE"
 Write = Callable[..., None]
 
 
-@functools.lru_cache(maxsize=65536)  # the same few amounts, on ~20 segments a claim
+@functools.lru_cache(maxsize=8192)  # the same few amounts, on ~20 segments a claim
 def amount(value: Decimal) -> str:
     """X12 R type: no trailing zeros, no plus sign (``150``, ``-12.5``, ``0``)."""
     text = f"{value.quantize(Decimal('0.01')):f}"
