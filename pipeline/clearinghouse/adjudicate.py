@@ -115,6 +115,7 @@ class Adjudicator:
         self.seen_claims = seen_claims if seen_claims is not None else set()
         self.history = history
         self._earlier: dict[str, ClaimResult] = {}
+        self._auth: dict[tuple[str, str, str], bool] = {}
 
     # -- the whole submission ---------------------------------------------------------------
     def run(self, submission: Submission, rng: random.Random, received: date) -> Outcome:
@@ -232,7 +233,7 @@ class Adjudicator:
             pa_lines = tuple(
                 i
                 for i, ln in enumerate(claim.lines)
-                if plan.needs_auth(ln.procedure_code, claim.line_pos(ln))
+                if self._needs_auth(plan, ln.procedure_code, claim.line_pos(ln))
             )
             oon = not plan.in_network_payer
             if claim.frequency == "8":
@@ -338,7 +339,17 @@ class Adjudicator:
 
     def _has_pa_procedure(self, claim: Claim) -> bool:
         plan = self.plans[claim.payer_id]
-        return any(plan.needs_auth(ln.procedure_code, claim.line_pos(ln)) for ln in claim.lines)
+        return any(
+            self._needs_auth(plan, ln.procedure_code, claim.line_pos(ln)) for ln in claim.lines
+        )
+
+    def _needs_auth(self, plan: PlanDesign, procedure_code: str, place: str) -> bool:
+        """``plan.needs_auth``, once per payer, code and place (it scans the service types)."""
+        key = (plan.payer_id, procedure_code, place)
+        found = self._auth.get(key)
+        if found is None:
+            found = self._auth[key] = plan.needs_auth(procedure_code, place)
+        return found
 
     # -- one claim ----------------------------------------------------------------------------
     def _adjudicate(

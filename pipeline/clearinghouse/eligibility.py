@@ -18,7 +18,7 @@ from __future__ import annotations
 import io
 from decimal import Decimal
 
-from pipeline.clearinghouse.emit import Envelope, Write, amount
+from pipeline.clearinghouse.emit import Block, Envelope, SegmentMemo, Write, amount
 from pipeline.clearinghouse.members import Accumulators, Member, MemberDirectory
 from pipeline.clearinghouse.model import Inquiry, InquiryBatch
 from pipeline.clearinghouse.plans import AuthRule, Contact, PlanDesign, Tier
@@ -70,13 +70,15 @@ def write_271(
 ) -> str:
     out = io.StringIO()
     day = f"{envelope.now:%Y%m%d}"
+    blocks: dict[str, Block] = {}  # each plan's prior-auth segments, rendered once
+    memo = SegmentMemo()
     with (
         envelope.interchange(out) as isa,
         isa.group("HB", envelope.sender, envelope.receiver, "005010X279A1") as gs,
     ):
         for ans in answers:
             with gs.transaction("271") as st:
-                _one(st, batch, ans, plans, accumulators, day, f"{envelope.now:%H%M}")
+                _one(st, batch, ans, plans, accumulators, day, f"{envelope.now:%H%M}", blocks, memo)
     return out.getvalue()
 
 
@@ -88,28 +90,31 @@ def _one(
     accumulators: Accumulators,
     day: str,
     time: str,
+    blocks: dict[str, Block],
+    memo: SegmentMemo,
 ) -> None:
     write = st.segment
+    same = memo.writer(st)  # segments most inquiries share
     inquiry = ans.inquiry
     plan = plans.get(inquiry.payer_id)
-    write("BHT", "0022", "11", batch.reference or inquiry.trace, day, time)
-    write("HL", "1", None, "20", "1")
+    same("BHT", "0022", "11", batch.reference or inquiry.trace, day, time)
+    same("HL", "1", None, "20", "1")
     payer_name = plan.payer_name if plan else inquiry.payer_name or "UNKNOWN PAYER"
-    write("NM1", "PR", "2", payer_name, None, None, None, None, "PI", inquiry.payer_id)
+    same("NM1", "PR", "2", payer_name, None, None, None, None, "PI", inquiry.payer_id)
     if plan is None:
         write("AAA", "N", None, "79", "C")
-    write("HL", "2", "1", "21", "1")
+    same("HL", "2", "1", "21", "1")
     if inquiry.provider_entity == "1":
-        write(
+        same(
             "NM1", "1P", "1", inquiry.provider_name or "PROVIDER", inquiry.provider_first_name,
             None, None, None, "XX", inquiry.provider_npi or "1234567893",
         )  # fmt: skip
     else:
-        write(
+        same(
             "NM1", "1P", "2", inquiry.provider_name or "PROVIDER", None, None, None, None, "XX",
             inquiry.provider_npi or "1234567893",
         )  # fmt: skip
-    write("HL", "3", "2", "22", "0")
+    same("HL", "3", "2", "22", "0")
     write("TRN", "2", inquiry.trace, inquiry.trace_originator or "9CLAIMFLOW")
     write(
         "NM1", "IL", "1", inquiry.last_name, inquiry.first_name, None, None, None, "MI",
@@ -123,7 +128,7 @@ def _one(
         return
     on = inquiry.service_date
     year = on.year if on else int(day[:4])
-    write("DTP", "346", "D8", f"{year}0101")
+    same("DTP", "346", "D8", f"{year}0101")
     ended = ans.member.coverage_end if ans.member else None
     if ended is not None:
         write("DTP", "357", "D8", f"{ended:%Y%m%d}")
@@ -133,10 +138,13 @@ def _one(
         return
     asked = [t for t in inquiry.service_types if t not in EQ30_SERVICE_TYPES]
     types = Repeated((*EQ30_SERVICE_TYPES, *dict.fromkeys(asked)))
-    write("EB", "1", "IND", types, plan.insurance_type, plan.plan_name)
-    _tier(write, plan, accumulators, inquiry.member_id, year, plan.in_network, "in", "Y")
-    _tier(write, plan, accumulators, inquiry.member_id, year, plan.out_of_network, "oon", "N")
-    _prior_auth(write, plan)
+    same("EB", "1", "IND", types, plan.insurance_type, plan.plan_name)
+    _tier(same, plan, accumulators, inquiry.member_id, year, plan.in_network, "in", "Y")
+    _tier(same, plan, accumulators, inquiry.member_id, year, plan.out_of_network, "oon", "N")
+    block = blocks.get(plan.payer_id)
+    if block is None:
+        block = blocks[plan.payer_id] = Block(lambda write: _prior_auth(write, plan))
+    block.write_to(st)
 
 
 def _prior_auth(write: Write, plan: PlanDesign) -> None:

@@ -7,23 +7,30 @@ simulator's own control-number counter, and returns the file's text.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
+from typing import Any
 
 from pipeline.clearinghouse.model import InquiryBatch, StatusBatch, Submission
 from pipeline.clearinghouse.plans import PlanDesign
 from pipeline.clearinghouse.results import ClaimResult, FrontEnd, LineResult, Payment
+from pipeline.x12.segments import Delimiters
 from pipeline.x12.writer import (
     ControlNumbers,
+    Element,
     InterchangeWriter,
+    TransactionWriter,
     X12Writer,
 )
 
 __all__ = [
     "CLEARINGHOUSE_NAME",
+    "Block",
     "Envelope",
+    "SegmentMemo",
     "Write",
     "amount",
     "write_277ca",
@@ -36,12 +43,95 @@ CLEARINGHOUSE_NAME = "CLAIMFLOW EMBEDDED CLEARINGHOUSE"
 Write = Callable[..., None]
 
 
+@functools.lru_cache(maxsize=8192)  # the same few amounts, on ~20 segments a claim
 def amount(value: Decimal) -> str:
     """X12 R type: no trailing zeros, no plus sign (``150``, ``-12.5``, ``0``)."""
     text = f"{value.quantize(Decimal('0.01')):f}"
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
+
+
+class _Writer(X12Writer):
+    """:class:`X12Writer` with a fast path for the default delimiters (the only ones the
+    simulator writes): a join and a delimiter scan per segment instead of a check per value,
+    which was most of the simulator's CPU. Any doubt (a delimiter inside a value) goes to the
+    generic writer, which refuses the value naming its field."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._plain = self.delimiters == _DEFAULT
+
+    def write(self, tag: str, elements: Sequence[Element]) -> None:
+        if not self._plain:
+            super().write(tag, elements)
+            return
+        values = [element or "" for element in elements]
+        try:
+            body = "".join(values)  # type: ignore[arg-type]
+        except TypeError:  # a composite or repeated element (one or two a claim)
+            super().write(tag, elements)
+            return
+        if "*" in body or "~" in body or ":" in body or "^" in body:
+            super().write(tag, elements)
+            return
+        # Trailing empty elements are dropped, as the generic writer does.
+        text = "*".join([tag, *values]).rstrip("*")  # type: ignore[list-item]
+        self.out.write(text + "~" + self.newline)
+
+
+_DEFAULT = Delimiters()
+
+
+class Block:
+    """Segments that come out the same in every transaction set (a plan's prior-auth list):
+    rendered once, then copied in with their count, so SE01 stays right."""
+
+    def __init__(self, build: Callable[[Write], None]) -> None:
+        self._calls: list[tuple[str, tuple[Element, ...]]] = []
+        build(lambda tag, *elements: self._calls.append((tag, elements)))
+        self._text: str | None = None
+
+    def write_to(self, st: TransactionWriter) -> None:
+        if self._text is None:
+            self._text = _render(st, self._calls)
+        st.writer.out.write(self._text)
+        st.count += len(self._calls)
+
+
+class SegmentMemo:
+    """Segments that repeat across a file's transaction sets (the payer, the provider, a
+    tier's benefit amounts), each formatted once per file. Only for segments of plain,
+    hashable elements whose kind (a repeated element, a composite) is fixed by the call."""
+
+    def __init__(self) -> None:
+        self._texts: dict[tuple[str, ...], str] = {}
+
+    def writer(self, st: TransactionWriter) -> Write:
+        def write(tag: str, *elements: Element) -> None:
+            key = (tag, *elements)
+            text = self._texts.get(key)  # type: ignore[arg-type]
+            if text is None:
+                text = self._texts[key] = _render(st, [(tag, elements)])  # type: ignore[index]
+            st.writer.out.write(text)
+            st.count += 1
+
+        return write
+
+
+def _render(st: TransactionWriter, calls: list[tuple[str, tuple[Element, ...]]]) -> str:
+    """The text ``calls`` give in ``st``'s interchange (its delimiters, its newline)."""
+    like = st.writer
+    out = io.StringIO()
+    writer = _Writer(
+        out,
+        control_numbers=like.control_numbers,
+        delimiters=like.delimiters,
+        newline=bool(like.newline),
+    )
+    for tag, elements in calls:
+        writer.write(tag, elements)
+    return out.getvalue()
 
 
 class Envelope:
@@ -66,7 +156,7 @@ class Envelope:
     def interchange(
         self, out: io.StringIO, now: dt.datetime | None = None
     ) -> Iterator[InterchangeWriter]:
-        writer = X12Writer(out, control_numbers=self.control_numbers, now=now or self.now)
+        writer = _Writer(out, control_numbers=self.control_numbers, now=now or self.now)
         with writer.interchange(
             sender=("ZZ", self.sender[:15]), receiver=("ZZ", self.receiver[:15]), usage=self.usage
         ) as isa:

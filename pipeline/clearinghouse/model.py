@@ -90,18 +90,24 @@ class Claim:
     def line_pos(self, line: ServiceLine) -> str:
         return line.place_of_service or self.place_of_service
 
+    # Plain loops: these are asked several times per claim and line during adjudication.
     @property
     def emergency(self) -> bool:
-        return any(
-            ln.emergency
-            or ln.procedure_code in EMERGENCY_CODES
-            or self.line_pos(ln) == EMERGENCY_POS
-            for ln in self.lines
-        )
+        for ln in self.lines:
+            if (
+                ln.emergency
+                or ln.procedure_code in EMERGENCY_CODES
+                or (ln.place_of_service or self.place_of_service) == EMERGENCY_POS
+            ):
+                return True
+        return False
 
     @property
     def facility(self) -> bool:
-        return any(self.line_pos(ln) in NSA_FACILITY_POS for ln in self.lines)
+        for ln in self.lines:
+            if (ln.place_of_service or self.place_of_service) in NSA_FACILITY_POS:
+                return True
+        return False
 
     @property
     def nsa_protected(self) -> bool:

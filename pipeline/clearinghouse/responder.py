@@ -419,7 +419,8 @@ def _directory(practice: Path | Any | None, seed: int) -> MemberDirectory:
     if isinstance(practice, (str, Path)):
         from pipeline.practice import load_practice
 
-        practice = load_practice(Path(practice)).practice
+        # Members need who was seen when, not what was charged: half the rows to read.
+        practice = load_practice(Path(practice), charges=False).practice
     return MemberDirectory.from_practice(practice, seed)
 
 

@@ -84,7 +84,11 @@ class LineResult:
 
     @property
     def patient(self) -> Decimal:
-        return sum((a.amount for a in self.adjustments if a.group == "PR"), ZERO)
+        total = ZERO  # a loop, not sum(generator): asked for every line of every claim
+        for adj in self.adjustments:
+            if adj.group == "PR":
+                total += adj.amount
+        return total
 
     def negated(self) -> LineResult:
         return replace(
@@ -110,15 +114,24 @@ class ClaimResult:
 
     @property
     def charge(self) -> Decimal:
-        return sum((ln.charge for ln in self.lines), ZERO)
+        total = ZERO
+        for ln in self.lines:
+            total += ln.line.charge
+        return total
 
     @property
     def paid(self) -> Decimal:
-        return sum((ln.paid for ln in self.lines), ZERO)
+        total = ZERO
+        for ln in self.lines:
+            total += ln.paid
+        return total
 
     @property
     def patient(self) -> Decimal:
-        return sum((ln.patient for ln in self.lines), ZERO)
+        total = ZERO
+        for ln in self.lines:
+            total += ln.patient
+        return total
 
     @property
     def all_problems(self) -> list[Problem]:

@@ -32,8 +32,15 @@ def iter_270(source: Source) -> Iterator[InquiryRecord]:
 
 
 def _date(seg: Segment, index: int) -> date:
+    text = seg[index][:8]
+    if len(text) == 8 and text.isascii() and text.isdigit():
+        # What strptime gives for eight digits, at a tenth of its cost; any doubt goes to it.
+        try:
+            return date(int(text[:4]), int(text[4:6]), int(text[6:]))
+        except ValueError:
+            pass
     try:
-        return datetime.strptime(seg[index][:8], "%Y%m%d").date()
+        return datetime.strptime(text, "%Y%m%d").date()
     except ValueError as exc:
         env = seg.envelope
         raise X12SyntaxError(

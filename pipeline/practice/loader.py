@@ -124,15 +124,19 @@ def load_practice(
     folder: str | Path,
     *,
     mappings_dir: str | Path | None = None,
+    charges: bool = True,
 ) -> LoadResult:
-    """Read every export in ``folder`` into a :class:`Practice`, with the issues found."""
+    """Read every export in ``folder`` into a :class:`Practice`, with the issues found.
+
+    ``charges=False``: encounters without their charges and primary EOBs — who was seen when,
+    all the clearinghouse simulator's member file needs (half the rows of a practice)."""
     from pipeline.benchnight import stage
 
     with stage("practice load"):
-        return _load_practice(Path(folder), mappings_dir)
+        return _load_practice(Path(folder), mappings_dir, charges)
 
 
-def _load_practice(folder: Path, mappings_dir: str | Path | None) -> LoadResult:
+def _load_practice(folder: Path, mappings_dir: str | Path | None, charges: bool) -> LoadResult:
     mappings = Path(mappings_dir) if mappings_dir is not None else _default_mappings()
     if not folder.is_dir():
         raise PracticeDataError(f"{folder}: practice folder does not exist")
@@ -175,6 +179,29 @@ def _load_practice(folder: Path, mappings_dir: str | Path | None) -> LoadResult:
             issues.append(Issue("encounters.csv", row, "encounter_id", "duplicate encounter id"))
             continue
         encounters[e.encounter_id] = e
+    if charges:
+        _attach_charges(table, encounters, issues)
+
+    practice = Practice(
+        billing_provider=billing_rows[0][1],
+        providers=providers,
+        facilities=facilities,
+        payers=payers,
+        patients=patients,
+        coverages=coverages,
+        appointments=appointments,
+        encounters=list(encounters.values()),
+        patient_conflicts=conflicts,
+    )
+    return LoadResult(practice=practice, issues=issues)
+
+
+def _attach_charges(
+    table: Callable[[str, type[BaseModel]], list[tuple[int, Any]]],
+    encounters: dict[str, Encounter],
+    issues: list[Issue],
+) -> None:
+    """Each encounter's charges and primary adjudication (EOB and its lines)."""
     for row, charge in table("charges", Charge):
         encounter = encounters.get(charge.encounter_id)
         if encounter is None:
@@ -191,19 +218,6 @@ def _load_practice(folder: Path, mappings_dir: str | Path | None) -> LoadResult:
         _attach_eob_line(encounters.get(line.encounter_id), line, row, issues)
     for encounter in encounters.values():
         encounter.charges.sort(key=lambda c: c.line_number)
-
-    practice = Practice(
-        billing_provider=billing_rows[0][1],
-        providers=providers,
-        facilities=facilities,
-        payers=payers,
-        patients=patients,
-        coverages=coverages,
-        appointments=appointments,
-        encounters=list(encounters.values()),
-        patient_conflicts=conflicts,
-    )
-    return LoadResult(practice=practice, issues=issues)
 
 
 def _no_patients(folder: Path, maps: Path, issues: list[Issue]) -> str:
