@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
-from pipeline.ledger.batch import update_by_id
+from pipeline.ledger.batch import execute_many, key_filters, update_by_id
 from pipeline.ledger.models import EligibilityCheck
 from pipeline.ledger.records import EligibilityRecord, EligibilityRequest
 from pipeline.parse.coverage import CoverageFacts
@@ -34,8 +34,6 @@ __all__ = [
 ]
 
 _CHECKS: Table = EligibilityCheck.__table__  # type: ignore[assignment]
-_CHUNK = 900
-"""Trace numbers per ``IN (...)`` list: under every SQLite build's bound-variable limit."""
 
 
 def eligibility_record(row: EligibilityCheck) -> EligibilityRecord:
@@ -126,17 +124,12 @@ def record_response(
 
 
 def _stored(session: Session, traces: Sequence[str], *columns: Any) -> dict[str, Any]:
-    """Trace number -> (id, *columns) of the stored checks (locked on PostgreSQL), chunked."""
+    """Trace number -> (id, *columns) of the stored checks (locked on PostgreSQL)."""
     c = _CHECKS.c
     out: dict[str, Any] = {}
-    wanted = sorted(set(traces))
-    for start in range(0, len(wanted), _CHUNK):
-        query = (
-            select(c.trace_number, c.id, *columns)
-            .where(c.trace_number.in_(wanted[start : start + _CHUNK]))
-            .with_for_update()
-        )
-        for trace, *rest in session.execute(query):
+    for condition in key_filters(session, c.trace_number, traces):
+        query = select(c.trace_number, c.id, *columns).where(condition).with_for_update()
+        for trace, *rest in session.execute(query).all():
             out[trace] = rest
     return out
 
@@ -144,7 +137,7 @@ def _stored(session: Session, traces: Sequence[str], *columns: Any) -> dict[str,
 def _write(session: Session, inserts: list[dict[str, Any]], updates: list[dict[str, Any]]) -> None:
     """New checks in one ``executemany``; changed ones in another."""
     if inserts:
-        session.execute(insert(_CHECKS), inserts)
+        execute_many(session, insert(_CHECKS), inserts)
     if updates:
         update_by_id(session, _CHECKS, [k for k in updates[0] if k != "id"], updates)
 

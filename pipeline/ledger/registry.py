@@ -7,11 +7,12 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Table, insert, inspect, select
+from sqlalchemy.orm import Session, object_session, selectinload
 from sqlalchemy.sql.base import ExecutableOption
 
 from pipeline.errors import LedgerError, X12Error
+from pipeline.ledger.batch import execute_many
 from pipeline.ledger.lifecycle import Direction, FileState, check_file_transition
 from pipeline.ledger.models import FileEvent, FileName, FileRow, FileTransaction, OutboxEntry
 from pipeline.ledger.records import Controls, FileRecord, PendingUpload
@@ -31,6 +32,7 @@ __all__ = [
 ]
 
 _CHUNK = 1 << 20
+_TRANSACTIONS: Table = FileTransaction.__table__  # type: ignore[assignment]
 
 
 def hash_file(path: Path) -> tuple[str, int]:
@@ -80,7 +82,6 @@ def sniff_controls(source: Path | bytes) -> tuple[str | None, list[Controls]]:
 def file_record(
     row: FileRow, *, is_duplicate: bool = False, with_controls: bool = True
 ) -> FileRecord:
-    transactions = row.transactions if with_controls else ()
     return FileRecord(
         id=row.id,
         sha256=row.sha256,
@@ -91,9 +92,7 @@ def file_record(
         transaction_type=row.transaction_type,
         local_path=row.local_path,
         isa13=row.isa13,
-        controls=tuple(
-            Controls(t.isa13, t.gs06, t.st02, t.transaction_set_id) for t in transactions
-        ),
+        controls=_controls(row) if with_controls else (),
         quarantine_reason=row.quarantine_reason,
         created_at=row.created_at,
         updated_at=row.updated_at,
@@ -101,8 +100,25 @@ def file_record(
     )
 
 
+def _controls(row: FileRow) -> tuple[Controls, ...]:
+    """The file's (ISA13, GS06, ST02) sets: from ``row.transactions`` when loaded, else read
+    as Core rows (a night's 270/271 carry one set per inquiry: 10k ORM objects otherwise)."""
+    session = object_session(row)
+    if session is None or "transactions" not in inspect(row).unloaded:
+        return tuple(
+            Controls(t.isa13, t.gs06, t.st02, t.transaction_set_id) for t in row.transactions
+        )
+    t = _TRANSACTIONS.c
+    query = (
+        select(t.isa13, t.gs06, t.st02, t.transaction_set_id)
+        .where(t.file_id == row.id)
+        .order_by(t.id)
+    )
+    return tuple(Controls(*values) for values in session.execute(query).all())
+
+
 def _loaded() -> tuple[ExecutableOption, ...]:
-    return (selectinload(FileRow.names), selectinload(FileRow.transactions))
+    return (selectinload(FileRow.names),)  # controls: see _controls
 
 
 def get_file(session: Session, file_id: int, *, lock: bool = False) -> FileRow:
@@ -172,21 +188,28 @@ def set_controls(
     """Record the file's type and control numbers (kept when already known)."""
     if transaction_type and not row.transaction_type:
         row.transaction_type = transaction_type
-    known = {(t.isa13, t.gs06, t.st02) for t in row.transactions}
+    t = _TRANSACTIONS.c
+    query = select(t.isa13, t.gs06, t.st02).where(t.file_id == row.id)
+    known = {(isa13, gs06, st02) for isa13, gs06, st02 in session.execute(query).all()}
+    rows = []
     for c in (c.normalized() for c in controls):
         if (c.isa13, c.gs06, c.st02) in known:
             continue
         known.add((c.isa13, c.gs06, c.st02))
-        session.add(
-            FileTransaction(
-                file_id=row.id,
-                isa13=c.isa13,
-                gs06=c.gs06,
-                st02=c.st02,
-                transaction_set_id=c.transaction_set_id,
-            )
+        rows.append(
+            {
+                "file_id": row.id,
+                "isa13": c.isa13,
+                "gs06": c.gs06,
+                "st02": c.st02,
+                "transaction_set_id": c.transaction_set_id,
+            }
         )
         row.isa13 = row.isa13 or c.isa13
+    if rows:
+        # Core executemany, not an ORM object per set; the loaded collection is now stale.
+        execute_many(session, insert(_TRANSACTIONS), rows)
+        session.expire(row, ["transactions"])
 
 
 def see_again(session: Session, row: FileRow, name: str, now: dt.datetime) -> None:

@@ -330,7 +330,7 @@ class Ledger:
                 )
             posting.flush()
             if submissions:
-                s.execute(insert(ClaimSubmission), submissions)
+                _batch.execute_many(s, insert(ClaimSubmission), submissions)
             _eligibility.record_requests(s, eligibility, row.id, now)
             for check in status_checks:
                 _status.record_request(s, check, row.id, now)
