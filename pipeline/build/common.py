@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import gc
 import unicodedata
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 
+from pipeline.gcpause import no_cyclic_gc
 from pipeline.practice.model import Address, Coverage, Patient
 from pipeline.practice.records import Person
 
@@ -23,20 +21,6 @@ __all__ = [
     "subscriber_of",
     "up",
 ]
-
-
-@contextmanager
-def no_cyclic_gc() -> Iterator[None]:
-    """Pause the cyclic GC while a night's findings, records and segments pile up (``with``, or
-    ``@no_cyclic_gc()`` on a function). They hold no reference cycles, and the full collections
-    they trigger walk the whole practice (in a night, the whole process) again and again."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 # --- values ----------------------------------------------------------------------------------

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import gc
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipeline.gcpause import no_cyclic_gc
 from pipeline.parse.driver import Run, drive, source_label
 from pipeline.parse.t835 import Remit835Parser, RemitClaim
 from pipeline.parse.tables import COLUMNS, KIND_TABLES, TableBuilder, TableWriter
@@ -82,7 +81,7 @@ def parse_file(
     """
     builder = TableBuilder()
     run = Run(known_claims=known_claims, remit_sink=builder)
-    with _no_cyclic_gc():
+    with no_cyclic_gc():
         builder.add_all(drive(source, name=name, run=run))
         tables = [t for kind in run.kinds for t in KIND_TABLES[kind]] + ["problems"]
         frames = builder.frames(tables)
@@ -140,7 +139,7 @@ def stream_tables(
         known_claims=known_claims, remember=remember, remit_sink=builder,
         after_batch=drain_full_chunk,
     )  # fmt: skip
-    with _no_cyclic_gc():  # the batches in flight would make every collection a full one
+    with no_cyclic_gc():  # the batches in flight would make every collection a full one
         for record in drive(source, name=name, run=run):
             builder.add(record)
             if builder.claims >= chunk_claims:  # a long run of records from one batch
@@ -164,20 +163,6 @@ def parse_835_to_parquet(
         counts = writer.close(KIND_TABLES["835"] + ("problems",))
     del run
     return counts
-
-
-@contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
-    """Pause the cyclic GC while records pile up (or batches stream through): they hold
-    no reference cycles, and repeated full collections over a growing heap cost more
-    than the parse itself."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _drain(builder: TableBuilder, writer: TableWriter) -> None:

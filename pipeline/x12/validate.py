@@ -13,16 +13,15 @@ Status: ``valid`` (no errors; warnings allowed), ``invalid`` (at least one error
 
 from __future__ import annotations
 
-import gc
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
 from pipeline.errors import X12SyntaxError
+from pipeline.gcpause import no_cyclic_gc
 from pipeline.x12.balance import BalanceChecker
 from pipeline.x12.compiled import CompiledCheck
 from pipeline.x12.envelope import EnvelopeChecker
@@ -109,7 +108,7 @@ def validate_file(
     compiled = CompiledCheck(source) if ig and engine == "compiled" else None
     report = FileReport(source, "valid")
     try:
-        with _no_cyclic_gc():
+        with no_cyclic_gc():
             try:
                 _feed(path, report, [envelope.feed, balance.feed, *_adders(compiled, copy)])
             except X12SyntaxError as exc:
@@ -154,20 +153,6 @@ def _feed(path: str | Path, report: FileReport, feeders: list[Callable[[Segment]
         report.segments += segments
         report.transactions += transactions
         report.interchanges += interchanges
-
-
-@contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
-    """Pause the cyclic GC while segments stream through: they hold no reference cycles,
-    and in a night's process (a big heap) the full collections their allocations trigger
-    cost a quarter of the validation."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _position(problem: Problem) -> tuple[int, int]:
