@@ -7,6 +7,7 @@ analytics off, WARNING logs), for ``demo`` and ``run`` alike; nothing the user s
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import threading
@@ -113,6 +114,9 @@ def local_cluster(workers: int | None) -> Iterator[None]:
         ) from exc
 
     _share_prefect_api()
+    # Its scheduler runs in this process: its INFO lines (clients coming and going, one per
+    # flow) would fill the run's console; warnings and errors still show.
+    logging.getLogger("distributed").setLevel(logging.WARNING)
     with LocalCluster(  # type: ignore[no-untyped-call]
         n_workers=count, threads_per_worker=1, processes=True, dashboard_address=None
     ) as cluster:
