@@ -55,6 +55,9 @@ def test_compiled_agrees_with_pyx12(table: dict[str, Row], name: str) -> None:
 
 
 def test_the_conformance_page_is_current(table: dict[str, Row]) -> None:
+    """The page is rendered from the whole corpus: a checkout without it cannot redo it."""
+    if not (CORPUS / "PROVENANCE.tsv").exists():
+        pytest.skip("../shared/corpus is not present: the page covers it")
     rows = [table[name] for _origin, name, _path in conformance_files()]
     assert DOC.read_text(encoding="utf-8") == render(rows), "run `make validator-conformance`"
 
