@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from pipeline.errors import X12SyntaxError
-from pipeline.parse.common import parse_decimal
+from pipeline.parse.common import ccyymmdd, parse_decimal
 from pipeline.practice.records import Person, StatusRequestRecord
 from pipeline.x12.reader import Source, read_segments
 from pipeline.x12.segments import Segment
@@ -37,7 +37,7 @@ def iter_276(source: Source) -> Iterator[StatusRequestRecord]:
 
 def _date(seg: Segment, text: str, what: str) -> date:
     try:
-        return datetime.strptime(text, "%Y%m%d").date()
+        return ccyymmdd(text)
     except ValueError as exc:
         env = seg.envelope
         raise X12SyntaxError(
