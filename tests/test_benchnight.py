@@ -190,3 +190,21 @@ def test_the_night_on_a_two_worker_dask_cluster_writes_the_same_tables(
                 assert pq.read_table(dask / rel).equals(pq.read_table(threads / rel)), rel
             elif (threads / rel).is_file() and rel.suffix != ".xlsx":
                 assert (dask / rel).read_bytes() == (threads / rel).read_bytes(), rel
+
+
+def test_memtrace_prints_live_rss_at_each_stage_boundary(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(benchnight.MEMTRACE, "1")
+    try:
+        with benchnight.stage("memtrace probe"):
+            held = bytearray(64 * 2**20)
+            held[::4096] = b"x" * len(held[::4096])  # every page touched: 64 MiB resident
+    finally:
+        benchnight.reset_timings()
+    lines = [line.split() for line in capsys.readouterr().err.splitlines()]
+    begin, end = (line for line in lines if "probe" in line)
+    assert begin[1] == "begin" and end[1] == "end"
+    live = {line[1]: float(line[line.index("live") + 1]) for line in (begin, end)}
+    assert live["end"] - live["begin"] >= 60
+    del held
