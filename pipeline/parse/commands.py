@@ -48,9 +48,10 @@ def parse_command(files: list[Path], *, out: Path, fmt: str, split_bytes: int | 
             run = None
             if fmt == "parquet" and split_bytes is not None:
                 more = number < len(files)  # its claims are the next files' known originals
-                run = split_tables(
+                split = split_tables(
                     path, writer, known_claims=known, min_bytes=split_bytes, want_seen=more
                 )
+                run = split.run if split is not None else None
             if run is None:
                 run = stream_tables(path, writer, known_claims=known)
         except ClaimflowError as exc:

@@ -36,11 +36,20 @@ from pipeline.parse.t835 import HOLD_LIMIT, Remit835Parser, RemitPayment
 from pipeline.parse.tables import COLUMNS, TableBuilder, TableWriter, arrow_table
 from pipeline.x12.reader import Checkpoint, SegmentBatch, Window, read_batches
 
-__all__ = ["SPLIT_BYTES", "split_tables"]
+__all__ = ["SPLIT_BYTES", "Split", "split_tables"]
 
 SPLIT_BYTES = 8 << 20  # below this a second process costs more than it saves
 SHARE = 0.5  # of the body's bytes, read by the parent (it also writes all Parquet)
 _WS = b" \t\r\n\x0b\x0c"
+
+
+@dataclass(frozen=True)
+class Split:
+    """What :func:`split_tables` did: the drive's outcome, and whether the child's half
+    was used (``False``: the parent read past the cut itself)."""
+
+    run: Run
+    parallel: bool
 
 
 @dataclass(frozen=True)
@@ -70,14 +79,15 @@ def split_tables(
     chunk_claims: int = 10_000,
     min_bytes: int = SPLIT_BYTES,
     want_seen: bool = True,
-) -> Run | None:
+    share: float = SHARE,
+) -> Split | None:
     """:func:`~pipeline.parse.api.stream_tables` of a Parquet ``writer``, in two processes.
 
     ``None`` (``writer`` untouched) when the file is not a plain 835 of ``min_bytes`` or
     more. ``want_seen``: the returned parser's ``seen_pcn``/``seen_icn`` are needed (the
-    next file's ``known_claims``).
+    next file's ``known_claims``). ``share``: where to cut, as a fraction of the body.
     """
-    plan = _plan(path, min_bytes)
+    plan = _plan(path, min_bytes, share)
     if plan is None:
         return None
     builder = TableBuilder()
@@ -94,12 +104,12 @@ def split_tables(
             or session.current is not parser
         ):
             return None
-        _fork_and_parse(path, plan, head.reached, session, parser, builder, writer,
-                        chunk_claims, want_seen)  # fmt: skip
-    return run
+        parallel = _fork_and_parse(path, plan, head.reached, session, parser, builder, writer,
+                                   chunk_claims, want_seen)  # fmt: skip
+    return Split(run, parallel)
 
 
-def _plan(path: Path, min_bytes: int) -> _Plan | None:
+def _plan(path: Path, min_bytes: int, share: float) -> _Plan | None:
     try:
         if os.path.getsize(path) < min_bytes:
             return None
@@ -118,7 +128,7 @@ def _plan(path: Path, min_bytes: int) -> _Plan | None:
     first = _claim_start(data, 0, element, terminator)
     if first is None:
         return None
-    cut = _claim_start(data, first + int((len(data) - first) * SHARE), element, terminator)
+    cut = _claim_start(data, first + int((len(data) - first) * share), element, terminator)
     if cut is None or cut <= first:
         return None
     return _Plan(first, cut, element, terminator)
@@ -140,7 +150,8 @@ def _claim_start(data: bytes, at: int, element: bytes, terminator: bytes) -> int
 def _fork_and_parse(
     path: Path, plan: _Plan, head: Checkpoint, session: Session, parser: Remit835Parser,
     builder: TableBuilder, writer: TableWriter, chunk_claims: int, want_seen: bool,
-) -> None:  # fmt: skip
+) -> bool:  # fmt: skip
+    """The parent's side; whether the child's half was used."""
     run = session.run
     spool = writer.out_dir
     reader, answer = os.pipe()
@@ -185,12 +196,15 @@ def _fork_and_parse(
         _parse_window(path, rest, session, builder, writer, chunk_claims)
         builder.add_all(session.close())
         _drain(builder, writer)
-        return
+        return False
     _, _, kinds, seen = result
+    parser.finish()  # claims held back behind a reversal before the cut come first
+    _drain(builder, writer)
     run.kinds[:] = kinds
     if seen is not None:
         parser.seen_pcn, parser.seen_icn = seen
     _append_spool(spool, writer)
+    return True
 
 
 def _parse_window(
