@@ -23,10 +23,11 @@ import os
 import pickle
 import re
 import signal
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from pipeline.errors import X12SyntaxError
 from pipeline.gcpause import no_cyclic_gc
@@ -40,6 +41,7 @@ __all__ = ["SPLIT_BYTES", "Split", "split_tables"]
 
 SPLIT_BYTES = 8 << 20  # below this a second process costs more than it saves
 SHARE = 0.5  # of the body's bytes, read by the parent (it also writes all Parquet)
+_PIECE = 4 << 20  # bytes the child scans at a time before the cut
 _WS = b" \t\r\n\x0b\x0c"
 
 
@@ -110,41 +112,78 @@ def split_tables(
 
 
 def _plan(path: Path, min_bytes: int, share: float) -> _Plan | None:
+    """Where to cut, from the ISA and a look near the first claim and the middle (the
+    file is not read whole: it may be far bigger than the memory a parse keeps)."""
     try:
-        if os.path.getsize(path) < min_bytes:
+        size = os.path.getsize(path)
+        if size < min_bytes:
             return None
-        data = path.read_bytes()
+        with open(path, "rb") as fh:
+            isa = fh.read(140)
+            if not isa.startswith(b"ISA"):
+                return None  # (a BOM or UTF-16: one process)
+            element = isa[3:4]
+            positions = [i for i in range(len(isa)) if isa[i : i + 1] == element]
+            if len(positions) < 16 or len(isa) < positions[15] + 3:
+                return None
+            terminator = isa[positions[15] + 2 : positions[15] + 3]
+            if element.isalnum() or terminator.isalnum() or terminator == element:
+                return None
+            if terminator in _WS or element in _WS:
+                return None
+            first = _claim_start(fh, 0, element, terminator)
+            if first is None:
+                return None
+            cut = _claim_start(fh, first + int((size - first) * share), element, terminator)
     except (OSError, TypeError):
         return None
-    if not data.startswith(b"ISA") or not data.isascii():
-        return None  # (a BOM, UTF-16 or 8-bit text: one process)
-    element = data[3:4]
-    positions = [i for i in range(min(len(data), 140)) if data[i : i + 1] == element]
-    if len(positions) < 16 or len(data) < positions[15] + 3:
-        return None
-    terminator = data[positions[15] + 2 : positions[15] + 3]
-    if element.isalnum() or terminator.isalnum() or terminator in _WS or element in _WS:
-        return None
-    first = _claim_start(data, 0, element, terminator)
-    if first is None:
-        return None
-    cut = _claim_start(data, first + int((len(data) - first) * share), element, terminator)
     if cut is None or cut <= first:
         return None
     return _Plan(first, cut, element, terminator)
 
 
-def _claim_start(data: bytes, at: int, element: bytes, terminator: bytes) -> int | None:
+def _claim_start(fh: BinaryIO, at: int, element: bytes, terminator: bytes) -> int | None:
     """Just after the terminator before the next CLP segment from ``at`` (or ``None``)."""
     needle = b"CLP" + element
-    while (found := data.find(needle, at)) > 0:
-        start = found
-        while start > 0 and data[start - 1 : start] in _WS:
-            start -= 1
-        if data[start - 1 : start] == terminator:
-            return start
-        at = found + 1
-    return None
+    back = 64  # room for the terminator and the white space before the CLP
+    while True:
+        origin = max(0, at - back)
+        fh.seek(origin)
+        data = fh.read(1 << 20)
+        if len(data) <= at - origin:
+            return None
+        look = at - origin
+        while (found := data.find(needle, look)) > 0:
+            start = found
+            while start > 0 and data[start - 1 : start] in _WS:
+                start -= 1
+            if data[start - 1 : start] == terminator:
+                return origin + start
+            look = found + 1
+        if len(data) < 1 << 20:
+            return None  # the end of the file
+        at = origin + len(data) - len(needle)
+
+
+def _pieces(path: Path, start: int, stop: int | None, terminator: bytes) -> Iterator[bytes]:
+    """Bytes ``start``..``stop`` of ``path`` in pieces of a few MiB, each ending just after
+    a terminator (so no segment is cut between two pieces)."""
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        left = -1 if stop is None else stop - start
+        carry = b""
+        while left:
+            chunk = fh.read(_PIECE if left < 0 else min(left, _PIECE))
+            if not chunk:
+                break
+            if left > 0:
+                left -= len(chunk)
+            buf = carry + chunk
+            end = buf.rfind(terminator) + 1
+            carry, buf = buf[end:], buf[:end]
+            yield buf
+        if carry:
+            yield carry
 
 
 def _fork_and_parse(
@@ -184,6 +223,7 @@ def _fork_and_parse(
         and not envelope_seen
         and mine.reached is not None
         and mine.reached.envelopes == head.envelopes
+        and mine.reached.open == head.open
         and session.current is parser
         and not parser.pending
         and result[1] == _state(mine.reached.number, parser, result[1].seen is not None)
@@ -297,7 +337,7 @@ def _child(
         for table in COLUMNS:
             builder.take(table)  # the header's rows are the parent's
         builder.claims = 0
-        assumed = _assume(path.read_bytes(), plan, head, parser, want_seen)
+        assumed = _assume(path, plan, head, parser, want_seen)
         if assumed is None:
             reply = ("declined",)
         else:
@@ -323,20 +363,22 @@ def _child(
 
 
 def _assume(
-    data: bytes, plan: _Plan, head: Checkpoint, parser: Remit835Parser, want_seen: bool
+    path: Path, plan: _Plan, head: Checkpoint, parser: Remit835Parser, want_seen: bool
 ) -> _State | None:
     """Put ``parser`` (at the header) in its state at the cut, worked out from the bytes
     before it; that state, or ``None`` when a reversal there still waits (one process)."""
     start, cut, term, element = plan.header_end, plan.cut, plan.terminator, plan.element
-    # Segments: one per terminator, less the empty ones (two terminators, only space between).
-    segments = data.count(term, start, cut)
-    for blank in (b"", b"\n", b"\r\n"):
-        segments -= data.count(term + blank + term, start, cut)
     pattern = re.compile(re.escape(b"CLP" + element) + b"([^" + re.escape(term) + b"]*)")
-    claims = [
-        text.decode("ascii").rstrip(_WS.decode()).split(element.decode())
-        for text in pattern.findall(data, start, cut)
-    ]
+    blanks = [term + space + term for space in (b"", b"\n", b"\r\n")]
+    segments = 0
+    found: list[bytes] = []
+    for piece in _pieces(path, start, cut, term):
+        # One segment per terminator, less the empty ones (two terminators, only space
+        # between; one cut between two pieces is missed: the parent's check catches it).
+        segments += piece.count(term) - sum(piece.count(blank) for blank in blanks)
+        found += pattern.findall(piece)
+    split, strip = element.decode("latin-1"), _WS.decode()
+    claims = [text.decode("latin-1").rstrip(strip).split(split) for text in found]
     p = parser.payment
     amounts: dict[str, Decimal | None] = {}
     total = p.total_paid
@@ -352,7 +394,9 @@ def _assume(
     reversals = re.compile(re.escape(b"CLP" + element) + b"[^" + re.escape(element + term)
                            + b"]*" + re.escape(element) + b"22[" + re.escape(element + term)
                            + b"]")  # fmt: skip
-    if not want_seen and reversals.search(data, start) is None:
+    if not want_seen and not any(
+        reversals.search(piece) for piece in _pieces(path, start, None, term)
+    ):
         return _State(number, replace(p), 0, None)  # no reversal from here on: nothing to pair
     held = _replay(parser, claims)
     if held is None:

@@ -66,23 +66,24 @@ def read_segments(
 
 @dataclasses.dataclass(frozen=True)
 class Checkpoint:
-    """A place inside a transaction set where a reader can pick up: the byte ``offset``
-    just after a segment terminator, the ``number`` of segments before it and the
-    envelope context (interchange, group, transaction set) open there."""
+    """A place where a reader can pick up: the byte ``offset`` just after a segment
+    terminator, the ``number`` of segments before it and the envelope context
+    (interchange, group, transaction set; which of them are open) there."""
 
     offset: int
     number: int
     delimiters: Delimiters
     envelopes: tuple[Envelope, Envelope, Envelope]
+    open: tuple[str, ...] = ("ISA", "GS", "ST")  # envelope segments open there
 
 
 @dataclasses.dataclass
 class Window:
     """Read only part of a plain (single-byte, no BOM) file, for two processes sharing one
     transaction set: from ``resume`` (default: the file's start) up to byte ``stop``
-    (default: its end). ``stop`` must sit just after a segment terminator inside a
-    transaction set; the reader ends there quietly and leaves ``reached``, the checkpoint
-    to go on from."""
+    (default: its end). ``stop`` must sit just after a segment terminator (else the
+    reader raises what it raises at a file cut short there); it ends there quietly and
+    leaves ``reached``, the checkpoint to go on from."""
 
     resume: Checkpoint | None = None
     stop: int | None = None
@@ -258,7 +259,7 @@ class _Reader:
         self.number = resume.number
         tracker = _EnvelopeTracker(self, resume.delimiters)
         tracker.interchange, tracker.group, tracker.envelope = resume.envelopes
-        tracker.open = ["ISA", "GS", "ST"]
+        tracker.open = list(resume.open)
         source = chunks()
         buf, base, exhausted = yield from self._interchange(
             "", resume.offset, resume.delimiters, source, False, tracker
@@ -480,12 +481,11 @@ class _Reader:
                 exhausted = True
                 self.number = number
                 stop = self.stop
-                if stop is not None and not tail:
-                    # The end of a window, between two segments: a checkpoint when that
-                    # is inside a transaction set (none: the caller reads the file whole).
-                    if tracker.open == ["ISA", "GS", "ST"]:
-                        envelopes = (tracker.interchange, tracker.group, tracker.envelope)
-                        stop.reached = Checkpoint(base, number, delimiters, envelopes)
+                if stop is not None and not tail and tracker.open:
+                    # The end of a window, between two segments of an interchange.
+                    envelopes = (tracker.interchange, tracker.group, tracker.envelope)
+                    opened = tuple(tracker.open)
+                    stop.reached = Checkpoint(base, number, delimiters, envelopes, opened)
                     return "", base, True
                 if _unterminated_last_ok(tail, delimiters):
                     buf = tail + term

@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline.errors import X12SyntaxError
+from pipeline.parse import split835
 from pipeline.parse.api import stream_tables
 from pipeline.parse.commands import parse_command
 from pipeline.parse.split835 import split_tables
@@ -89,8 +90,12 @@ def _assert_same_tables(one: Path, two: Path) -> None:
     assert pq.read_table(one / "problems.parquet").num_rows >= 3  # claim, line, payment
 
 
-@pytest.mark.parametrize("share", [0.2, 0.5, 0.8])
-def test_split_tables_equal_one_process(tmp_path: Path, share: float) -> None:
+@pytest.mark.parametrize(("share", "piece"), [(0.2, None), (0.5, None), (0.5, 4096), (0.8, None)])
+def test_split_tables_equal_one_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, share: float, piece: int | None
+) -> None:
+    if piece is not None:  # the child scans the bytes before the cut in many pieces
+        monkeypatch.setattr(split835, "_PIECE", piece)
     remit = _remit(tmp_path / "remit.835", reversals={10: CLAIMS // 2 + 7, 40: CLAIMS // 5})
     one = _one_process(remit, tmp_path / "one")
     parallel, two = _two_processes(remit, tmp_path / "two", share)
