@@ -212,22 +212,22 @@ def _fork_and_parse(
     finally:
         os.close(reader)
         os.waitpid(pid, 0)
+    # ("ok", state, kinds, seen), ("syntax", state, error), ("declined",) or ("error", text)
     result: tuple[Any, ...] = pickle.loads(reply) if reply else ("declined",)
-    if result[0] == "syntax":
-        problem, source, number, offset = result[1:]
-        raise X12SyntaxError(problem, source=source, segment_number=number, offset=offset)
-    if result[0] == "error":
-        raise RuntimeError(f"835 parse child failed: {result[1]}")
+    assumed = result[1] if result[0] in ("ok", "syntax") else None
     agreed = (
-        result[0] == "ok"
+        isinstance(assumed, _State)
         and not envelope_seen
         and mine.reached is not None
         and mine.reached.envelopes == head.envelopes
         and mine.reached.open == head.open
         and session.current is parser
         and not parser.pending
-        and result[1] == _state(mine.reached.number, parser, result[1].seen is not None)
+        and assumed == _state(mine.reached.number, parser, assumed.seen is not None)
     )
+    if agreed and result[0] == "syntax":  # the first error of the file: after the cut
+        problem, source, number, offset = result[2]
+        raise X12SyntaxError(problem, source=source, segment_number=number, offset=offset)
     if not agreed:  # read on past the cut in this process: the one-process output
         _remove_spool(spool)
         if mine.reached is None:
@@ -333,6 +333,7 @@ def _child(
 ) -> None:  # fmt: skip
     """Parse from the cut to the end, answer on ``answer``, and exit (never returns)."""
     reply: tuple[Any, ...]
+    assumed = None
     try:
         for table in COLUMNS:
             builder.take(table)  # the header's rows are the parent's
@@ -341,7 +342,7 @@ def _child(
         if assumed is None:
             reply = ("declined",)
         else:
-            start = Checkpoint(plan.cut, assumed.number, head.delimiters, head.envelopes)
+            start = replace(head, offset=plan.cut, number=assumed.number)
             spool = _ArrowSpool(folder)
             _parse_window(path, Window(resume=start), session, builder, spool, chunk_claims)
             builder.add_all(session.close())
@@ -349,9 +350,9 @@ def _child(
             spool.close()
             seen = (parser.seen_pcn, parser.seen_icn) if want_seen else None
             reply = ("ok", assumed, session.run.kinds, seen)
-    except X12SyntaxError as exc:
-        reply = ("syntax", exc.problem, exc.source, exc.segment_number, exc.offset)
-    except BaseException as exc:  # reported to the parent, which raises
+    except X12SyntaxError as exc:  # the parent's to raise, if the state at the cut agrees
+        reply = ("syntax", assumed, (exc.problem, exc.source, exc.segment_number, exc.offset))
+    except BaseException as exc:  # the parent reads on alone
         reply = ("error", repr(exc))
     try:
         payload = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
