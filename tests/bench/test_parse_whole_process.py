@@ -8,9 +8,9 @@ No pandas on this path: Parquet columns are built from buffers (``pipeline.parse
 and with two CPUs the one big transaction set is parsed by two processes
 (``pipeline.parse.split835``: the child takes the claims from a CLP near the middle).
 
-Measured on the 2-core machine, three runs, load average 1.07-1.19 (other work beside):
-ours 2.0-2.1 s wall, 3.5-3.7 s CPU (both processes); edi-835-parser 19.4-20.1 s wall;
-9.0-9.6x by wall, 5.2-5.6x by CPU. One process alone took 3.1-3.2 s wall on the idle
+Measured on the 2-core machine, three runs, load average 0.94-1.12 (other work beside):
+ours 2.1-2.2 s wall, 3.8 s CPU (both processes); edi-835-parser 18.9-21.4 s wall;
+8.9-9.8x by wall, 5.1-5.6x by CPU. One process alone took 3.1-3.2 s wall on the idle
 machine (about 6.2x: no margin) and 3.7 s on a busier one (5.4x). Peak RSS as ``wait4``
 reports it (~400 MiB) includes the pytest process the child was forked from before its
 exec; standalone the parse is ~180 MiB (parent) and ~110 MiB (child).
