@@ -13,7 +13,7 @@ by one through their ``dispatch``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -32,7 +32,7 @@ from pipeline.x12.problems import Problem
 from pipeline.x12.reader import SegmentBatch, Source, read_batches
 from pipeline.x12.segments import Segment
 
-__all__ = ["Handler", "Run", "drive", "source_label"]
+__all__ = ["Handler", "Run", "Session", "drive", "source_label"]
 
 
 class Handler(Protocol):
@@ -83,71 +83,105 @@ def drive(source: Source, *, name: str | None = None, run: Run | None = None) ->
     Raises :class:`X12SyntaxError` for unreadable input, and at the end when the file
     held no 835, 271, 999, 277CA or TA1 at all.
     """
-    run = run or Run()
-    label = source_label(source, name)
-    stem = Path(label).stem if label not in ("<bytes>", "<stream>") else label.strip("<>")
-    out: list[object] = []
-    checker = EnvelopeChecker(label)  # the one SNIP 1 checker, as `claimflow validate`'s
-    handlers = run.handlers
-    current: Handler | None = None
-    dispatch: Mapping[str, Callable[[Segment], None]] | None = None
-    feed_batch: Callable[[SegmentBatch], None] | None = None
-    after_batch = run.after_batch
-    skipped = ""
-    for item in read_batches(source, name=label):
-        if isinstance(item, SegmentBatch):
-            if feed_batch is not None:
-                feed_batch(item)
-            elif dispatch is not None:
-                for seg in item.segments():
-                    handler = dispatch.get(seg.elements[0])
-                    if handler is not None:
-                        handler(seg)
-            del item  # let its segments go before the reader splits the next chunk
-            if out:
-                yield from _flush(out)
-            if after_batch is not None:
-                after_batch()
-            continue
-        seg = item  # an envelope segment (ISA, GS, ST, SE, GE, IEA, TA1)
-        tag = seg.elements[0]
-        checker.feed(seg)
-        if checker.problems:
-            out.extend(checker.problems)
-            checker.problems.clear()
-        if tag == "ST":
-            env = seg.envelope
-            kind = transaction_kind(seg[1], env.functional_id, env.implementation or env.version)
-            if kind is None:
-                skipped = skipped or seg[1]
-                current = dispatch = feed_batch = None
-                out.append(_unsupported(seg))
-            else:
-                current = handlers.get(kind) or handlers.setdefault(
-                    kind, _make(kind, out, stem, run)
-                )
-                if kind not in run.kinds:
-                    run.kinds.append(kind)
-                current.start(seg)
-                dispatch = current.dispatch
-                feed_batch = getattr(current, "feed_batch", None)
-        elif tag == "SE":
-            if current is not None:
-                current.end(seg)
-            current = dispatch = feed_batch = None
-        elif tag == "TA1":
-            ta1 = handlers.get("TA1") or handlers.setdefault("TA1", _make("TA1", out, stem, run))
-            if "TA1" not in run.kinds:
-                run.kinds.append("TA1")
-            ta1.feed(seg)
-        if out:
-            yield from _flush(out)
-    for parser in handlers.values():
-        parser.finish()
-    yield from _flush(out)
-    if not run.kinds:
-        what = f"found ST01 {skipped!r}" if skipped else "no transaction set and no TA1"
-        raise X12SyntaxError(f"no 835, 271, 999, 277CA or TA1 in file ({what})", source=label)
+    session = Session(source, name=name, run=run)
+    yield from session.consume(read_batches(source, name=session.label))
+    yield from session.close()
+
+
+class Session:
+    """:func:`drive` in steps: :meth:`consume` the reader's items (once, or window after
+    window of one file), then :meth:`close`."""
+
+    def __init__(self, source: Source, *, name: str | None = None, run: Run | None = None):
+        self.run = run or Run()
+        label = self.label = source_label(source, name)
+        self.stem = Path(label).stem if label not in ("<bytes>", "<stream>") else label.strip("<>")
+        self.out: list[object] = []
+        self.checker = EnvelopeChecker(label)  # the one SNIP 1 checker, as `claimflow validate`'s
+        self.current: Handler | None = None
+        self.dispatch: Mapping[str, Callable[[Segment], None]] | None = None
+        self.feed_batch: Callable[[SegmentBatch], None] | None = None
+        self.skipped = ""
+
+    def consume(self, items: Iterable[Segment | SegmentBatch]) -> Iterator[object]:
+        """Route ``items`` (what :func:`~pipeline.x12.reader.read_batches` yields) to the
+        parsers; yield the records as each batch completes them."""
+        run, out, checker = self.run, self.out, self.checker
+        handlers = run.handlers
+        current, dispatch, feed_batch = self.current, self.dispatch, self.feed_batch
+        after_batch = run.after_batch
+        try:
+            for item in items:
+                if isinstance(item, SegmentBatch):
+                    if feed_batch is not None:
+                        feed_batch(item)
+                    elif dispatch is not None:
+                        for seg in item.segments():
+                            handler = dispatch.get(seg.elements[0])
+                            if handler is not None:
+                                handler(seg)
+                    del item  # let its segments go before the reader splits the next chunk
+                    if out:
+                        yield from _flush(out)
+                    if after_batch is not None:
+                        after_batch()
+                    continue
+                seg = item  # an envelope segment (ISA, GS, ST, SE, GE, IEA, TA1)
+                tag = seg.elements[0]
+                checker.feed(seg)
+                if checker.problems:
+                    out.extend(checker.problems)
+                    checker.problems.clear()
+                if tag == "ST":
+                    env = seg.envelope
+                    kind = transaction_kind(
+                        seg[1], env.functional_id, env.implementation or env.version
+                    )
+                    if kind is None:
+                        self.skipped = self.skipped or seg[1]
+                        current = dispatch = feed_batch = None
+                        out.append(_unsupported(seg))
+                    else:
+                        current = handlers.get(kind) or handlers.setdefault(
+                            kind, _make(kind, out, self.stem, run)
+                        )
+                        if kind not in run.kinds:
+                            run.kinds.append(kind)
+                        current.start(seg)
+                        dispatch = current.dispatch
+                        feed_batch = getattr(current, "feed_batch", None)
+                elif tag == "SE":
+                    if current is not None:
+                        current.end(seg)
+                    current = dispatch = feed_batch = None
+                elif tag == "TA1":
+                    ta1 = handlers.get("TA1") or handlers.setdefault(
+                        "TA1", _make("TA1", out, self.stem, run)
+                    )
+                    if "TA1" not in run.kinds:
+                        run.kinds.append("TA1")
+                    ta1.feed(seg)
+                if out:
+                    yield from _flush(out)
+        finally:
+            self.current, self.dispatch, self.feed_batch = current, dispatch, feed_batch
+
+    def drain(self) -> Iterator[object]:
+        """Records a parser completed outside :meth:`consume` (as when told to close a claim)."""
+        return _flush(self.out)
+
+    def close(self) -> Iterator[object]:
+        """Finish every parser; raise when the file held nothing this reads."""
+        run = self.run
+        for parser in run.handlers.values():
+            parser.finish()
+        yield from _flush(self.out)
+        if not run.kinds:
+            skipped = self.skipped
+            what = f"found ST01 {skipped!r}" if skipped else "no transaction set and no TA1"
+            raise X12SyntaxError(
+                f"no 835, 271, 999, 277CA or TA1 in file ({what})", source=self.label
+            )
 
 
 def _flush(out: list[object]) -> Iterator[object]:

@@ -446,6 +446,10 @@ class Remit835Parser:
     def finish(self) -> None:
         self._flush(force=True)
 
+    def close_claim(self) -> None:
+        """Complete the open claim now (its segments were all fed: the next is a CLP)."""
+        self._close_claim()
+
     # -- amounts --------------------------------------------------------------------
     def _money(self, text: str, number: int, tag: str, name: str) -> Decimal | None:
         """Decimal of an amount; invalid text gives None and a problem row."""

@@ -42,6 +42,7 @@ __all__ = [
     "KIND_TABLES",
     "TableBuilder",
     "TableWriter",
+    "arrow_table",
     "empty_frame",
 ]
 
@@ -333,6 +334,18 @@ def _arrow_schema(table: str) -> Any:
     return pa.schema([(c, types[kind]) for c, kind in _SPEC[table]])
 
 
+def arrow_table(table: str, rows: list[Any]) -> Any:
+    """Rows of ``table`` as a ``pyarrow.Table`` of its Parquet schema (no pandas)."""
+    import pyarrow as pa
+
+    from pipeline.parse.arrow import arrow_column
+
+    schema = _arrow_schema(table)
+    columns = zip(*rows, strict=True)
+    arrays = [arrow_column(col, f.type) for col, f in zip(columns, schema, strict=True)]
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
 class TableWriter:
     """Appends row chunks to ``<out>/<table>.csv`` or ``.parquet``, one file per table.
 
@@ -365,16 +378,14 @@ class TableWriter:
                     self.path(table), mode="w" if first else "a", header=first, index=False
                 )
             return
-        import pyarrow as pa
-
-        from pipeline.parse.arrow import arrow_column
-
         writer = self._parquet_writer(table)
         if rows:
-            schema = _arrow_schema(table)
-            columns = zip(*rows, strict=True)
-            arrays = [arrow_column(col, f.type) for col, f in zip(columns, schema, strict=True)]
-            self._in_background(writer.write_table, pa.Table.from_arrays(arrays, schema=schema))
+            self._in_background(writer.write_table, arrow_table(table, rows))
+
+    def write_arrow(self, table: str, chunk: Any) -> None:
+        """Append a ``pyarrow.Table`` of ``table``'s schema (Parquet only)."""
+        self.counts[table] = self.counts.get(table, 0) + chunk.num_rows
+        self._in_background(self._parquet_writer(table).write_table, chunk)
 
     def _in_background(self, write: Callable[[Any], None], chunk: Any) -> None:
         """Encode and write ``chunk`` on the writer's thread (pyarrow lets go of the GIL

@@ -32,8 +32,10 @@ from pipeline.x12.segments import Delimiters, Envelope, Segment
 __all__ = [
     "BATCH_CHUNK_SIZE",
     "CHUNK_SIZE",
+    "Checkpoint",
     "SegmentBatch",
     "Source",
+    "Window",
     "read_batches",
     "read_segments",
 ]
@@ -60,6 +62,32 @@ def read_segments(
     finally:
         if owned:
             stream.close()
+
+
+@dataclasses.dataclass(frozen=True)
+class Checkpoint:
+    """A place where a reader can pick up: the byte ``offset`` just after a segment
+    terminator, the ``number`` of segments before it and the envelope context
+    (interchange, group, transaction set; which of them are open) there."""
+
+    offset: int
+    number: int
+    delimiters: Delimiters
+    envelopes: tuple[Envelope, Envelope, Envelope]
+    open: tuple[str, ...] = ("ISA", "GS", "ST")  # envelope segments open there
+
+
+@dataclasses.dataclass
+class Window:
+    """Read only part of a plain (single-byte, no BOM) file, for two processes sharing one
+    transaction set: from ``resume`` (default: the file's start) up to byte ``stop``
+    (default: its end). ``stop`` must sit just after a segment terminator (else the
+    reader raises what it raises at a file cut short there); it ends there quietly and
+    leaves ``reached``, the checkpoint to go on from."""
+
+    resume: Checkpoint | None = None
+    stop: int | None = None
+    reached: Checkpoint | None = None
 
 
 class SegmentBatch:
@@ -113,15 +141,24 @@ class SegmentBatch:
 
 
 def read_batches(
-    source: Source, *, name: str | None = None, chunk_size: int = BATCH_CHUNK_SIZE
+    source: Source,
+    *,
+    name: str | None = None,
+    chunk_size: int = BATCH_CHUNK_SIZE,
+    window: Window | None = None,
 ) -> Iterator[Segment | SegmentBatch]:
     """:func:`read_segments` for hot parsers: body segments come in :class:`SegmentBatch`
     runs (at most one buffer chunk each), envelope segments (ISA, GS, ST, SE, GE, IEA,
     TA1) as :class:`Segment` objects, in file order. Same checks, same errors; a batch
-    read before an error is yielded before the error is raised."""
+    read before an error is yielded before the error is raised. ``window``: read only
+    that part of the file (numbers and offsets stay those of the whole file)."""
     stream, label, owned = _open(source, name)
     try:
-        yield from _Reader(stream, label, chunk_size).batches()
+        reader = _Reader(stream, label, chunk_size)
+        if window is None:
+            yield from reader.batches()
+        else:
+            yield from reader.window(window)
     finally:
         if owned:
             stream.close()
@@ -148,6 +185,7 @@ class _Reader:
         self.byte_scale = 1
         self.fix_encoding = True
         self.number = 0
+        self.stop: Window | None = None  # a window that ends before the file does
 
     # -- decoding ---------------------------------------------------------------
     def _chunks(self) -> Iterator[str]:
@@ -194,10 +232,49 @@ class _Reader:
             else:
                 yield from item.segments()
 
-    def batches(self) -> Iterator[Segment | SegmentBatch]:
-        chunks = self._chunks()
-        buf, base = "", 0  # base: text offset of buf[0]
-        exhausted = False
+    def window(self, window: Window) -> Iterator[Segment | SegmentBatch]:
+        """:meth:`batches` over ``window``: single-byte text read as Latin-1, as
+        :meth:`_chunks` reads a file without a BOM."""
+        start = 0 if window.resume is None else window.resume.offset
+        self.stream.seek(start)
+        limit = None if window.stop is None else window.stop - start
+        self.stop = window if window.stop is not None else None
+
+        def chunks() -> Iterator[str]:
+            left = limit
+            while left is None or left > 0:
+                data = self.stream.read(
+                    self.chunk_size if left is None else min(left, self.chunk_size)
+                )
+                if not data:
+                    return
+                if left is not None:
+                    left -= len(data)
+                yield data.decode("latin-1")
+
+        resume = window.resume
+        if resume is None:
+            yield from self.batches(chunks())
+            return
+        self.number = resume.number
+        tracker = _EnvelopeTracker(self, resume.delimiters)
+        tracker.interchange, tracker.group, tracker.envelope = resume.envelopes
+        tracker.open = list(resume.open)
+        source = chunks()
+        buf, base, exhausted = yield from self._interchange(
+            "", resume.offset, resume.delimiters, source, False, tracker
+        )
+        yield from self.batches(source, buf, base, exhausted)
+
+    def batches(
+        self,
+        chunks: Iterator[str] | None = None,
+        buf: str = "",
+        base: int = 0,  # base: text offset of buf[0]
+        exhausted: bool = False,
+    ) -> Iterator[Segment | SegmentBatch]:
+        if chunks is None:
+            chunks = self._chunks()
         while True:
             while len(buf) < 512 and not exhausted:
                 nxt = next(chunks, None)
@@ -253,6 +330,7 @@ class _Reader:
         delimiters: Delimiters,
         chunks: Iterator[str],
         exhausted: bool,
+        resumed: _EnvelopeTracker | None = None,
     ) -> Generator[Segment | SegmentBatch, None, tuple[str, int, bool]]:
         """Yield one interchange: envelope segments, and body segments in batches.
 
@@ -264,7 +342,7 @@ class _Reader:
         strip_chars = "".join(c for c in _WHITESPACE if c not in delimiters.active())
         ws = frozenset(strip_chars)
         fix = self.fix_encoding and all(c.isascii() for c in delimiters.active())
-        tracker = _EnvelopeTracker(self, delimiters)
+        tracker = resumed or _EnvelopeTracker(self, delimiters)
         valid_ids: set[str] = set()
         # body_ids: ids checked valid and allowed since the last envelope segment; known_body:
         # every body id checked in this interchange. Right after an ST all of them are
@@ -273,7 +351,7 @@ class _Reader:
         body_ids: set[str] = set()
         known_body: set[str] = set()
         number = self.number
-        first = True
+        first = resumed is None
         while True:
             off = base
             redecode = fix and not buf.isascii()
@@ -402,6 +480,13 @@ class _Reader:
             if nxt is None:
                 exhausted = True
                 self.number = number
+                stop = self.stop
+                if stop is not None and not tail and tracker.open:
+                    # The end of a window, between two segments of an interchange.
+                    envelopes = (tracker.interchange, tracker.group, tracker.envelope)
+                    opened = tuple(tracker.open)
+                    stop.reached = Checkpoint(base, number, delimiters, envelopes, opened)
+                    return "", base, True
                 if _unterminated_last_ok(tail, delimiters):
                     buf = tail + term
                     continue
