@@ -229,24 +229,24 @@ def _share(model: BaseModel, pool: dict[object, Any]) -> BaseModel:
     memory of a large practice. All shared values are immutable; the fields-set is copied
     by ``_Model.__setattr__`` before pydantic adds to it."""
     fields_set = model.__pydantic_fields_set__
-    key: object = frozenset(fields_set)
-    object.__setattr__(model, "__pydantic_fields_set__", pool.setdefault(key, fields_set))
+    share = pool.setdefault
+    object.__setattr__(model, "__pydantic_fields_set__", share(frozenset(fields_set), fields_set))
     values = model.__dict__
     for name, value in values.items():
         kind = type(value)
         if kind is str or kind is date:
-            values[name] = pool.setdefault(value, value)
+            values[name] = share(value, value)
         elif kind is Decimal:
             # Decimal("1.0") == Decimal("1.00") but prints differently: key by the text.
-            values[name] = pool.setdefault((kind, str(value)), value)
-        elif isinstance(value, BaseModel):
-            _share(value, pool)
+            values[name] = share((kind, str(value)), value)
         elif kind is list:
             for i, item in enumerate(value):
                 if type(item) is str:
-                    value[i] = pool.setdefault(item, item)
+                    value[i] = share(item, item)
                 elif isinstance(item, BaseModel):
                     _share(item, pool)
+        elif value is not None and hasattr(kind, "__pydantic_fields__"):
+            _share(value, pool)
     return model
 
 
