@@ -142,10 +142,11 @@ def _load_practice(folder: Path, mappings_dir: str | Path | None, charges: bool)
         raise PracticeDataError(f"{folder}: practice folder does not exist")
     maps = mappings / "practice"
     issues: list[Issue] = []
+    pool: dict[object, Any] = {}
 
     def table(name: str, model: type[BaseModel]) -> list[tuple[int, Any]]:
         tmap = _read_map(maps / f"{name}.yaml")
-        return list(_load_table(folder, tmap, model, issues))
+        return [(n, _share(m, pool)) for n, m in _load_table(folder, tmap, model, issues)]
 
     billing_rows = table("billing_provider", BillingProvider)
     if not billing_rows:
@@ -218,6 +219,35 @@ def _attach_charges(
         _attach_eob_line(encounters.get(line.encounter_id), line, row, issues)
     for encounter in encounters.values():
         encounter.charges.sort(key=lambda c: c.line_number)
+
+
+def _share(model: BaseModel, pool: dict[object, Any]) -> BaseModel:
+    """``model`` with its values and fields-set replaced by equal ones already loaded.
+
+    A practice repeats codes, names, dates and amounts on every row, and every instance's
+    fields-set is one of a few: one object each instead of one per cell is most of the
+    memory of a large practice. All shared values are immutable; the fields-set is copied
+    by ``_Model.__setattr__`` before pydantic adds to it."""
+    fields_set = model.__pydantic_fields_set__
+    share = pool.setdefault
+    object.__setattr__(model, "__pydantic_fields_set__", share(frozenset(fields_set), fields_set))
+    values = model.__dict__
+    for name, value in values.items():
+        kind = type(value)
+        if kind is str or kind is date:
+            values[name] = share(value, value)
+        elif kind is Decimal:
+            # Decimal("1.0") == Decimal("1.00") but prints differently: key by the text.
+            values[name] = share((kind, str(value)), value)
+        elif kind is list:
+            for i, item in enumerate(value):
+                if type(item) is str:
+                    value[i] = share(item, item)
+                elif isinstance(item, BaseModel):
+                    _share(item, pool)
+        elif value is not None and hasattr(kind, "__pydantic_fields__"):
+            _share(value, pool)
+    return model
 
 
 def _no_patients(folder: Path, maps: Path, issues: list[Issue]) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
@@ -49,6 +49,12 @@ Frequency = Literal["1", "7", "8"]
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # The loader shares one fields-set among equal loaded instances (memory); pydantic
+        # adds the assigned name to it, so give this instance its own copy first.
+        object.__setattr__(self, "__pydantic_fields_set__", set(self.__pydantic_fields_set__))
+        super().__setattr__(name, value)
 
 
 class Address(_Model):
