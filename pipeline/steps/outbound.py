@@ -260,7 +260,7 @@ def _on_file(ledger: Ledger, service_types: ServiceTypeMap | None) -> Eligibilit
         from pipeline.settings import get_settings
 
         service_types = load_service_types(get_settings().mappings_dir)
-    return EligibilityOnFile(coverage_facts(ledger.eligibility_checks()), service_types)
+    return EligibilityOnFile(coverage_facts(ledger.iter_eligibility_checks()), service_types)
 
 
 def _sent_claims(ledger: Ledger, encounters: Iterable[Encounter]) -> list[ClaimRecord]:
