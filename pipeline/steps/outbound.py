@@ -176,15 +176,11 @@ def stage_claims(
     summary = SendSummary("837", already_sent=len(encounters) - len(todo))
     if not todo:
         return summary
-    # Scrub against every encounter: a duplicate of a claim sent last night is still a
-    # duplicate tonight.
     with stage("scrub"):
-        on_file = _on_file(ledger, service_types)
-        report = scrub(practice, encounters, today=on, codes=codes, eligibility=on_file)
-    pending = {e.encounter_id for e in todo}
-    errors = [f for f in report.errors() if f.encounter_id in pending]
+        errors, scrub_held = _scrub_todo(
+            ledger, practice, encounters, todo, on=on, codes=codes, service_types=service_types
+        )
     buffer = io.StringIO()
-    scrub_held = report.held  # a set built per call: once, not once per encounter
     with stage("build"):
         built = build_837p(
             practice,
@@ -208,6 +204,7 @@ def stage_claims(
         ctl = Controls(built.interchange_control_number, built.group_control_number, st02, "837")
         claims.update({ids[pcn]: ctl for pcn in pcns})
     content = buffer.getvalue().encode("ascii")
+    buffer.close()  # the text as str is not needed next to its bytes
     name = _remote_name(profile, practice, "837", built.interchange_control_number)
     if _stage(ledger, workspace, summary, content, name, claims, (), "837"):
         summary.count = len(claims)
@@ -235,12 +232,35 @@ def send_claims(
 # -- helpers ------------------------------------------------------------------------------------
 
 
+def _scrub_todo(
+    ledger: Ledger,
+    practice: Practice,
+    encounters: list[Encounter],
+    todo: list[Encounter],
+    *,
+    on: date,
+    codes: CodeSets,
+    service_types: ServiceTypeMap | None,
+) -> tuple[list[Finding], set[str]]:
+    """The errors on the encounters to send, and every held encounter id.
+
+    Scrubbed against every encounter: a duplicate of a claim sent last night is still a
+    duplicate tonight. A function of its own so the 271 facts and the full report (warnings
+    included) are freed before the build, not kept for the rest of the claims step.
+    """
+    on_file = _on_file(ledger, service_types)
+    report = scrub(practice, encounters, today=on, codes=codes, eligibility=on_file)
+    pending = {e.encounter_id for e in todo}
+    errors = [f for f in report.errors() if f.encounter_id in pending]
+    return errors, report.held  # held: a set built per call, once, not once per encounter
+
+
 def _on_file(ledger: Ledger, service_types: ServiceTypeMap | None) -> EligibilityOnFile:
     if service_types is None:
         from pipeline.settings import get_settings
 
         service_types = load_service_types(get_settings().mappings_dir)
-    return EligibilityOnFile(coverage_facts(ledger.eligibility_checks()), service_types)
+    return EligibilityOnFile(coverage_facts(ledger.iter_eligibility_checks()), service_types)
 
 
 def _sent_claims(ledger: Ledger, encounters: Iterable[Encounter]) -> list[ClaimRecord]:

@@ -100,3 +100,13 @@ def test_271_facts_are_stored_per_patient_payer_and_date(ledger: Ledger, tmp_pat
     assert facts.plan_begin == dt.date(2026, 1, 1)
     (auth,) = facts.authorizations
     assert (auth.procedure_code, auth.places_of_service) == ("72148", frozenset({"22"}))
+
+
+def test_iter_eligibility_checks_reads_in_chunks_the_same_records(ledger: Ledger) -> None:
+    for n in range(5):  # more rows than one chunk of 2: the read goes on past a chunk
+        request = EligibilityRequest(f"TRC{n}", "FAB03", member_id=f"M{n}", patient_id=f"P{n}")
+        ledger.record_eligibility_request(request)
+        ledger.record_eligibility_response(f"TRC{n}", {**SUMMARY, "trace_number": f"TRC{n}"})
+    streamed = list(ledger.iter_eligibility_checks(chunk=2))
+    assert [c.trace_number for c in streamed] == [f"TRC{n}" for n in range(5)]
+    assert streamed == ledger.eligibility_checks()
