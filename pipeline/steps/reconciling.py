@@ -71,14 +71,17 @@ def reconcile_and_export(
         remit = combine_tables(parse_files([local_path(f) for f in posted]))
     as_of = min(on, period.end) if period is not None and period.end else on
     with stage("reconcile"), no_cyclic_gc():
+        inputs = _ledger_inputs(ledger, practice, remit, on=on)
+        inputs["remit"] = remit
+        del remit  # the 835 tables: let go when reconcile returns, not held through export
         result = reconcile(
-            remit,
             as_of=as_of,
             appointments=appointments_from_practice(practice),
             practice=practice_facts(practice),
             period=period,
-            **_ledger_inputs(ledger, practice, remit, on=on),
+            **inputs,
         )
+        del inputs
         if result.tables.get("flags") is not None:  # what the payers' 277s said (claim status)
             result.tables["flags"] = annotate_flags(result.tables["flags"], ledger, practice)
     exports_dir = out / "exports" if out else workspace.exports_dir
