@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from pipeline.gcpause import no_cyclic_gc
 from pipeline.parse.driver import Run, drive, source_label
 from pipeline.parse.t835 import Remit835Parser, RemitClaim
-from pipeline.parse.tables import COLUMNS, KIND_TABLES, TableBuilder, TableWriter
+from pipeline.parse.tables import KIND_TABLES, TableBuilder, TableWriter
 from pipeline.x12.reader import Source
 
 if TYPE_CHECKING:
@@ -133,7 +133,7 @@ def stream_tables(
 
     def drain_full_chunk() -> None:
         if builder.claims >= chunk_claims:
-            _drain(builder, writer)
+            builder.drain(writer)
 
     run = Run(
         known_claims=known_claims, remember=remember, remit_sink=builder,
@@ -143,8 +143,8 @@ def stream_tables(
         for record in drive(source, name=name, run=run):
             builder.add(record)
             if builder.claims >= chunk_claims:  # a long run of records from one batch
-                _drain(builder, writer)
-        _drain(builder, writer)
+                builder.drain(writer)
+        builder.drain(writer)
     return run
 
 
@@ -163,14 +163,6 @@ def parse_835_to_parquet(
         counts = writer.close(KIND_TABLES["835"] + ("problems",))
     del run
     return counts
-
-
-def _drain(builder: TableBuilder, writer: TableWriter) -> None:
-    builder.claims = 0
-    for table in COLUMNS:
-        rows = builder.take(table)
-        if rows:
-            writer.write(table, rows)
 
 
 def _seen_claims(run: Run) -> dict[str, str]:

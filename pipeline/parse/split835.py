@@ -27,14 +27,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO
 
 from pipeline.errors import X12SyntaxError
 from pipeline.gcpause import no_cyclic_gc
 from pipeline.parse.common import parse_decimal
 from pipeline.parse.driver import Run, Session
 from pipeline.parse.t835 import HOLD_LIMIT, Remit835Parser, RemitPayment
-from pipeline.parse.tables import COLUMNS, TableBuilder, TableWriter, arrow_table
+from pipeline.parse.tables import COLUMNS, RowSink, TableBuilder, TableWriter, arrow_table
 from pipeline.x12.reader import Checkpoint, SegmentBatch, Window, read_batches
 
 __all__ = ["SPLIT_BYTES", "Split", "split_tables"]
@@ -204,7 +204,7 @@ def _fork_and_parse(
         envelope_seen = _parse_window(path, mine, session, builder, writer, chunk_claims)
         parser.close_claim()  # its segments end at the cut: the next one is a CLP
         builder.add_all(session.drain())
-        _drain(builder, writer)
+        builder.drain(writer)
         reply = _read_all(reader)
     except BaseException:
         os.kill(pid, signal.SIGKILL)
@@ -235,11 +235,11 @@ def _fork_and_parse(
         rest = Window(resume=mine.reached)
         _parse_window(path, rest, session, builder, writer, chunk_claims)
         builder.add_all(session.close())
-        _drain(builder, writer)
+        builder.drain(writer)
         return False
     _, _, kinds, seen = result
     parser.finish()  # claims held back behind a reversal before the cut come first
-    _drain(builder, writer)
+    builder.drain(writer)
     run.kinds[:] = kinds
     if seen is not None:
         parser.seen_pcn, parser.seen_icn = seen
@@ -248,7 +248,7 @@ def _fork_and_parse(
 
 
 def _parse_window(
-    path: Path, window: Window, session: Session, builder: TableBuilder, writer: _Sink,
+    path: Path, window: Window, session: Session, builder: TableBuilder, writer: RowSink,
     chunk_claims: int,
 ) -> bool:  # fmt: skip
     """Feed ``window`` of ``path`` through ``session`` into ``writer`` in chunks; whether an
@@ -257,7 +257,7 @@ def _parse_window(
 
     def drain_full_chunk() -> None:
         if builder.claims >= chunk_claims:
-            _drain(builder, writer)
+            builder.drain(writer)
 
     def items() -> Any:
         nonlocal envelope
@@ -271,22 +271,10 @@ def _parse_window(
         for record in session.consume(items()):
             builder.add(record)
             if builder.claims >= chunk_claims:
-                _drain(builder, writer)
+                builder.drain(writer)
     finally:
         session.run.after_batch = None
     return envelope
-
-
-class _Sink(Protocol):
-    def write(self, table: str, rows: list[Any]) -> None: ...
-
-
-def _drain(builder: TableBuilder, sink: _Sink) -> None:
-    builder.claims = 0
-    for table in COLUMNS:
-        rows = builder.take(table)
-        if rows:
-            sink.write(table, rows)
 
 
 def _state(number: int, parser: Remit835Parser, seen: bool) -> _State:
@@ -346,7 +334,7 @@ def _child(
             spool = _ArrowSpool(folder)
             _parse_window(path, Window(resume=start), session, builder, spool, chunk_claims)
             builder.add_all(session.close())
-            _drain(builder, spool)
+            builder.drain(spool)
             spool.close()
             seen = (parser.seen_pcn, parser.seen_icn) if want_seen else None
             reply = ("ok", assumed, session.run.kinds, seen)

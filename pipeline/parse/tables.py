@@ -18,7 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cache
 from operator import attrgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pipeline.parse.t271 import EligibilityBenefit, EligibilitySummary
 from pipeline.parse.t277 import ClaimStatus
@@ -40,6 +40,7 @@ __all__ = [
     "COLUMNS",
     "DECIMAL_COLUMNS",
     "KIND_TABLES",
+    "RowSink",
     "TableBuilder",
     "TableWriter",
     "arrow_table",
@@ -191,6 +192,12 @@ if any(COLUMNS[t] != list(cols) for t, cols in ROW_COLUMNS.items()):  # pragma: 
     raise RuntimeError("t835.ROW_COLUMNS differs from the remit table columns")
 
 
+class RowSink(Protocol):
+    """Where a :class:`TableBuilder` drains its rows (a :class:`TableWriter`, a spool)."""
+
+    def write(self, table: str, rows: list[Any]) -> None: ...
+
+
 class TableBuilder:
     """Collects records as row tuples per table; hands them out as DataFrames or chunks.
 
@@ -266,6 +273,14 @@ class TableBuilder:
         rows = self.rows[table]
         self.rows[table] = []
         return rows
+
+    def drain(self, sink: RowSink) -> None:
+        """Hand every table's rows collected so far to ``sink`` and start the next chunk."""
+        self.claims = 0
+        for table in COLUMNS:
+            rows = self.take(table)
+            if rows:
+                sink.write(table, rows)
 
     def frames(self, tables: Iterable[str]) -> dict[str, pd.DataFrame]:
         return {t: to_frame(t, self.take(t)) for t in tables}
