@@ -18,12 +18,12 @@ from pipeline.reconcile.appeals import (
     appeal_outcomes,
     appeal_worklist,
 )
+from pipeline.reconcile.eligibility_rows import EligibilityRows
 from pipeline.reconcile.estimates import PATIENT_ESTIMATE_COLUMNS, patient_estimates
 from pipeline.reconcile.inputs import (
     ELIGIBILITY_SUMMARY,
     Submitted,
     as_decimal,
-    as_text,
     check_columns,
     empty_frame,
     records,
@@ -206,8 +206,8 @@ def reconcile(
     nsa = _nsa_context(nsa_ref, case_events, practice or {})
     match = match_remittance(remit_tables(remit), submitted, refused)
     _name_payers(match, profiles)
-    elig_rows = records(elig)  # read by the rules and the estimates, never changed
-    elig_by_member = {as_text(r.get("member_id")): r for r in elig_rows}
+    elig_rows = EligibilityRows(elig)  # read-only views of the frame's rows, no dict each
+    elig_by_member = elig_rows.by_member()
     typed, recon = evaluate(match, profiles, fees, book, thresholds, as_of, elig_by_member, nsa)
     flags = [f.row() | {"payer_name": _payer_name(profiles, f.payer)} for f in typed]
     for row in recon:
@@ -290,16 +290,16 @@ _ELIGIBILITY_AMOUNTS = tuple(
 
 
 def _eligibility_amounts(frame: pd.DataFrame) -> pd.DataFrame:
-    """271 amounts as Decimals (a ledger keeps them as text)."""
-    out = frame.copy()
+    """271 amounts as Decimals (a ledger keeps them as text), in ``frame`` itself: reconcile's
+    own copy (``check_columns`` made it), so no third copy of a night's 271s."""
     for column in _ELIGIBILITY_AMOUNTS:
-        if column in out.columns:
-            out[column] = pd.Series(
-                _decimals(out[column], f"eligibility_summary.{column}"),
-                index=out.index,
+        if column in frame.columns:
+            frame[column] = pd.Series(
+                _decimals(frame[column], f"eligibility_summary.{column}"),
+                index=frame.index,
                 dtype=object,
             )
-    return out
+    return frame
 
 
 def _decimals(cells: Iterable[object], where: str) -> list[Decimal | None]:

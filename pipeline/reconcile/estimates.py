@@ -86,9 +86,9 @@ def _rate(value: object) -> Decimal | None:
 class _OnFile:
     """271 summaries by (patient, payer) with their dates, and by member id."""
 
-    def __init__(self, rows: Iterable[dict[str, Any]]) -> None:
-        self.by_patient: dict[tuple[str, str], list[dict[str, Any]]] = {}
-        self.by_member: dict[str, dict[str, Any]] = {}
+    def __init__(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        self.by_patient: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+        self.by_member: dict[str, Mapping[str, Any]] = {}
         for row in rows:
             self.by_member[as_text(row.get("member_id"))] = row
             patient = as_text(row.get("patient_id"))
@@ -96,7 +96,7 @@ class _OnFile:
                 key = (patient, as_text(row.get("payer_id")))
                 self.by_patient.setdefault(key, []).append(row)
 
-    def find(self, appt: Mapping[str, Any], on: date) -> dict[str, Any] | None:
+    def find(self, appt: Mapping[str, Any], on: date) -> Mapping[str, Any] | None:
         key = (as_text(appt.get("patient_id")), as_text(appt.get("payer_id")))
         rows = self.by_patient.get(key)
         if rows:
@@ -119,10 +119,10 @@ def patient_estimates(
     payers: Mapping[str, PayerProfile],
     service_types: ServiceTypeMap | None = None,
     *,
-    eligibility_rows: list[dict[str, Any]] | None = None,
+    eligibility_rows: Iterable[Mapping[str, Any]] | None = None,
 ) -> pd.DataFrame:
-    """One estimate per appointment; ``eligibility_rows``: ``records(eligibility)`` when the
-    caller has them already (read, never changed)."""
+    """One estimate per appointment; ``eligibility_rows``: the rows of ``eligibility`` when
+    the caller has them already (``records`` or ``EligibilityRows``; read, never changed)."""
     types = service_types or _default_service_types()
     on_file = _OnFile(records(eligibility) if eligibility_rows is None else eligibility_rows)
     rows = [_estimate(a, on_file, fees, payers, types) for a in records(appointments)]

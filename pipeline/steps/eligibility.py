@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from concurrent.futures import Executor
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +16,8 @@ from pipeline.steps.summaries import EligibilityResult
 from pipeline.steps.workspace import Workspace
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from pipeline.x12.split import Piece
 
 __all__ = ["eligibility_table", "process_eligibility", "summary_rows"]
@@ -115,13 +118,42 @@ def _piece_rows(piece: Piece, name: str) -> list[Any]:
     return _summary_table_rows(piece.read(), name)
 
 
-def eligibility_table(ledger: Ledger) -> list[dict[str, Any]]:
+def eligibility_table(ledger: Ledger, *, chunk: int = 1000) -> pd.DataFrame | None:
     """The ``eligibility_summary`` row of every answered inquiry (for reconciliation), with
     the patient, payer and date it was asked about (``patient_id``, ``payer_id``,
-    ``service_date``: what patient estimates join on)."""
-    return [
-        dict(c.summary)
-        | {"patient_id": c.patient_id, "payer_id": c.payer_id or "", "service_date": c.service_date}
-        for c in ledger.eligibility_checks()
-        if c.summary
-    ]
+    ``service_date``: what patient estimates join on); ``None`` when none is answered.
+
+    The frame ``pd.DataFrame`` makes of those rows as dicts (columns in first-seen order, a
+    cell a row lacks NaN), built column by column from the ledger read ``chunk`` checks at a
+    time, so a night's 271s are never all in memory as dicts. Equal texts and dates are one
+    object: a night repeats a few plans' amounts, names and dates thousands of times.
+    """
+    import pandas as pd
+
+    columns: dict[str, list[Any]] = {}
+    shared: dict[object, object] = {}
+    count = 0
+    for check in ledger.iter_eligibility_checks(chunk=chunk):
+        if not check.summary:
+            continue
+        row = dict(check.summary) | {
+            "patient_id": check.patient_id,
+            "payer_id": check.payer_id or "",
+            "service_date": check.service_date,
+        }
+        for key, value in row.items():
+            cells = columns.get(key)
+            if cells is None:
+                cells = columns[key] = [_MISSING] * count
+            if type(value) is str or type(value) is date:  # exact: never merge 1 and True
+                value = shared.setdefault(value, value)
+            cells.append(value)
+        count += 1
+        if len(row) < len(columns):  # a column this row lacks
+            for cells in columns.values():
+                if len(cells) < count:
+                    cells.append(_MISSING)
+    return pd.DataFrame(columns) if count else None
+
+
+_MISSING = float("nan")  # what pd.DataFrame(rows) puts where a row lacks a column

@@ -115,13 +115,11 @@ def _ledger_inputs(
 ) -> dict[str, Any]:
     """What reconciliation reads from the ledger. The claim records and 271 rows read on
     the way are let go here, before reconciliation builds its own (a lower peak)."""
-    import pandas as pd
-
-    elig_rows = eligibility_table(ledger)
+    eligibility = eligibility_table(ledger)
     latest = LatestClaims(ledger)  # sent and remitted claims are mostly the same: read once
     return {
         "submitted": submitted_claims(ledger, practice, on=on, latest=latest),
-        "eligibility": pd.DataFrame(elig_rows) if elig_rows else None,
+        "eligibility": eligibility,
         "refused": refused_claims(ledger, remit, latest=latest),
         "held": held_claims(ledger, practice, on=on),
         "case_events": ledger.case_events(),

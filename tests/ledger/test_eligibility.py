@@ -110,3 +110,59 @@ def test_iter_eligibility_checks_reads_in_chunks_the_same_records(ledger: Ledger
     streamed = list(ledger.iter_eligibility_checks(chunk=2))
     assert [c.trace_number for c in streamed] == [f"TRC{n}" for n in range(5)]
     assert streamed == ledger.eligibility_checks()
+
+
+def test_eligibility_table_is_the_frame_of_the_answered_summaries(ledger: Ledger) -> None:
+    """What reconciliation reads: streamed in chunks and built column by column, the frame
+    ``pd.DataFrame`` makes of every summary with the patient, payer and date asked about."""
+    import pandas as pd
+
+    from pipeline.steps.eligibility import eligibility_table
+
+    assert eligibility_table(ledger) is None  # nothing answered yet
+    answers = {
+        "A1": {**SUMMARY, "trace_number": "A1", "benefit_count": 17},
+        "A2": {**SUMMARY, "trace_number": "A2", "benefit_count": 1, "payer_id": "271-ID"},
+        "A3": {"trace_number": "A3", "member_id": "M3", "coverage_status": "inactive"},
+        "A4": {**SUMMARY, "trace_number": "A4", "benefit_count": True, "late_key": "x"},
+        "A5": {**SUMMARY, "trace_number": "A5", "benefit_count": 2},
+    }
+    for n, trace in enumerate(answers):
+        if trace != "A4":  # A4 answers an inquiry never sent: no patient, no payer
+            ledger.record_eligibility_request(
+                EligibilityRequest(trace, "FAB03", member_id="M9", patient_id=f"P{n}",
+                                   service_date=dt.date(2026, 1, 15))
+            )  # fmt: skip
+    ledger.record_eligibility_request(EligibilityRequest("UNANSWERED", "FAB03", patient_id="P9"))
+    for trace, summary in answers.items():
+        ledger.record_eligibility_response(trace, summary)
+    expected = pd.DataFrame(
+        [
+            dict(c.summary)
+            | {
+                "patient_id": c.patient_id,
+                "payer_id": c.payer_id or "",
+                "service_date": c.service_date,
+            }
+            for c in ledger.eligibility_checks()
+            if c.summary
+        ]
+    )  # what reconciliation read before: every summary as a dict, all at once
+    got = eligibility_table(ledger, chunk=2)
+    assert got is not None
+    pd.testing.assert_frame_equal(got, expected)
+    assert list(got.columns)[-5:] == [
+        "benefit_count", "patient_id", "payer_id", "service_date", "late_key"
+    ]  # fmt: skip
+    # ledger order (A4's row was made by its answer, last); the payer is the inquiry's
+    assert list(got["trace_number"]) == ["A1", "A2", "A3", "A5", "A4"]
+    assert list(got["payer_id"]) == ["FAB03", "FAB03", "FAB03", "FAB03", ""]
+    types = [[type(v) for v in got[c]] for c in got.columns]
+    assert types == [[type(v) for v in expected[c]] for c in expected.columns]
+    # a row's missing cell is NaN; 1 and True stay themselves (never merged as equal values)
+    assert [type(v) for v in got["benefit_count"]] == [int, int, float, int, bool]
+    assert got["late_key"].isna().tolist() == [True, True, True, True, False]
+    # a repeated text or date is one object
+    plans = got["plan_description"]
+    assert plans[0] == "PPO GOLD" and plans[0] is plans[3] and plans[0] is plans[4]
+    assert got["service_date"][0] is got["service_date"][1]

@@ -13,6 +13,7 @@ import pytest
 
 from pipeline.build.service_types import ServiceTypeMap, load_service_types
 from pipeline.reconcile import ReconcileResult, Thresholds, reconcile, submitted_from_records
+from pipeline.reconcile.eligibility_rows import EligibilityRows
 from pipeline.reconcile.estimates import patient_estimates
 from pipeline.reconcile.noncovered import route_non_covered
 from pipeline.reconcile.reference import PayerProfile
@@ -79,16 +80,24 @@ def test_co96_routed_by_the_271(types: ServiceTypeMap) -> None:
                   [("CO", "96", charge)], remarks="N130")],
             status="4", service_date=DOS, member_id=claim["member_id"],
         )  # fmt: skip
+    # amounts as the ledger keeps them (text)
+    elig = pd.DataFrame([_summary("EPO1", "not_covered"), _summary("PPO9", "covered")])
+    elig["in_network_deductible_remaining"] = ["100.00", "0"]
+    given = elig.copy()
     result = reconcile(
         remit.tables(),
         submitted_from_records([c for c, _ in cases], [ln for _, ln in cases]),
         scenario.fee_schedule(),
         _payers(),
         as_of=date(2025, 12, 15),
-        eligibility=pd.DataFrame([_summary("EPO1", "not_covered"), _summary("PPO9", "covered")]),
+        eligibility=elig,
         codes=scenario.codes(),
         thresholds=Thresholds(D("5.00"), D("3")),
     )
+    pd.testing.assert_frame_equal(elig, given)  # the caller's frame is left as it was
+    exported = result.tables["eligibility_summary"]
+    assert exported["in_network_deductible_remaining"].tolist() == [D("100.00"), D("0")]
+    assert list(exported.columns[: len(elig.columns)]) == list(elig.columns)
     flags = {
         f["patient_control_number"]: f
         for f in result.tables["flags"].to_dict("records")
@@ -122,10 +131,16 @@ def test_no_271_keeps_the_carc_action() -> None:
 def _estimates(
     appointments: list[dict[str, Any]], eligibility: list[dict[str, Any]], types: ServiceTypeMap
 ) -> dict[str, dict[str, Any]]:
+    on_file = pd.DataFrame(eligibility)
     frame = patient_estimates(
-        pd.DataFrame(appointments), pd.DataFrame(eligibility), scenario.fee_schedule(),
-        _payers(), types,
+        pd.DataFrame(appointments), on_file, scenario.fee_schedule(), _payers(), types,
     )  # fmt: skip
+    # reconcile hands the estimates read-only views of the rows: the same estimates
+    viewed = patient_estimates(
+        pd.DataFrame(appointments), on_file, scenario.fee_schedule(), _payers(), types,
+        eligibility_rows=EligibilityRows(on_file),
+    )  # fmt: skip
+    pd.testing.assert_frame_equal(viewed, frame)
     return {r["appointment_id"]: r for r in frame.to_dict("records")}
 
 
