@@ -192,12 +192,7 @@ def reconcile(
 
         s = get_settings()
         thresholds = Thresholds(s.underpaid_threshold_amount, s.underpaid_threshold_percent)
-    elig = (
-        check_columns(eligibility, "eligibility_summary", ("member_id",), ELIGIBILITY_SUMMARY)
-        if eligibility is not None
-        else empty_frame(ELIGIBILITY_SUMMARY)
-    )
-    elig = _eligibility_amounts(elig)
+    elig = _eligibility_amounts(_eligibility_frame(eligibility))
     nsa_ref = (
         nsa_reference
         if isinstance(nsa_reference, NsaReference)
@@ -289,9 +284,23 @@ _ELIGIBILITY_AMOUNTS = tuple(
 )
 
 
+def _eligibility_frame(frame: pd.DataFrame | None) -> pd.DataFrame:
+    """``eligibility_summary`` with every DESIGN column (an absent one empty, in DESIGN order)
+    for :func:`_eligibility_amounts` to change: a shallow copy, whose new and replaced
+    columns never reach the caller's frame, and whose others share its arrays (not a second
+    array of a night's 271 cells, as ``check_columns``' deep copy made)."""
+    if frame is None:
+        return empty_frame(ELIGIBILITY_SUMMARY)
+    out = frame.copy(deep=False)
+    for column in ELIGIBILITY_SUMMARY:
+        if column not in out.columns:
+            out[column] = None
+    return out
+
+
 def _eligibility_amounts(frame: pd.DataFrame) -> pd.DataFrame:
-    """271 amounts as Decimals (a ledger keeps them as text), in ``frame`` itself: reconcile's
-    own copy (``check_columns`` made it), so no third copy of a night's 271s."""
+    """271 amounts as Decimals (a ledger keeps them as text), as new columns of ``frame``
+    itself: reconcile's own (shallow) copy, so no third copy of a night's 271s."""
     for column in _ELIGIBILITY_AMOUNTS:
         if column in frame.columns:
             frame[column] = pd.Series(

@@ -118,7 +118,7 @@ def _piece_rows(piece: Piece, name: str) -> list[Any]:
     return _summary_table_rows(piece.read(), name)
 
 
-def eligibility_table(ledger: Ledger, *, chunk: int = 1000) -> pd.DataFrame | None:
+def eligibility_table(ledger: Ledger, *, chunk: int = 250) -> pd.DataFrame | None:
     """The ``eligibility_summary`` row of every answered inquiry (for reconciliation), with
     the patient, payer and date it was asked about (``patient_id``, ``payer_id``,
     ``service_date``: what patient estimates join on); ``None`` when none is answered.
@@ -153,7 +153,13 @@ def eligibility_table(ledger: Ledger, *, chunk: int = 1000) -> pd.DataFrame | No
             for cells in columns.values():
                 if len(cells) < count:
                     cells.append(_MISSING)
-    return pd.DataFrame(columns) if count else None
+    if not count:
+        return None
+    # A column at a time, each list let go once it is an array, and no consolidated copy of
+    # them all: pd.DataFrame(columns) held the lists, their arrays and that copy at once.
+    # pd.Series infers each column's dtype as pd.DataFrame does.
+    series = {key: pd.Series(columns.pop(key)) for key in list(columns)}
+    return pd.DataFrame(series, copy=False)
 
 
 _MISSING = float("nan")  # what pd.DataFrame(rows) puts where a row lacks a column

@@ -15,6 +15,7 @@ from pipeline.build.service_types import ServiceTypeMap, load_service_types
 from pipeline.reconcile import ReconcileResult, Thresholds, reconcile, submitted_from_records
 from pipeline.reconcile.eligibility_rows import EligibilityRows
 from pipeline.reconcile.estimates import patient_estimates
+from pipeline.reconcile.inputs import ELIGIBILITY_SUMMARY
 from pipeline.reconcile.noncovered import route_non_covered
 from pipeline.reconcile.reference import PayerProfile
 from tests.reconcile import scenario
@@ -97,7 +98,9 @@ def test_co96_routed_by_the_271(types: ServiceTypeMap) -> None:
     pd.testing.assert_frame_equal(elig, given)  # the caller's frame is left as it was
     exported = result.tables["eligibility_summary"]
     assert exported["in_network_deductible_remaining"].tolist() == [D("100.00"), D("0")]
-    assert list(exported.columns[: len(elig.columns)]) == list(elig.columns)
+    absent = [c for c in ELIGIBILITY_SUMMARY if c not in elig.columns]
+    assert list(exported.columns) == [*elig.columns, *absent] and absent  # added, empty
+    assert exported[absent].isna().all().all()
     flags = {
         f["patient_control_number"]: f
         for f in result.tables["flags"].to_dict("records")
