@@ -51,6 +51,7 @@ from pipeline.ledger.posting import Posting
 from pipeline.ledger.records import (
     Cause,
     ClaimDraft,
+    ClaimHead,
     ClaimRecord,
     Controls,
     EligibilityRecord,
@@ -414,6 +415,12 @@ class Ledger:
         """PCN -> its latest version, for every PCN the ledger knows (chunked queries)."""
         with self._tx() as s:
             return _batch.latest_records(s, patient_control_numbers, lock=False)
+
+    def latest_heads(self, patient_control_numbers: Iterable[str]) -> dict[str, ClaimHead]:
+        """PCN -> id and state of its latest version (no lines: a fraction of the memory of
+        :meth:`latest_claims` when that is all the caller reads)."""
+        with self._tx() as s:
+            return _batch.latest_heads(s, patient_control_numbers)
 
     def transition(
         self,
