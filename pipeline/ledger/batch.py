@@ -364,11 +364,12 @@ def _columns() -> list[ColumnElement[Any]]:
     ]  # fmt: skip
 
 
-def claim_records(session: Session, query: Any) -> list[ClaimRecord]:
+def claim_records(session: Session, query: Any, *, with_lines: bool = True) -> list[ClaimRecord]:
     """The claims a ``select(Claim)...`` query finds, as records, read with Core (one query
-    for the claims, one per key chunk for their lines) instead of ORM objects."""
+    for the claims, one per key chunk for their lines) instead of ORM objects.
+    ``with_lines=False``: records without their lines (``lines=()``), lines not read."""
     claims = [dict(row) for row in session.execute(query.with_only_columns(*_columns())).mappings()]
-    lines = _lines(session, [c["id"] for c in claims])
+    lines = _lines(session, [c["id"] for c in claims]) if with_lines else {}
     for claim in claims:
         claim["lines"] = lines.get(claim["id"], [])
     return [_record(c) for c in claims]

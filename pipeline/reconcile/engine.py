@@ -205,6 +205,7 @@ def reconcile(
     )
     nsa = _nsa_context(nsa_ref, case_events, practice or {})
     match = match_remittance(remit_tables(remit), submitted, refused)
+    del submitted  # read by matching only; its frames go once the caller lets go too
     _name_payers(match, profiles)
     elig_rows = records(elig)  # read by the rules and the estimates, never changed
     elig_by_member = {as_text(r.get("member_id")): r for r in elig_rows}

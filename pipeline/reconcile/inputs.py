@@ -19,7 +19,7 @@ remittance without PLB still reconciles.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -55,6 +55,7 @@ __all__ = [
     "empty_frame",
     "encounter_extras",
     "encounter_facts",
+    "iter_records",
     "modifiers_of",
     "practice_facts",
     "records",
@@ -294,6 +295,16 @@ def records(frame: pd.DataFrame | None) -> list[dict[str, Any]]:
     names = [str(k) for k in frame.columns]
     columns = [_native_column(frame.iloc[:, i]) for i in range(len(names))]
     return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+
+
+def iter_records(frame: pd.DataFrame | None) -> Iterator[dict[str, Any]]:
+    """:func:`records` one row at a time: a caller that keeps no row holds one dict, not
+    one per row (a claim's 36 columns cost ~1 KiB as a dict)."""
+    if frame is None or frame.empty:
+        return iter(())
+    names = [str(k) for k in frame.columns]
+    columns = [_native_column(frame.iloc[:, i]) for i in range(len(names))]
+    return (dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True))
 
 
 # Types a cell keeps as it is (not missing, nothing to unbox).

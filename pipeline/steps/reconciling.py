@@ -201,23 +201,23 @@ def refused_claims(
 ) -> dict[str, str]:
     """claim_key → why, for each CLP (not a reversal) of a ledger claim that no ledger event
     took: the ledger refused it (e.g. paid again under another check while already paid)."""
-    from pipeline.reconcile.inputs import records
+    from pipeline.reconcile.inputs import iter_records
 
     frame = remit.get("remit_claims")
     if frame is not None:  # the three columns read here, not every column of every CLP
         frame = frame[[c for c in _REFUSAL_COLUMNS if c in frame.columns]]
-    clps = [clp for clp in records(frame) if str(clp.get("claim_status_code") or "") != "22"]
-    known = (latest or LatestClaims(ledger))(
-        str(clp.get("patient_control_number") or "") for clp in clps
-    )
+    clps = [  # (claim_key, PCN): a pair per CLP, not a row dict
+        (str(clp.get("claim_key") or ""), str(clp.get("patient_control_number") or ""))
+        for clp in iter_records(frame)
+        if str(clp.get("claim_status_code") or "") != "22"
+    ]
+    del frame
+    known = (latest or LatestClaims(ledger))(pcn for _, pcn in clps)
     taken = ledger.event_references(c.id for c in known.values())  # chunked, not per claim
     out: dict[str, str] = {}
-    for clp in clps:
-        claim = known.get(str(clp.get("patient_control_number") or ""))
-        if claim is None:
-            continue
-        key = str(clp.get("claim_key") or "")
-        if key not in taken[claim.id]:
+    for key, pcn in clps:
+        claim = known.get(pcn)
+        if claim is not None and key not in taken[claim.id]:
             out[key] = f"the ledger refused it: the claim was already {claim.state.value}"
     return out
 
@@ -231,7 +231,10 @@ def held_claims(ledger: Ledger, practice: Practice, *, on: date) -> Any:
     from pipeline.build.scrub import scrub
     from pipeline.settings import get_settings
 
-    held = {c.patient_control_number: c for c in ledger.claims_by_state(ClaimState.SCRUB_FAILED)}
+    held = {  # the claim columns read here: their lines are not
+        c.patient_control_number: c
+        for c in ledger.claims_by_state(ClaimState.SCRUB_FAILED, with_lines=False)
+    }
     encounters = [e for e in practice.encounters if e.patient_control_number in held]
     if not encounters:
         return None
