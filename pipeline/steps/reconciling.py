@@ -242,6 +242,14 @@ def held_claims(ledger: Ledger, practice: Practice, *, on: date) -> Any:
     report = scrub(practice, _scrub_scope(practice, encounters), today=on, codes=codes)
     rows = []
     findings = report.by_encounter()
+    # The frame is kept until the exports are written: its payers, dates, amounts and
+    # reasons repeat across thousands of held claims, so each is kept once.
+    seen: dict[tuple[type, object], Any] = {}
+
+    def one(value: Any) -> Any:
+        key = (type(value), str(value) if isinstance(value, Decimal) else value)  # 1 != 1.0
+        return seen.setdefault(key, value)
+
     for e in encounters:
         claim = held[e.patient_control_number]
         found = [
@@ -252,11 +260,11 @@ def held_claims(ledger: Ledger, practice: Practice, *, on: date) -> Any:
         rows.append(
             {
                 "patient_control_number": claim.patient_control_number,
-                "payer_id": claim.payer_id,
-                "payer_name": claim.payer_name or "",
-                "service_date": claim.service_date_start,
-                "charge_amount": claim.charge_amount,
-                "reason": "; ".join(found) or "held by the scrubber",
+                "payer_id": one(claim.payer_id),
+                "payer_name": one(claim.payer_name or ""),
+                "service_date": one(claim.service_date_start),
+                "charge_amount": one(claim.charge_amount),
+                "reason": one("; ".join(found) or "held by the scrubber"),
             }
         )
     return pd.DataFrame(rows)

@@ -32,7 +32,12 @@ from pipeline.reconcile.inputs import (
     submitted_from_records,
 )
 from pipeline.reconcile.matching import normalize_submitted
-from pipeline.steps.reconciling import LatestClaims, refused_claims, submitted_claims
+from pipeline.steps.reconciling import (
+    LatestClaims,
+    held_claims,
+    refused_claims,
+    submitted_claims,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 TODAY = date(2026, 11, 27)
@@ -282,3 +287,35 @@ def test_submitted_claims_from_the_ledger(
     }
     assert refused_claims(ledger, {}, latest=latest) == {}
     ledger.close()
+
+
+def test_held_claims_keep_equal_cells_once(
+    practice: Practice, codes: CodeSets, tmp_path: Path
+) -> None:
+    out = io.StringIO()
+    built = build_837p(
+        practice, out, control_numbers=_Numbers(0), today=TODAY, codes=codes, now=NOW
+    )
+    encounters = [e for e in practice.encounters if e.encounter_id in built.held]
+    assert len(encounters) > 5
+    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    for n, e in enumerate(encounters):
+        ledger.record_claim(
+            ClaimDraft(
+                e.patient_control_number,
+                "CTS02",
+                Decimal("100.00") if n % 2 else Decimal("250.00"),
+                e.service_date,
+                e.service_date,
+                state=ClaimState.SCRUB_FAILED,
+                payer_name="CASCADE TRUST",
+            )
+        )
+    frame = held_claims(ledger, practice, on=TODAY)
+    ledger.close()
+    assert list(frame["patient_control_number"]) == [e.patient_control_number for e in encounters]
+    assert set(frame["charge_amount"]) == {Decimal("100.00"), Decimal("250.00")}
+    assert any(r.startswith("[") for r in frame["reason"])  # the scrubber's findings
+    for name in ("payer_id", "payer_name", "service_date", "charge_amount", "reason"):
+        cells = list(frame[name])
+        assert len({id(v) for v in cells}) == len({(type(v), str(v)) for v in cells}), name
