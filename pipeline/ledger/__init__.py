@@ -16,6 +16,7 @@ from pipeline.ledger.lifecycle import (
 from pipeline.ledger.records import (
     Cause,
     ClaimDraft,
+    ClaimHead,
     ClaimRecord,
     Controls,
     EligibilityRecord,
@@ -36,6 +37,7 @@ __all__ = [
     "FILE_TRANSITIONS",
     "Cause",
     "ClaimDraft",
+    "ClaimHead",
     "ClaimRecord",
     "ClaimState",
     "Controls",

@@ -33,7 +33,14 @@ from sqlalchemy.orm import Session
 from pipeline.errors import IllegalTransition, LedgerError
 from pipeline.ledger.lifecycle import INITIAL_CLAIM_STATES, ClaimState, check_claim_transition
 from pipeline.ledger.models import Claim, ClaimEvent, ClaimLine
-from pipeline.ledger.records import Cause, ClaimDraft, ClaimRecord, LineDraft, LineRecord
+from pipeline.ledger.records import (
+    Cause,
+    ClaimDraft,
+    ClaimHead,
+    ClaimRecord,
+    LineDraft,
+    LineRecord,
+)
 
 __all__ = [
     "CHUNK",
@@ -43,6 +50,7 @@ __all__ = [
     "execute_many",
     "insert_returning_ids",
     "key_filters",
+    "latest_heads",
     "latest_records",
     "record_claims",
 ]
@@ -356,11 +364,12 @@ def _columns() -> list[ColumnElement[Any]]:
     ]  # fmt: skip
 
 
-def claim_records(session: Session, query: Any) -> list[ClaimRecord]:
+def claim_records(session: Session, query: Any, *, with_lines: bool = True) -> list[ClaimRecord]:
     """The claims a ``select(Claim)...`` query finds, as records, read with Core (one query
-    for the claims, one per key chunk for their lines) instead of ORM objects."""
+    for the claims, one per key chunk for their lines) instead of ORM objects.
+    ``with_lines=False``: records without their lines (``lines=()``), lines not read."""
     claims = [dict(row) for row in session.execute(query.with_only_columns(*_columns())).mappings()]
-    lines = _lines(session, [c["id"] for c in claims])
+    lines = _lines(session, [c["id"] for c in claims]) if with_lines else {}
     for claim in claims:
         claim["lines"] = lines.get(claim["id"], [])
     return [_record(c) for c in claims]
@@ -373,6 +382,19 @@ def latest_records(session: Session, pcns: Iterable[str], *, lock: bool) -> dict
     for claim in latest.values():
         claim["lines"] = lines.get(claim["id"], [])
     return {pcn: _record(c) for pcn, c in latest.items()}
+
+
+def latest_heads(session: Session, pcns: Iterable[str]) -> dict[str, ClaimHead]:
+    """PCN -> id and state of its latest version, for every PCN the ledger knows."""
+    c = _CLAIMS.c
+    found: dict[str, tuple[int, int, str]] = {}  # pcn -> (version, id, state)
+    for condition in key_filters(session, c.patient_control_number, list(pcns)):
+        query = select(c.patient_control_number, c.version, c.id, c.state).where(condition)
+        for pcn, version, claim_id, state in session.execute(query):
+            known = found.get(pcn)
+            if known is None or version > known[0]:
+                found[pcn] = (version, claim_id, state)
+    return {pcn: ClaimHead(i, ClaimState(state)) for pcn, (_, i, state) in found.items()}
 
 
 def _latest(

@@ -26,7 +26,7 @@ from pipeline.practice.records import (
     Person,
     ServiceFacilityLocation,
 )
-from pipeline.x12.reader import Source, read_segments
+from pipeline.x12.reader import BATCH_CHUNK_SIZE, Source, read_segments
 from pipeline.x12.segments import Segment
 
 __all__ = ["iter_837p", "read_837p"]
@@ -40,7 +40,9 @@ def read_837p(source: Source) -> list[ClaimRecord]:
 def iter_837p(source: Source) -> Iterator[ClaimRecord]:
     """Claims one by one (constant memory for large files)."""
     state = _State()
-    for seg in read_segments(source):
+    # Small reads: a 1 MiB read makes ~40k segments at once, and the values a caller keeps
+    # of them then pin memory that the rest (let go) leaves behind; smaller is faster too.
+    for seg in read_segments(source, chunk_size=BATCH_CHUNK_SIZE):
         yield from state.feed(seg)
     yield from state.flush()
 
@@ -85,6 +87,23 @@ class _State:
         self.party: dict[str, Any] | None = None  # where N3/N4/DMG go
         self.claim: _Claim | None = None
         self.loop = ""
+        # Each distinct amount or date text read once: a file repeats a few hundred of them
+        # across thousands of claims, and a reader that keeps its records keeps one object
+        # per value instead of one per cell. Both types are immutable, so sharing is safe.
+        self._amounts: dict[str, Decimal] = {}
+        self._dates: dict[str, date] = {}
+
+    def amount_of(self, seg: Segment, index: int) -> Decimal:
+        found = self._amounts.get(seg[index])
+        if found is None:
+            found = self._amounts[seg[index]] = _amount(seg, index)
+        return found
+
+    def date_of(self, seg: Segment, index: int) -> date:
+        found = self._dates.get(seg[index])
+        if found is None:
+            found = self._dates[seg[index]] = _date(seg, index)
+        return found
 
     def flush(self) -> Iterator[ClaimRecord]:
         if self.claim is not None:
@@ -167,7 +186,7 @@ class _State:
 
     def dmg(self, seg: Segment) -> None:
         if self.party is not None:
-            self.party.update(dob=_date(seg, 2) if seg[2] else None, sex=seg[3])
+            self.party.update(dob=self.date_of(seg, 2) if seg[2] else None, sex=seg[3])
 
     def ref(self, seg: Segment) -> None:
         qualifier = seg[1]
@@ -200,7 +219,7 @@ class _State:
         related = seg.composite(11)
         values: dict[str, Any] = {
             "patient_control_number": seg[1],
-            "total_charge": _amount(seg, 2),
+            "total_charge": self.amount_of(seg, 2),
             "place_of_service": pos,
             "frequency": frequency,
             "provider_signature": seg[6] == "Y",
@@ -224,15 +243,15 @@ class _State:
             return
         qualifier = seg[1]
         if qualifier == "472" and self.loop == "2400":
-            claim.lines[-1]["service_date"] = _date(seg, 3)
+            claim.lines[-1]["service_date"] = self.date_of(seg, 3)
         elif qualifier == "573" and self.loop == "2330B":
-            claim.others[-1]["adjudication_date"] = _date(seg, 3)
+            claim.others[-1]["adjudication_date"] = self.date_of(seg, 3)
         elif qualifier == "573" and self.loop == "2430":
-            claim.lines[-1]["adjudications"][-1]["adjudication_date"] = _date(seg, 3)
+            claim.lines[-1]["adjudications"][-1]["adjudication_date"] = self.date_of(seg, 3)
         elif qualifier == "431" and self.loop == "2300":
-            claim.values["onset_date"] = _date(seg, 3)
+            claim.values["onset_date"] = self.date_of(seg, 3)
         elif qualifier == "439" and self.loop == "2300":
-            claim.values["accident_date"] = _date(seg, 3)
+            claim.values["accident_date"] = self.date_of(seg, 3)
 
     def hi(self, seg: Segment) -> None:
         if self.claim is None:
@@ -252,11 +271,11 @@ class _State:
             adjustments = self.claim.lines[-1]["adjudications"][-1]["adjustments"]
         for index in range(2, len(seg), 3):
             if seg[index]:
-                adjustments.append(Adjustment(seg[1], seg[index], _amount(seg, index + 1)))
+                adjustments.append(Adjustment(seg[1], seg[index], self.amount_of(seg, index + 1)))
 
     def amt(self, seg: Segment) -> None:
         if self.claim is not None and self.loop == "2320" and seg[1] == "D":
-            self.claim.others[-1]["paid_amount"] = _amount(seg, 2)
+            self.claim.others[-1]["paid_amount"] = self.amount_of(seg, 2)
 
     def oi(self, seg: Segment) -> None:
         if self.claim is not None and self.loop == "2320":
@@ -267,10 +286,10 @@ class _State:
             raise _bad(seg, "SVD outside a service line")
         procedure = seg.composite(3)
         self.claim.lines[-1].setdefault("adjudications", []).append({
-            "payer_id": seg[1], "paid_amount": _amount(seg, 2),
+            "payer_id": seg[1], "paid_amount": self.amount_of(seg, 2),
             "procedure_code": procedure[1] if len(procedure) > 1 else "",
             "modifiers": tuple(m for m in procedure[2:6] if m),
-            "paid_units": _amount(seg, 5), "adjustments": [],
+            "paid_units": self.amount_of(seg, 5), "adjustments": [],
         })  # fmt: skip
         self.loop = "2430"
 
@@ -287,8 +306,8 @@ class _State:
         self.claim.lines[-1].update(
             procedure_code=procedure[1] if len(procedure) > 1 else "",
             modifiers=tuple(m for m in procedure[2:6] if m),
-            charge=_amount(seg, 2),
-            units=_amount(seg, 4),
+            charge=self.amount_of(seg, 2),
+            units=self.amount_of(seg, 4),
             place_of_service=seg[5],
             diagnosis_pointers=tuple(int(p) for p in seg.composite(7) if p.isdigit()),
             emergency=seg[9] == "Y",
@@ -301,7 +320,7 @@ class _State:
     def ctp(self, seg: Segment) -> None:
         if self.claim is not None and self.loop == "2400":
             line = self.claim.lines[-1]
-            line["ndc_quantity"] = _amount(seg, 4) if seg[4] else None
+            line["ndc_quantity"] = self.amount_of(seg, 4) if seg[4] else None
             line["ndc_unit"] = seg.component(5, 1)
 
     # -- assembling -----------------------------------------------------------------------

@@ -200,6 +200,7 @@ def reconcile(
     )
     nsa = _nsa_context(nsa_ref, case_events, practice or {})
     match = match_remittance(remit_tables(remit), submitted, refused)
+    del submitted  # read by matching only; its frames go once the caller lets go too
     _name_payers(match, profiles)
     elig_rows = EligibilityRows(elig)  # read-only views of the frame's rows, no dict each
     elig_by_member = elig_rows.by_member()

@@ -19,7 +19,7 @@ remittance without PLB still reconciles.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -44,6 +44,7 @@ __all__ = [
     "SUBMITTED_LINES",
     "SUBMITTED_LINE_EXTRAS",
     "Submitted",
+    "SubmittedBuilder",
     "appointments_from_practice",
     "as_bool",
     "as_date",
@@ -53,6 +54,8 @@ __all__ = [
     "cob_columns",
     "empty_frame",
     "encounter_extras",
+    "encounter_facts",
+    "iter_records",
     "modifiers_of",
     "practice_facts",
     "records",
@@ -294,6 +297,16 @@ def records(frame: pd.DataFrame | None) -> list[dict[str, Any]]:
     return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
 
 
+def iter_records(frame: pd.DataFrame | None) -> Iterator[dict[str, Any]]:
+    """:func:`records` one row at a time: a caller that keeps no row holds one dict, not
+    one per row (a claim's 36 columns cost ~1 KiB as a dict)."""
+    if frame is None or frame.empty:
+        return iter(())
+    names = [str(k) for k in frame.columns]
+    columns = [_native_column(frame.iloc[:, i]) for i in range(len(names))]
+    return (dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True))
+
+
 # Types a cell keeps as it is (not missing, nothing to unbox).
 _PLAIN_CELLS = frozenset(
     {str, int, bool, Decimal, date, datetime, pd.Timestamp, list, tuple, dict, type(None)}
@@ -425,58 +438,184 @@ def submitted_from_claim_records(
     day the 837P went out (else ``default_submitted``); ``notes``: PCN → encounter notes;
     ``reject_reasons``: PCN → the 999/277CA reason of a rejected claim;
     ``encounter_facts``: PCN → more extras the 837P does not carry (:func:`encounter_extras`).
+    A PCN given twice gives two rows (see :class:`SubmittedBuilder` for one row per PCN).
     """
-    claim_rows: list[dict[str, Any]] = []
-    line_rows: list[dict[str, Any]] = []
+    facts = encounter_facts or {}
+    builder = SubmittedBuilder(network_status, notes=notes, encounter_facts=facts.get)
     for rec in claims:
         pcn = rec.patient_control_number
-        lines = list(rec.lines)
+        builder.add(rec, (submitted_dates or {}).get(pcn, default_submitted))
+    return builder.build(ledger_states=ledger_states, reject_reasons=reject_reasons)
+
+
+# Frame order of the claim columns (a record's, then the encounter's, then COB).
+_CLAIM_ORDER = (
+    *SUBMITTED_CLAIMS,
+    "patient_name",
+    "member_id",
+    "diagnosis_codes",
+    "prior_auth_number",
+    "clinical_notes",
+    "rendering_provider",
+    "ledger_state",
+    "payer_claim_control_number",
+    "payer_name",
+    "reject_reason",
+    "claim_filing_indicator",
+    "facility_npi",
+    "facility_name",
+    "facility_state",
+    "rendering_taxonomy",
+    "nsa_consent_date",
+    "nsa_consent_services",
+    "attachments",
+    "attachment_control_number",
+    "authorized_representative_date",
+    "aob_date",
+    *SUBMITTED_CLAIM_COB,
+)
+_LINE_ORDER = (*SUBMITTED_LINES, *SUBMITTED_LINE_EXTRAS)
+# Columns whose text is unique to a claim or line: not worth looking up to share.
+_UNIQUE = frozenset({"patient_control_number", "line_control_number"})
+
+
+class SubmittedBuilder:
+    """:class:`Submitted` built one 837P claim record at a time, straight into columns.
+
+    A night's records cost several times their rows, so each record becomes its row when it
+    is added and can be let go; equal texts in a column (payer ids, codes, names, NPIs) are
+    kept once, not once per cell. ``add(..., replace=True)`` keeps one row per PCN: a PCN
+    added again (a resent claim) has its row and lines replaced where they stood, and keeps
+    the date it was first sent. Ledger states and reject reasons, known only once every file
+    is read, are given to :meth:`build`. The frames match :func:`submitted_from_records` of
+    the same rows (every optional column present).
+    """
+
+    def __init__(
+        self,
+        network_status: Mapping[str, str],
+        *,
+        notes: Mapping[str, str] | None = None,
+        encounter_facts: Callable[[str], Mapping[str, str] | None] | None = None,
+    ) -> None:
+        self._network = network_status
+        self._notes = notes or {}
+        self._facts = encounter_facts
+        self._claims: dict[str, list[Any]] = {c: [] for c in _CLAIM_ORDER}
+        self._lines: dict[str, list[Any]] = {c: [] for c in _LINE_ORDER}
+        self._spans: list[range] = []  # each claim's rows in ``_lines``
+        self._row: dict[str, int] = {}  # PCN → its claim row (the first, without replace)
+        self._replaced = False
+        self._texts: dict[str, str] = {}
+
+    def __len__(self) -> int:
+        return len(self._spans)
+
+    @property
+    def patient_control_numbers(self) -> list[str]:
+        """One per row, in row order."""
+        return list(self._claims["patient_control_number"])
+
+    def add(self, rec: Any, submitted: date | None, *, replace: bool = False) -> None:
+        """One claim record (``pipeline.practice.records.ClaimRecord``) sent on ``submitted``."""
+        pcn = rec.patient_control_number
+        start = len(self._lines["patient_control_number"])
+        for line in rec.lines:
+            self._append(self._lines, _line_row(pcn, line))
+        span = range(start, len(self._lines["patient_control_number"]))
+        row = self._claim_row(rec)
+        at = self._row.get(pcn) if replace else None
+        if at is None:
+            self._row.setdefault(pcn, len(self._spans))
+            self._append(self._claims, row | {"submitted_date": submitted})
+            self._spans.append(span)
+            return
+        for name, cells in self._claims.items():
+            if name != "submitted_date":  # the day it was first sent
+                cells[at] = self._cell(name, row.get(name))
+        self._spans[at] = span
+        self._replaced = True
+
+    def build(
+        self,
+        *,
+        ledger_states: Mapping[str, str] | None = None,
+        reject_reasons: Mapping[str, str] | None = None,
+    ) -> Submitted:
+        """The frames (the builder is spent: its columns are handed over, not copied)."""
+        if not self._spans:
+            return submitted_from_records([], [])
+        pcns = self._claims["patient_control_number"]
+        self._claims["ledger_state"] = [(ledger_states or {}).get(p, "") for p in pcns]
+        self._claims["reject_reason"] = [(reject_reasons or {}).get(p, "") for p in pcns]
+        lines = self._lines
+        if self._replaced:  # lines of a replaced claim: only its latest, where it stood
+            rows = [i for span in self._spans for i in span]
+            lines = {name: [cells[i] for i in rows] for name, cells in lines.items()}
+        claims, self._claims, self._lines = self._claims, {}, {}
+        return Submitted(claims=_frame(claims), lines=_frame(lines))
+
+    def _claim_row(self, rec: Any) -> dict[str, Any]:
+        pcn = rec.patient_control_number
+        lines = rec.lines
         dates = [ln.service_date for ln in lines if ln.service_date]
         patient = rec.patient
-        claim_rows.append(
-            {
-                "patient_control_number": pcn,
-                "payer_id": rec.payer_id,
-                "network_status": network_status.get(rec.payer_id, ""),
-                "place_of_service": rec.place_of_service,
-                "emergency": any(ln.emergency for ln in lines),
-                "frequency_code": rec.frequency,
-                "service_date_start": min(dates) if dates else None,
-                "service_date_end": max(dates) if dates else None,
-                "charge_amount": rec.total_charge,
-                "aob": rec.benefits_assignment == "Y",
-                "submitted_date": (submitted_dates or {}).get(pcn, default_submitted),
-                "patient_name": f"{patient.first_name} {patient.last_name}".strip().title(),
-                "member_id": rec.member_id,
-                "diagnosis_codes": " ".join(rec.diagnoses),
-                "prior_auth_number": rec.prior_auth,
-                "clinical_notes": (notes or {}).get(pcn, ""),
-                "rendering_provider": rec.rendering_npi,
-                "ledger_state": (ledger_states or {}).get(pcn, ""),
-                "payer_claim_control_number": rec.original_claim_number,
-                "payer_name": rec.payer_name,
-                "reject_reason": (reject_reasons or {}).get(pcn, ""),
-                **_record_extras(rec),
-                **(encounter_facts or {}).get(pcn, {}),
-            }
-            | cob_columns(rec)
-        )
-        for ln in lines:
-            line_rows.append(
-                {
-                    "patient_control_number": pcn,
-                    "line_control_number": ln.line_control_number,
-                    "line_number": ln.line_number,
-                    "procedure_code": ln.procedure_code,
-                    "modifiers": " ".join(ln.modifiers),
-                    "units": ln.units,
-                    "charge_amount": ln.charge,
-                    "service_date": ln.service_date,
-                    "place_of_service": ln.place_of_service,
-                    "emergency": ln.emergency,
-                }
-            )
-    return submitted_from_records(claim_rows, line_rows)
+        facts = self._facts(pcn) if self._facts is not None else None
+        return {
+            "patient_control_number": pcn,
+            "payer_id": rec.payer_id,
+            "network_status": self._network.get(rec.payer_id, ""),
+            "place_of_service": rec.place_of_service,
+            "emergency": any(ln.emergency for ln in lines),
+            "frequency_code": rec.frequency,
+            "service_date_start": min(dates) if dates else None,
+            "service_date_end": max(dates) if dates else None,
+            "charge_amount": rec.total_charge,
+            "aob": rec.benefits_assignment == "Y",
+            "patient_name": f"{patient.first_name} {patient.last_name}".strip().title(),
+            "member_id": rec.member_id,
+            "diagnosis_codes": " ".join(rec.diagnoses),
+            "prior_auth_number": rec.prior_auth,
+            "clinical_notes": self._notes.get(pcn, ""),
+            "rendering_provider": rec.rendering_npi,
+            "payer_claim_control_number": rec.original_claim_number,
+            "payer_name": rec.payer_name,
+            **_record_extras(rec),
+            **(facts or {}),
+        } | cob_columns(rec)
+
+    def _append(self, columns: dict[str, list[Any]], row: Mapping[str, Any]) -> None:
+        # A column a row does not fill is None (what records() makes of a missing cell).
+        for name, cells in columns.items():
+            cells.append(self._cell(name, row.get(name)))
+
+    def _cell(self, name: str, value: Any) -> Any:
+        if value.__class__ is not str or name in _UNIQUE:
+            return value  # dates and amounts come shared from the 837P reader
+        return self._texts.setdefault(value, value)
+
+
+def _line_row(pcn: str, ln: Any) -> dict[str, Any]:
+    return {
+        "patient_control_number": pcn,
+        "line_control_number": ln.line_control_number,
+        "line_number": ln.line_number,
+        "procedure_code": ln.procedure_code,
+        "modifiers": " ".join(ln.modifiers),
+        "units": ln.units,
+        "charge_amount": ln.charge,
+        "service_date": ln.service_date,
+        "place_of_service": ln.place_of_service,
+        "emergency": ln.emergency,
+    }
+
+
+def _frame(columns: dict[str, list[Any]]) -> pd.DataFrame:
+    """One column at a time, each list let go once it is an array."""
+    frame = pd.DataFrame(index=pd.RangeIndex(len(next(iter(columns.values())))))
+    for name in list(columns):
+        frame[name] = columns.pop(name)
+    return frame
 
 
 _RANK = {"P": 1, "S": 2, "T": 3}
@@ -533,21 +672,25 @@ def _record_extras(rec: Any) -> dict[str, str]:
 
 def encounter_extras(practice: Any) -> dict[str, dict[str, str]]:
     """PCN → the encounter facts letters and NSA protection need that no 837P carries."""
-    out: dict[str, dict[str, str]] = {}
-    for enc in practice.encounters:
-        patient = practice.patients.get(enc.patient_id)
-        consent = getattr(enc, "nsa_consent_date", None)
-        rep = getattr(patient, "authorized_representative_date", None) if patient else None
-        aob_date = getattr(patient, "aob_date", None) if patient else None
-        out[enc.patient_control_number] = {
-            "nsa_consent_date": consent.isoformat() if consent else "",
-            "nsa_consent_services": " ".join(getattr(enc, "nsa_consent_services", []) or []),
-            "attachments": "|".join(getattr(enc, "attachments", []) or []),
-            "attachment_control_number": getattr(enc, "attachment_control_number", None) or "",
-            "authorized_representative_date": rep.isoformat() if rep else "",
-            "aob_date": aob_date.isoformat() if aob_date else "",
-        }
-    return out
+    return {
+        enc.patient_control_number: encounter_facts(practice, enc) for enc in practice.encounters
+    }
+
+
+def encounter_facts(practice: Any, enc: Any) -> dict[str, str]:
+    """:func:`encounter_extras` of one encounter."""
+    patient = practice.patients.get(enc.patient_id)
+    consent = getattr(enc, "nsa_consent_date", None)
+    rep = getattr(patient, "authorized_representative_date", None) if patient else None
+    aob_date = getattr(patient, "aob_date", None) if patient else None
+    return {
+        "nsa_consent_date": consent.isoformat() if consent else "",
+        "nsa_consent_services": " ".join(getattr(enc, "nsa_consent_services", []) or []),
+        "attachments": "|".join(getattr(enc, "attachments", []) or []),
+        "attachment_control_number": getattr(enc, "attachment_control_number", None) or "",
+        "authorized_representative_date": rep.isoformat() if rep else "",
+        "aob_date": aob_date.isoformat() if aob_date else "",
+    }
 
 
 def submitted_from_practice(

@@ -35,6 +35,7 @@ from pipeline.reconcile.inputs import (
     as_date,
     as_decimal,
     as_text,
+    iter_records,
     modifiers_of,
     records,
 )
@@ -142,7 +143,7 @@ class RemitClaim:
         return [*self.adjustments, *(a for ln in self.lines for a in ln.adjustments)]
 
 
-@dataclass
+@dataclass(slots=True)  # one per line sent: no per-object dict
 class SubLine:
     line_control_number: str
     line_number: int
@@ -155,7 +156,7 @@ class SubLine:
     emergency: bool
 
 
-@dataclass
+@dataclass(slots=True)  # one per claim sent: no per-object dict
 class SubClaim:
     patient_control_number: str
     payer_id: str
@@ -245,14 +246,19 @@ def _dec(value: object, where: str) -> Decimal:
 
 
 def normalize_submitted(submitted: Submitted) -> dict[str, SubClaim]:
-    """Submitted claims by PCN with their lines (values normalized; extras kept as text)."""
+    """Submitted claims by PCN with their lines (values normalized; extras kept as text).
+    Rows are read one at a time, and the codes, modifiers and SBR01s made here are one
+    object per distinct value (they repeat across thousands of claims)."""
     from pipeline.reconcile.inputs import SUBMITTED_CLAIM_EXTRAS
 
+    texts: dict[str, str] = {}
+    modifiers: dict[str, tuple[str, ...]] = {}
     claims: dict[str, SubClaim] = {}
-    for row in records(submitted.claims):
+    for row in iter_records(submitted.claims):
         pcn = as_text(row["patient_control_number"])
         where = f"submitted claim {pcn}"
         start = as_date(row.get("service_date_start"), where=where)
+        responsibility = as_text(row.get("responsibility")).upper() or "P"
         claims[pcn] = SubClaim(
             patient_control_number=pcn,
             payer_id=as_text(row.get("payer_id")),
@@ -266,7 +272,7 @@ def normalize_submitted(submitted: Submitted) -> dict[str, SubClaim]:
             aob=as_bool(row.get("aob")),
             submitted_date=as_date(row.get("submitted_date"), where=where),
             extras={k: _extra_text(row.get(k)) for k in SUBMITTED_CLAIM_EXTRAS},
-            responsibility=as_text(row.get("responsibility")).upper() or "P",
+            responsibility=texts.setdefault(responsibility, responsibility),
             prior_paid=_dec(row.get("prior_paid_amount"), where),
             prior_patient_responsibility=as_decimal(
                 row.get("prior_patient_responsibility"), where=where
@@ -274,7 +280,7 @@ def normalize_submitted(submitted: Submitted) -> dict[str, SubClaim]:
             prior_adjustments=_dec(row.get("prior_adjustment_amount"), where),
         )
     counters: dict[str, int] = {}
-    for row in records(submitted.lines):
+    for row in iter_records(submitted.lines):
         pcn = as_text(row["patient_control_number"])
         claim = claims.get(pcn)
         if claim is None:
@@ -282,12 +288,13 @@ def normalize_submitted(submitted: Submitted) -> dict[str, SubClaim]:
         counters[pcn] = counters.get(pcn, 0) + 1
         n = int(row.get("line_number") or counters[pcn])
         where = f"submitted line {pcn}/{n}"
+        code = as_text(row.get("procedure_code")).upper()
         claim.lines.append(
             SubLine(
                 line_control_number=as_text(row.get("line_control_number")) or f"{pcn}-{n}",
                 line_number=n,
-                procedure_code=as_text(row.get("procedure_code")).upper(),
-                modifiers=modifiers_of(row.get("modifiers")),
+                procedure_code=texts.setdefault(code, code),
+                modifiers=_modifiers(row.get("modifiers"), modifiers),
                 units=as_decimal(row.get("units"), where=where) or Decimal(1),
                 charge_amount=_dec(row.get("charge_amount"), where),
                 service_date=as_date(row.get("service_date"), where=where)
@@ -297,6 +304,17 @@ def normalize_submitted(submitted: Submitted) -> dict[str, SubClaim]:
             )
         )
     return claims
+
+
+def _modifiers(value: object, known: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+    """``modifiers_of``, once per distinct text (a list cell is read each time)."""
+    if value.__class__ is not str:
+        return modifiers_of(value)
+    text = str(value)
+    found = known.get(text)
+    if found is None:
+        found = known[text] = modifiers_of(text)
+    return found
 
 
 def _extra_text(value: object) -> str:

@@ -22,7 +22,7 @@ from typing import Any
 
 from pipeline.benchnight import stage
 from pipeline.gcpause import no_cyclic_gc
-from pipeline.ledger import ClaimRecord, ClaimState, Direction, FileState, Ledger
+from pipeline.ledger import ClaimHead, ClaimState, Direction, FileState, Ledger
 from pipeline.practice import Practice
 from pipeline.steps.claim_status import annotate_flags
 from pipeline.steps.eligibility import eligibility_table
@@ -127,17 +127,18 @@ def _ledger_inputs(
 
 
 class LatestClaims:
-    """The ledger's latest claim per PCN, each PCN read once however often it is asked for."""
+    """The id and state of the ledger's latest claim per PCN (all reconciliation reads of
+    it), each PCN read once however often it is asked for."""
 
     def __init__(self, ledger: Ledger) -> None:
         self._ledger = ledger
-        self._known: dict[str, ClaimRecord | None] = {}
+        self._known: dict[str, ClaimHead | None] = {}
 
-    def __call__(self, patient_control_numbers: Iterable[str]) -> dict[str, ClaimRecord]:
+    def __call__(self, patient_control_numbers: Iterable[str]) -> dict[str, ClaimHead]:
         wanted = set(patient_control_numbers)
         new = wanted - self._known.keys()
         if new:
-            found = self._ledger.latest_claims(new)  # chunked, not a query per claim
+            found = self._ledger.latest_heads(new)  # chunked, not a query per claim
             for pcn in new:
                 self._known[pcn] = found.get(pcn)
         return {pcn: c for pcn in wanted if (c := self._known[pcn]) is not None}
@@ -146,12 +147,20 @@ class LatestClaims:
 def submitted_claims(
     ledger: Ledger, practice: Practice, *, on: date, latest: LatestClaims | None = None
 ) -> Any:
-    """Claims as sent (the 837P files in the ledger's sent folder), with ledger states/dates."""
-    from pipeline.parse.t837p import read_837p
-    from pipeline.reconcile.inputs import encounter_extras, submitted_from_claim_records
+    """Claims as sent (the 837P files in the ledger's sent folder), with ledger states/dates.
+    A PCN sent again is its latest claim, dated when it was first sent."""
+    from pipeline.parse.t837p import iter_837p
+    from pipeline.reconcile.inputs import SubmittedBuilder, encounter_facts
 
-    records: dict[str, Any] = {}
-    sent_on: dict[str, date] = {}
+    encounters = {e.patient_control_number: e for e in practice.encounters}
+
+    def facts(pcn: str) -> dict[str, str] | None:
+        enc = encounters.get(pcn)
+        return encounter_facts(practice, enc) if enc is not None else None
+
+    network = {pid: str(p.network_status) for pid, p in practice.payers.items()}
+    notes = {pcn: e.clinical_notes or "" for pcn, e in encounters.items()}
+    claims = SubmittedBuilder(network, notes=notes, encounter_facts=facts)
     sent = ledger.files_by_state(
         FileState.STAGED, FileState.UPLOADED, direction=Direction.SENT, with_controls=False
     )
@@ -159,30 +168,19 @@ def submitted_claims(
         if f.transaction_type != "837" or not f.local_path:
             continue
         day = min(f.created_at.date(), on)  # never after the business date being reconciled
-        for record in read_837p(local_path(f)):
-            records[record.patient_control_number] = record  # a resent claim: the latest
-            sent_on.setdefault(record.patient_control_number, day)
+        for record in iter_837p(local_path(f)):  # each record let go once it is a row
+            claims.add(record, day, replace=True)
     states: dict[str, str] = {}
     reasons: dict[str, str] = {}
-    known = (latest or LatestClaims(ledger))(records)  # one chunked read, not one per claim
-    for pcn in records:
+    pcns = claims.patient_control_numbers
+    known = (latest or LatestClaims(ledger))(pcns)  # one chunked read, not one per claim
+    for pcn in pcns:
         claim = known.get(pcn)
         if claim is not None:
             states[pcn] = claim.state.value
             if claim.state is ClaimState.REJECTED:
                 reasons[pcn] = _reject_reason(ledger, claim.id)
-    notes = {e.patient_control_number: e.clinical_notes or "" for e in practice.encounters}
-    network = {pid: str(p.network_status) for pid, p in practice.payers.items()}
-    return submitted_from_claim_records(
-        list(records.values()),
-        network,
-        submitted_dates=sent_on,
-        default_submitted=on,
-        notes=notes,
-        ledger_states=states,
-        reject_reasons=reasons,
-        encounter_facts=encounter_extras(practice),
-    )
+    return claims.build(ledger_states=states, reject_reasons=reasons)
 
 
 def _reject_reason(ledger: Ledger, claim_id: int) -> str:
@@ -201,23 +199,23 @@ def refused_claims(
 ) -> dict[str, str]:
     """claim_key → why, for each CLP (not a reversal) of a ledger claim that no ledger event
     took: the ledger refused it (e.g. paid again under another check while already paid)."""
-    from pipeline.reconcile.inputs import records
+    from pipeline.reconcile.inputs import iter_records
 
     frame = remit.get("remit_claims")
     if frame is not None:  # the three columns read here, not every column of every CLP
         frame = frame[[c for c in _REFUSAL_COLUMNS if c in frame.columns]]
-    clps = [clp for clp in records(frame) if str(clp.get("claim_status_code") or "") != "22"]
-    known = (latest or LatestClaims(ledger))(
-        str(clp.get("patient_control_number") or "") for clp in clps
-    )
+    clps = [  # (claim_key, PCN): a pair per CLP, not a row dict
+        (str(clp.get("claim_key") or ""), str(clp.get("patient_control_number") or ""))
+        for clp in iter_records(frame)
+        if str(clp.get("claim_status_code") or "") != "22"
+    ]
+    del frame
+    known = (latest or LatestClaims(ledger))(pcn for _, pcn in clps)
     taken = ledger.event_references(c.id for c in known.values())  # chunked, not per claim
     out: dict[str, str] = {}
-    for clp in clps:
-        claim = known.get(str(clp.get("patient_control_number") or ""))
-        if claim is None:
-            continue
-        key = str(clp.get("claim_key") or "")
-        if key not in taken[claim.id]:
+    for key, pcn in clps:
+        claim = known.get(pcn)
+        if claim is not None and key not in taken[claim.id]:
             out[key] = f"the ledger refused it: the claim was already {claim.state.value}"
     return out
 
@@ -231,7 +229,10 @@ def held_claims(ledger: Ledger, practice: Practice, *, on: date) -> Any:
     from pipeline.build.scrub import scrub
     from pipeline.settings import get_settings
 
-    held = {c.patient_control_number: c for c in ledger.claims_by_state(ClaimState.SCRUB_FAILED)}
+    held = {  # the claim columns read here: their lines are not
+        c.patient_control_number: c
+        for c in ledger.claims_by_state(ClaimState.SCRUB_FAILED, with_lines=False)
+    }
     encounters = [e for e in practice.encounters if e.patient_control_number in held]
     if not encounters:
         return None
@@ -239,6 +240,14 @@ def held_claims(ledger: Ledger, practice: Practice, *, on: date) -> Any:
     report = scrub(practice, _scrub_scope(practice, encounters), today=on, codes=codes)
     rows = []
     findings = report.by_encounter()
+    # The frame is kept until the exports are written: its payers, dates, amounts and
+    # reasons repeat across thousands of held claims, so each is kept once.
+    seen: dict[tuple[type, object], Any] = {}
+
+    def one(value: Any) -> Any:
+        key = (type(value), str(value) if isinstance(value, Decimal) else value)  # 1 != 1.0
+        return seen.setdefault(key, value)
+
     for e in encounters:
         claim = held[e.patient_control_number]
         found = [
@@ -249,11 +258,11 @@ def held_claims(ledger: Ledger, practice: Practice, *, on: date) -> Any:
         rows.append(
             {
                 "patient_control_number": claim.patient_control_number,
-                "payer_id": claim.payer_id,
-                "payer_name": claim.payer_name or "",
-                "service_date": claim.service_date_start,
-                "charge_amount": claim.charge_amount,
-                "reason": "; ".join(found) or "held by the scrubber",
+                "payer_id": one(claim.payer_id),
+                "payer_name": one(claim.payer_name or ""),
+                "service_date": one(claim.service_date_start),
+                "charge_amount": one(claim.charge_amount),
+                "reason": one("; ".join(found) or "held by the scrubber"),
             }
         )
     return pd.DataFrame(rows)
