@@ -97,7 +97,7 @@ def reconcile_and_export(
         exports=exports,
         report=report,
         letters=len(letters),
-        tables=result.tables,
+        tables={} if flags is None else {"flags": flags},
     )
     if flags is not None and len(flags):
         summary.flags = len(flags)
