@@ -11,13 +11,14 @@ written as text: CSV prefixes a ``'``, Excel stores an inline string cell (the w
 never writes a formula). The workbook prints landscape, fitted to the page width, with the
 header row repeated on every page.
 
-Cost: each table's columns are read once as lists of their Python values (references to
-the frame's objects, one table at a time), then go out in chunks of about :data:`CHUNK_CELLS`
-cells; every chunk's values are converted once and go to the three files together (CSV rows,
-Parquet batches gathered into row groups of :data:`PARQUET_ROW_GROUP` rows, the sheet's XML) —
-no per-row dicts, no whole-sheet cell objects. A chunk's text is shared where the files agree
-(cents and integers are the same digits in the CSV and the sheet), and a sheet's XML is one
-join over the cells' pieces.
+Cost: each column is read once whole to decide how it goes out (then let go), and once more
+in chunks of about :data:`CHUNK_CELLS` cells as lists of its Python values (references to the
+frame's objects); every chunk's values are converted once and go to the three files together
+(Parquet batches gathered into row groups of :data:`PARQUET_ROW_GROUP` rows; CSV rows and the
+sheet's XML in pieces of about :data:`PIECE_CELLS` cells, whose texts cost the most) — no
+per-row dicts, no whole-sheet cell objects, no whole table's values at once. A piece's text
+is shared where the files agree (cents and integers are the same digits in the CSV and the
+sheet), and a sheet's XML is one join over the cells' pieces.
 
 Excel's row limit: a table longer than a sheet holds (1,048,575 data rows) continues on
 sheets named ``<table> (2)``, ``<table> (3)``…, each with the header row, so the workbook keeps
@@ -58,6 +59,7 @@ from pipeline.reconcile.expected import CENT, cents
 __all__ = [
     "CHUNK_CELLS",
     "PARQUET_ROW_GROUP",
+    "PIECE_CELLS",
     "WORKBOOK_NAME",
     "column_kind",
     "is_money",
@@ -69,7 +71,8 @@ __all__ = [
 ]
 
 WORKBOOK_NAME = "claimflow.xlsx"
-CHUNK_CELLS: Final = 100_000
+CHUNK_CELLS: Final = 100_000  # a Parquet batch (the row groups, so the files, depend on it)
+PIECE_CELLS: Final = 20_000  # CSV and sheet text made at a time (the files do not depend on it)
 PARQUET_ROW_GROUP: Final = 65_536
 _RATE_COLUMNS = {"coinsurance_rate", "in_network_coinsurance", "out_of_network_coinsurance"}
 # Decimal columns that are counts, units, days or percents (by name or name part), not money.
@@ -217,10 +220,16 @@ def _column(name: str, values: list[Any]) -> _Column:
     return _Column(name, money, kind, types, scale, _NONE in all_types, style)
 
 
-def _columns(frame: pd.DataFrame) -> tuple[list[_Column], list[list[Any]]]:
-    """Each column's plan and its values, read once (chunks are slices of these lists)."""
-    values = [_values(frame[c]) for c in frame.columns]
-    return [_column(str(c), v) for c, v in zip(frame.columns, values, strict=True)], values
+def _columns(frame: pd.DataFrame) -> tuple[list[_Column], list[pd.Series]]:
+    """Each column's plan, from all its values (read one column at a time), and the column."""
+    series = [frame.iloc[:, i] for i in range(frame.shape[1])]
+    return [_column(str(c), _values(s)) for c, s in zip(frame.columns, series, strict=True)], series
+
+
+def _rows(series: list[pd.Series], start: int, stop: int) -> list[list[Any]]:
+    """Each column's values of rows ``start:stop`` (what ``_values`` of the whole column has
+    there: a missing cell is None however the chunk falls)."""
+    return [_values(s.iloc[start:stop]) for s in series]
 
 
 # ---------------------------------------------------------------- one chunk, three files
@@ -427,7 +436,7 @@ def _write_table(
     sheet_rows: int = EXCEL_MAX_ROWS - 1,
 ) -> None:
     """One table to any of a CSV, a Parquet file and sheets of ``book``, chunk by chunk."""
-    columns, all_values = _columns(frame)
+    columns, series = _columns(frame)
     header = [c.name for c in columns]
     schema = pa.schema([(c.name, c.arrow_type) for c in columns])
     with ExitStack() as files:
@@ -442,36 +451,44 @@ def _write_table(
             if frame.empty:
                 parquet.write_table(schema.empty_table())
         step = max(1, CHUNK_CELLS // max(len(columns), 1))
+        piece = max(1, PIECE_CELLS // max(len(columns), 1))
         for sheet_name, first_row, end_row in _segments(name, len(frame), sheet_rows):
             sheet: IO[bytes] | None = None
             with ExitStack() as sheet_files:
                 if book is not None:
-                    sample = [v[first_row : first_row + 500] for v in all_values]
+                    sample = _rows(series, first_row, first_row + 500)
                     widths = [_width(c, v) for c, v in zip(columns, sample, strict=True)]
                     sheet = sheet_files.enter_context(
                         book.sheet(sheet_name, header, widths, end_row - first_row)
                     )
                 for start in range(first_row, end_row, step):
                     stop = min(start + step, end_row)
-                    values = [v[start:stop] for v in all_values]
+                    values = _rows(series, start, stop)
                     fixed = [_fixed(c, v) for c, v in zip(columns, values, strict=True)]
-                    texts = [
-                        _csv_texts(c, v, f) for c, v, f in zip(columns, values, fixed, strict=True)
-                    ]
-                    if csv_file is not None:
-                        _write_csv_rows(csv_file, texts)
                     if parquet is not None:
                         arrays = [
                             _arrow_array(c, v, f)
                             for c, v, f in zip(columns, values, fixed, strict=True)
                         ]
                         batches.append(pa.RecordBatch.from_arrays(arrays, schema=schema))
+                        del arrays
                         if sum(b.num_rows for b in batches) >= PARQUET_ROW_GROUP:
                             parquet.write_table(pa.Table.from_batches(batches, schema))
                             batches = []
-                    if sheet is not None:
-                        first = start - first_row + 2
-                        sheet.write(_sheet_rows(columns, first, values, fixed, texts))
+                    if csv_file is None and sheet is None:
+                        continue
+                    for at in range(0, stop - start, piece):
+                        part = [v[at : at + piece] for v in values]
+                        part_fixed = [f[at : at + piece] for f in fixed]
+                        texts = [
+                            _csv_texts(c, v, f)
+                            for c, v, f in zip(columns, part, part_fixed, strict=True)
+                        ]
+                        if csv_file is not None:
+                            _write_csv_rows(csv_file, texts)
+                        if sheet is not None:
+                            first = start + at - first_row + 2
+                            sheet.write(_sheet_rows(columns, first, part, part_fixed, texts))
         if parquet is not None and batches:
             parquet.write_table(pa.Table.from_batches(batches, schema))
 
@@ -561,6 +578,7 @@ def write_exports(result: Any, out_dir: Path) -> list[Path]:
         for name, frame in tables.items():
             csv_path, parquet_path = out_dir / f"{name}.csv", out_dir / f"{name}.parquet"
             _write_table(name, frame, csv_path=csv_path, parquet_path=parquet_path, book=book)
+            pa.default_memory_pool().release_unused()  # the table's Arrow buffers, to the system
             written += [csv_path, parquet_path]
     written.append(workbook)
     return written

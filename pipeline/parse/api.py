@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from pipeline.gcpause import no_cyclic_gc
 from pipeline.parse.driver import Run, drive, source_label
+from pipeline.parse.slim import SlimTables
 from pipeline.parse.t835 import Remit835Parser, RemitClaim
 from pipeline.parse.tables import KIND_TABLES, TableBuilder, TableWriter
 from pipeline.x12.reader import Source
@@ -23,6 +24,7 @@ __all__ = [
     "claim_index",
     "iter_835",
     "iter_records",
+    "parse_835_tables",
     "parse_835_to_parquet",
     "parse_file",
     "parse_files",
@@ -101,6 +103,30 @@ def parse_files(
         known.update(result.claim_keys)
         results.append(result)
     return results
+
+
+def parse_835_tables(
+    paths: Iterable[Source],
+    columns: Mapping[str, Iterable[str]],
+    *,
+    known_claims: Mapping[str, str] | None = None,
+) -> dict[str, pd.DataFrame]:
+    """The 835 tables of ``paths`` in file order, as :func:`parse_files` and a concatenation
+    of each table would give them, cut to ``columns`` (table -> the columns to keep; the
+    tables not named, ``problems`` among them, are dropped). Parsed straight into one set
+    of tables (:class:`~pipeline.parse.slim.SlimTables`). No 835 in any file: no tables.
+    """
+    known = dict(known_claims or {})
+    tables = SlimTables(columns)
+    seen_835 = False
+    with no_cyclic_gc():
+        for path in paths:
+            run = Run(known_claims=known, remit_sink=tables)
+            for _ in drive(path, run=run):  # problems and other transactions: not wanted
+                pass
+            known.update(_seen_claims(run))  # claims of earlier files count as originals
+            seen_835 = seen_835 or "835" in run.kinds
+        return tables.frames() if seen_835 else {}
 
 
 def claim_index(claims: Iterable[RemitClaim]) -> dict[str, str]:

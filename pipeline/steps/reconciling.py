@@ -27,7 +27,7 @@ from pipeline.practice import Practice
 from pipeline.steps.claim_status import annotate_flags
 from pipeline.steps.eligibility import eligibility_table
 from pipeline.steps.files import REMITTANCE, arrival_order, local_path
-from pipeline.steps.remittance import combine_tables
+from pipeline.steps.remittance import reconcile_tables
 from pipeline.steps.summaries import ReconcileSummary
 from pipeline.steps.workspace import Workspace
 
@@ -56,7 +56,6 @@ def reconcile_and_export(
     :class:`~pipeline.reconcile.period.Period`, for a month-end close) and write the exports,
     letters and report under ``out`` (default: the workspace's own folders)."""
     from pipeline.export import render_letters, render_report, write_exports
-    from pipeline.parse import parse_files
     from pipeline.reconcile import reconcile
     from pipeline.reconcile.inputs import appointments_from_practice, practice_facts
 
@@ -67,8 +66,8 @@ def reconcile_and_export(
         )
         if (f.transaction_type or "") in REMITTANCE
     )
-    with stage("parse"):
-        remit = combine_tables(parse_files([local_path(f) for f in posted]))
+    with stage("parse"):  # only the columns reconciliation reads, in one table set
+        remit = reconcile_tables(local_path(f) for f in posted)
     as_of = min(on, period.end) if period is not None and period.end else on
     with stage("reconcile"), no_cyclic_gc():
         inputs = _ledger_inputs(ledger, practice, remit, on=on)
@@ -98,7 +97,7 @@ def reconcile_and_export(
         exports=exports,
         report=report,
         letters=len(letters),
-        tables=result.tables,
+        tables={} if flags is None else {"flags": flags},
     )
     if flags is not None and len(flags):
         summary.flags = len(flags)

@@ -13,6 +13,7 @@ patient -> denied; some lines paid nothing while others were paid -> partially_p
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,7 @@ __all__ = [
     "parse_return_file",
     "post_remittance",
     "post_remittances",
+    "reconcile_tables",
     "remittances_waiting",
 ]
 
@@ -154,6 +156,26 @@ def combine_tables(parsed: list[ParseResult]) -> dict[str, Any]:
         if frames:
             out[name] = pd.concat(frames, ignore_index=True)
     return out
+
+
+# Columns of the 835 tables reconciliation reads beyond its documented input
+# (pipeline.reconcile.inputs.REMIT_TABLES): pipeline/reconcile/matching.py load_remittance.
+_RECONCILE_READS_TOO = {
+    "remit_claims": ("source_file", "transaction_control_number"),
+    "remit_adjustments": ("line_number",),  # the CAS of a line without REF*6R finds it by LX
+    "remit_provider_adjustments": ("source_file", "transaction_control_number"),
+}
+
+
+def reconcile_tables(paths: Iterable[str | Path]) -> dict[str, Any]:
+    """The remittance tables of the 835s at ``paths`` (in posting order) as reconciliation
+    reads them: :func:`combine_tables` of their parses, cut to the columns it reads — parsed
+    into one table set, with no table per file and no concatenated copy."""
+    from pipeline.parse import parse_835_tables
+    from pipeline.reconcile.inputs import REMIT_TABLES
+
+    columns = {t: (*names, *_RECONCILE_READS_TOO.get(t, ())) for t, names in REMIT_TABLES.items()}
+    return parse_835_tables(paths, columns)
 
 
 def _target(clp: dict[str, Any], lines: list[dict[str, Any]]) -> ClaimState:

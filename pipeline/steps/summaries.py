@@ -141,6 +141,8 @@ class ReconcileSummary:
     exports: list[Path] = field(default_factory=list)
     report: Path | None = None
     tables: dict[str, Any] = field(default_factory=dict, repr=False)
+    """``flags`` only (the reconcile flow publishes its first rows): every table is in
+    ``exports``, and a summary kept for the rest of a night must not keep them all."""
     attention: list[str] = field(default_factory=list)
 
 

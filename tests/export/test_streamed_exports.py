@@ -4,6 +4,7 @@ parts only a big night reaches — chunks, Excel's row limit — keep every row.
 
 from __future__ import annotations
 
+import zipfile
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -165,6 +166,26 @@ def test_small_chunks_write_the_same_files(
         whole_table = pq.read_table(tmp_path / "whole" / f"{name}.parquet")
         assert whole_table.equals(pq.read_table(tmp_path / "chunks" / f"{name}.parquet")), name
     assert _cells(tmp_path / "whole" / WORKBOOK_NAME) == _cells(tmp_path / "chunks" / WORKBOOK_NAME)
+
+
+def test_text_made_a_row_at_a_time_writes_the_same_bytes(
+    result: ReconcileResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tables_with_tricky = {**result.tables, "tricky": tricky()}
+    whole = ReconcileResult(as_of=result.as_of, tables=tables_with_tricky)
+    write_exports(whole, tmp_path / "whole")
+    monkeypatch.setattr(tables, "PIECE_CELLS", 2)  # CSV and sheet text a row at a time
+    write_exports(whole, tmp_path / "pieces")
+    for name in tables_with_tricky:
+        for suffix in ("csv", "parquet"):  # Parquet batches are CHUNK_CELLS: the same bytes
+            ours = (tmp_path / "pieces" / f"{name}.{suffix}").read_bytes()
+            assert ours == (tmp_path / "whole" / f"{name}.{suffix}").read_bytes(), name
+    with (
+        zipfile.ZipFile(tmp_path / "whole" / WORKBOOK_NAME) as a,
+        zipfile.ZipFile(tmp_path / "pieces" / WORKBOOK_NAME) as b,
+    ):
+        assert a.namelist() == b.namelist()
+        assert all(a.read(n) == b.read(n) for n in a.namelist())  # every part, byte for byte
 
 
 def test_a_table_past_the_sheet_limit_continues_on_further_sheets(tmp_path: Path) -> None:

@@ -65,6 +65,8 @@ def test_one_night_sends_collects_posts_and_exports(
     _check_receipt_dates(world)
     r = night.reconciled
     assert r is not None and r.flags > 0 and r.dollars_flagged > 0
+    # the summary outlives the stage: it keeps the flags the flow publishes, no other table
+    assert list(r.tables) == ["flags"] and len(r.tables["flags"]) == r.flags
     for name in ("flags.csv", "flags.parquet", "claimflow.xlsx"):
         assert (world.workspace.exports_dir / name).exists()
     assert r.letters > 0 and any(world.workspace.letters_dir.iterdir())
