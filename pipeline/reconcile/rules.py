@@ -50,6 +50,7 @@ from pipeline.reconcile.matching import (
 from pipeline.reconcile.noncovered import NonCoveredRoute, route_non_covered
 from pipeline.reconcile.nsa import NsaContext, NsaOutcome, Protection, check_claim
 from pipeline.reconcile.reference import CodeBook, FeeSchedule, PayerProfile
+from pipeline.reconcile.sharing import Pool
 
 __all__ = ["FLAG_COLUMNS", "RECONCILIATION_COLUMNS", "Flag", "Thresholds", "evaluate"]
 
@@ -115,6 +116,7 @@ class _Ctx:
     nsa_remarks: frozenset[str]
     shares: CostShareBook
     nsa: NsaContext
+    pool: Pool  # the rows' computed cells, one object per distinct value
 
 
 def evaluate(
@@ -138,6 +140,7 @@ def evaluate(
         nsa_remarks=frozenset(k for k in codes.rarc if codes.rarc_is_nsa(k)),
         shares=CostShareBook(eligibility or {}),
         nsa=nsa or NsaContext(),
+        pool=Pool(),
     )
     flags: list[Flag] = []
     recon: list[dict[str, Any]] = []
@@ -157,13 +160,36 @@ def evaluate(
             "reversed" if pcn in answered else "rejected" if rejected else "awaiting_remittance"
         )
         for line in claim.lines:
-            recon.append(_recon_unanswered(claim, line, status))
+            recon.append(_recon_unanswered(claim, line, status, ctx.pool))
         if pcn in answered:
             continue
         flag = _rejected(ctx, claim) if rejected else _no_response(ctx, claim)
         if flag:
             flags.append(flag)
+    for f in flags:
+        _share_cells(f, ctx.pool)
     return flags, recon
+
+
+# The Flag fields each finding computes anew (texts, amounts, dates); the rest are the
+# claim's and the remittance's own objects already.
+_COMPUTED_FLAG_FIELDS = (
+    "reason",
+    "expected_amount",
+    "paid_amount",
+    "amount_at_stake",
+    "deadline",
+    "action",
+    "carc",
+    "rarc",
+    "idr_window_start",
+    "idr_window_end",
+)
+
+
+def _share_cells(flag: Flag, pool: Pool) -> None:
+    for name in _COMPUTED_FLAG_FIELDS:
+        setattr(flag, name, pool(getattr(flag, name)))
 
 
 def _payer_label(claim: SubClaim, remit: RemitClaim | None = None) -> str:
@@ -248,7 +274,7 @@ def _evaluate_claim(
             ctx, remit, claim, payer, [e for e in evals if e not in protected], flags
         )
     for e in evals:
-        recon.append(_recon_row(claim, remit, e))
+        recon.append(_recon_row(claim, remit, e, ctx.pool))
     _claim_level(ctx, remit, claim, payer, outcome.patient_limits, flags)
     if claim.secondary:
         _overpayment(ctx, remit, claim, payer, flags)
@@ -865,27 +891,28 @@ def _no_response(ctx: _Ctx, claim: SubClaim) -> Flag | None:
     )
 
 
-def _recon_row(claim: SubClaim, remit: RemitClaim, e: _LineEval) -> dict[str, Any]:
+def _recon_row(claim: SubClaim, remit: RemitClaim, e: _LineEval, pool: Pool) -> dict[str, Any]:
     sub, line, exp = e.sub, e.line, e.exp
+    money = pool.amounts
     return {
         "patient_control_number": claim.patient_control_number,
         "line_control_number": e.lcn,
         "payer_id": claim.payer_id,
         "network_status": claim.network_status,
         "procedure_code": sub.procedure_code if sub else line.procedure_code,
-        "modifiers": " ".join(sub.modifiers if sub else line.modifiers),
+        "modifiers": pool(" ".join(sub.modifiers if sub else line.modifiers)),
         "units": sub.units if sub else line.units,
         "service_date": sub.service_date if sub else line.service_date,
         "charge_amount": sub.charge_amount if sub else line.charge_amount,
         "basis": exp.basis if exp else "",
-        "rate": exp.rate if exp else None,
-        "mppr_percent": exp.mppr_percent if exp else None,
-        "expected_allowed": exp.expected_allowed if exp else None,
+        "rate": money.opt(exp.rate) if exp else None,
+        "mppr_percent": money.opt(exp.mppr_percent) if exp else None,
+        "expected_allowed": money.opt(exp.expected_allowed) if exp else None,
         "allowed_amount": line.allowed_amount,
-        "cost_share": e.cost_share,
-        "expected_payment": e.expected_payment,
-        "paid_amount": e.paid,
-        "variance": None if e.expected_payment is None else e.paid - e.expected_payment,
+        "cost_share": money(e.cost_share),
+        "expected_payment": money.opt(e.expected_payment),
+        "paid_amount": money(e.paid),
+        "variance": None if e.expected_payment is None else money(e.paid - e.expected_payment),
         "nsa_protected": bool(exp and exp.nsa_reason),
         "claim_key": remit.claim_key,
         "trace_number": remit.trace_number,
@@ -895,7 +922,7 @@ def _recon_row(claim: SubClaim, remit: RemitClaim, e: _LineEval) -> dict[str, An
     }
 
 
-def _recon_unanswered(claim: SubClaim, line: SubLine, status: str) -> dict[str, Any]:
+def _recon_unanswered(claim: SubClaim, line: SubLine, status: str, pool: Pool) -> dict[str, Any]:
     row: dict[str, Any] = dict.fromkeys(RECONCILIATION_COLUMNS)
     row.update(
         patient_control_number=claim.patient_control_number,
@@ -903,7 +930,7 @@ def _recon_unanswered(claim: SubClaim, line: SubLine, status: str) -> dict[str, 
         payer_id=claim.payer_id,
         network_status=claim.network_status,
         procedure_code=line.procedure_code,
-        modifiers=" ".join(line.modifiers),
+        modifiers=pool(" ".join(line.modifiers)),
         units=line.units,
         service_date=line.service_date,
         charge_amount=line.charge_amount,
