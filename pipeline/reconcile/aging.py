@@ -33,6 +33,7 @@ import pandas as pd
 from pipeline.reconcile.flags import Flag
 from pipeline.reconcile.matching import MatchResult, RemitClaim, SubClaim
 from pipeline.reconcile.reference import CodeBook
+from pipeline.reconcile.sharing import Amounts
 
 __all__ = [
     "AGING_BUCKETS",
@@ -158,11 +159,12 @@ def ar_claims(
     for f in flags:
         by_claim.setdefault(f.patient_control_number, []).append(f)
     rows = []
+    share = Amounts()
     for pcns in chains(match):
         current = match.claims[pcns[-1]]
         chain = _Chain(pcns, current, [r for p in pcns for r in match.remits_of(p)])
         chain_flags = [f for p in pcns for f in by_claim.get(p, [])]
-        rows.append(_row(chain, chain_flags, as_of, codes, recoupments or {}))
+        rows.append(_row(chain, chain_flags, as_of, codes, recoupments or {}, share))
     return pd.DataFrame(rows, columns=list(AR_CLAIM_COLUMNS))
 
 
@@ -172,7 +174,10 @@ def _row(
     as_of: date,
     codes: CodeBook,
     recoupments: Mapping[str, Decimal],
-) -> dict[str, Any]:
+    share: Amounts,
+) -> tuple[Any, ...]:
+    """The chain's row in :data:`AR_CLAIM_COLUMNS` order (a tuple: a dict per row held until
+    the frame is built cost more than the frame); equal amounts share one object."""
     claim = chain.current
     books = [r for r in chain.remits if r.in_books]
     effective = {r.claim_key for r in chain.effective}
@@ -208,29 +213,29 @@ def _row(
     )
     age = max((as_of - dos).days, 0)
     paid_on = max((r.payment_date for r in chain.effective if r.payment_date), default=None)
-    return {
-        "patient_control_number": claim.patient_control_number,
-        "chain": " ".join(chain.pcns),
-        "payer_id": claim.payer_id,
-        "payer_name": claim.extras.get("payer_name", ""),
-        "responsibility": claim.responsibility,
-        "service_date": dos,
-        "age_days": age,
-        "bucket": bucket(age),
-        "status": _status(chain, insurance, in_appeal, recouped),
-        "charge_amount": chain.charge,
-        "prior_paid_amount": prior_paid,
-        "prior_adjustment_amount": prior_adj,
-        "paid_amount": paid,
-        "adjustment_amount": adjusted,
-        "patient_responsibility": patient,
-        "in_appeal_amount": in_appeal,
-        "recouped_amount": recouped,
-        "ar_balance": insurance,
-        "remittances": len(books),
-        "patient_since": paid_on,
-        "patient_name": claim.extras.get("patient_name", ""),
-    }
+    return (
+        claim.patient_control_number,
+        claim.payer_id,
+        dos,
+        age,
+        bucket(age),
+        chain.charge,
+        share(paid),
+        share(adjusted),
+        share(patient),
+        share(insurance),
+        len(books),
+        " ".join(chain.pcns),
+        _status(chain, insurance, in_appeal, recouped),
+        claim.extras.get("payer_name", ""),
+        claim.responsibility,
+        prior_paid,
+        prior_adj,
+        share(in_appeal),
+        share(recouped),
+        paid_on,
+        claim.extras.get("patient_name", ""),
+    )
 
 
 def _in_appeal(chain: _Chain, flags: list[Flag], codes: CodeBook, as_of: date) -> Decimal:

@@ -57,7 +57,8 @@ __all__ = [
 ZERO = Decimal(0)
 
 
-@dataclass
+# Slotted: a 100k-claim night holds several hundred thousand of these at once.
+@dataclass(slots=True)
 class Adjustment:
     group_code: str
     reason_code: str
@@ -65,7 +66,7 @@ class Adjustment:
     quantity: Decimal | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class RemitLine:
     line_number: int
     line_control_number: str
@@ -83,7 +84,7 @@ class RemitLine:
     match_method: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class RemitClaim:
     claim_key: str
     trace_number: str
@@ -355,6 +356,7 @@ def load_remittance(tables: Mapping[str, pd.DataFrame]) -> Remittance:
             "source_file": as_text(row.get("source_file")),
         }
     claims: dict[str, RemitClaim] = {}
+    shared = _Shared()
     for order, row in enumerate(records(tables["remit_claims"])):
         key = as_text(row["claim_key"])
         where = f"remit claim {key}"
@@ -390,18 +392,18 @@ def load_remittance(tables: Mapping[str, pd.DataFrame]) -> Remittance:
             RemitLine(
                 line_number=int(row.get("line_number") or len(claim.lines) + 1),
                 line_control_number=as_text(row.get("line_control_number")),
-                procedure_code=as_text(row.get("procedure_code")).upper(),
-                modifiers=modifiers_of(row.get("modifiers")),
+                procedure_code=shared.code(row.get("procedure_code")),
+                modifiers=shared.codes(row.get("modifiers")),
                 charge_amount=_dec(row.get("charge_amount"), where),
                 paid_amount=_dec(row.get("paid_amount"), where),
                 allowed_amount=as_decimal(row.get("allowed_amount"), where=where),
                 units=as_decimal(row.get("units"), where=where) or Decimal(1),
                 service_date=as_date(row.get("service_date"), where=where),
-                original_procedure_code=as_text(row.get("original_procedure_code")).upper(),
-                remark_codes=modifiers_of(row.get("remark_codes")),
+                original_procedure_code=shared.code(row.get("original_procedure_code")),
+                remark_codes=shared.codes(row.get("remark_codes")),
             )
         )
-    _attach_adjustments(claims, records(tables["remit_adjustments"]))
+    _attach_adjustments(claims, records(tables["remit_adjustments"]), shared)
     plb = [
         {
             "trace_number": as_text(r.get("trace_number")),
@@ -417,6 +419,28 @@ def load_remittance(tables: Mapping[str, pd.DataFrame]) -> Remittance:
     _mark_era_duplicates(claims.values(), again)
     plb = [p for p in plb if (p["source_file"], p["trace_number"]) not in again]
     return Remittance(list(claims.values()), payments, plb, duplicates)
+
+
+class _Shared:
+    """One object per distinct code and code list: every line and CAS repeats a few hundred
+    (``str.upper`` and ``split`` make a new one each time)."""
+
+    __slots__ = ("_codes", "_lists")
+
+    def __init__(self) -> None:
+        self._codes: dict[str, str] = {}
+        self._lists: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+    def code(self, value: object) -> str:
+        text = as_text(value)
+        found = self._codes.get(text)
+        if found is None:
+            found = self._codes[text] = text.upper()
+        return found
+
+    def codes(self, value: object) -> tuple[str, ...]:
+        found = modifiers_of(value)
+        return self._lists.setdefault(found, found)
 
 
 @dataclass
@@ -436,14 +460,16 @@ def _mark_era_duplicates(
             claim.duplicate = f"the remittance of trace {trace} was received again"
 
 
-def _attach_adjustments(claims: Mapping[str, RemitClaim], rows: Iterable[dict[str, Any]]) -> None:
+def _attach_adjustments(
+    claims: Mapping[str, RemitClaim], rows: Iterable[dict[str, Any]], shared: _Shared
+) -> None:
     for row in rows:
         claim = claims.get(as_text(row.get("claim_key")))
         if claim is None:
             continue
         adj = Adjustment(
-            group_code=as_text(row.get("group_code")).upper(),
-            reason_code=as_text(row.get("reason_code")).upper(),
+            group_code=shared.code(row.get("group_code")),
+            reason_code=shared.code(row.get("reason_code")),
             amount=_dec(row.get("amount"), f"adjustment {claim.claim_key}"),
             quantity=as_decimal(row.get("quantity")),
         )

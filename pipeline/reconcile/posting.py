@@ -16,14 +16,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from pipeline.reconcile.matching import Adjustment, MatchResult, RemitClaim
+from pipeline.reconcile.sharing import Amounts
 
 __all__ = [
     "DEPOSIT_COLUMNS",
@@ -136,69 +138,77 @@ PROVIDER_ADJUSTMENT_COLUMNS = (
 _RECOUPMENT = frozenset({"WO", "72", "B2", "J1", "CS", "50", "51"})
 
 
-def _split(adjs: Iterable[Adjustment]) -> dict[str, Decimal]:
-    out = dict.fromkeys(_SPLIT, ZERO)
+# PR reasons with their own column (deductible, coinsurance, copay), as indexes of _SPLIT.
+_PR_PART = {"1": 0, "2": 1, "3": 2}
+_NO_SPLIT = (ZERO,) * len(_SPLIT)
+# A cell no row dict would have had: what ``pd.DataFrame(list_of_dicts)`` put there.
+_ABSENT = np.nan
+
+
+def _split(adjs: Iterable[Adjustment], share: Amounts) -> tuple[Decimal, ...]:
+    """The :data:`_SPLIT` amounts (in that order) of CAS amounts; equal sums share one object."""
+    out = list(_NO_SPLIT)
     for a in adjs:
         if a.group_code == "PR":
-            out["patient_responsibility"] += a.amount
-            key = {"1": "deductible", "2": "coinsurance", "3": "copay"}.get(a.reason_code)
-            if key:
-                out[key] += a.amount
+            out[3] += a.amount
+            part = _PR_PART.get(a.reason_code)
+            if part is not None:
+                out[part] += a.amount
         elif a.group_code == "CO":
-            out["contractual"] += a.amount
+            out[4] += a.amount
         elif a.group_code == "PI":
-            out["payer_initiated"] += a.amount
+            out[5] += a.amount
         else:
-            out["other_adjustment"] += a.amount
-    return out
+            out[6] += a.amount
+    return tuple(v if v is ZERO else share(v) for v in out)
 
 
-def _claim_rows(r: RemitClaim, payer_name: str) -> list[dict[str, Any]]:
-    base = {
-        "trace_number": r.trace_number,
-        "payment_date": r.payment_date,
-        "payer_id": r.payer_id,
-        "payer_name": payer_name,
-        "claim_key": r.claim_key,
-        "patient_control_number": r.patient_control_number,
-        "claim_status_code": r.claim_status_code,
-        "payer_claim_control_number": r.payer_claim_control_number,
-        "effective": r.effective,
-    }
-    rows = [
-        base
-        | _split(line.adjustments)
-        | {
-            "entry": "line",
-            "line_control_number": line.matched_line or line.line_control_number,
-            "procedure_code": line.procedure_code,
-            "charge_amount": line.charge_amount,
-            "allowed_amount": line.allowed_amount,
-            "paid_amount": line.paid_amount,
-            "matched": bool(r.matched_claim and line.matched_line),
-            "match_method": line.match_method,
-        }
-        for line in r.lines
-    ]
+def _claim_rows(r: RemitClaim, payer_name: str, share: Amounts) -> Iterator[tuple[Any, ...]]:
+    """The CLP's posting rows, as tuples in :data:`POSTING_COLUMNS` order (a dict per row
+    held until the frame is built was most of this table's peak)."""
+    head = (
+        r.trace_number,
+        r.payment_date,
+        r.payer_id,
+        r.claim_key,
+        r.patient_control_number,
+        r.claim_status_code,
+        r.payer_claim_control_number,
+    )
+    effective = r.effective
+    for line in r.lines:
+        yield (
+            *head,
+            "line",
+            line.matched_line or line.line_control_number,
+            line.procedure_code,
+            line.charge_amount,
+            line.allowed_amount,
+            line.paid_amount,
+            *(_split(line.adjustments, share) if line.adjustments else _NO_SPLIT),
+            bool(r.matched_claim and line.matched_line),
+            line.match_method,
+            effective,
+            payer_name,
+        )
     # CLP04 − ΣSVC03: what claim-level CAS took (or a claim sent without lines).
     residual = r.paid_amount - sum((ln.paid_amount for ln in r.lines), ZERO)
     residual_charge = r.charge_amount - sum((ln.charge_amount for ln in r.lines), ZERO)
     if residual or r.adjustments or residual_charge or not r.lines:
-        rows.append(
-            base
-            | _split(r.adjustments)
-            | {
-                "entry": "claim_adjustment",
-                "line_control_number": "",
-                "procedure_code": "",
-                "charge_amount": residual_charge,
-                "allowed_amount": None,
-                "paid_amount": residual,
-                "matched": bool(r.matched_claim),
-                "match_method": "clp01" if r.matched_claim else "",
-            }
+        yield (
+            *head,
+            "claim_adjustment",
+            "",
+            "",
+            share(residual_charge),
+            None,
+            share(residual),
+            *_split(r.adjustments, share),
+            bool(r.matched_claim),
+            "clp01" if r.matched_claim else "",
+            effective,
+            payer_name,
         )
-    return rows
 
 
 def _payer_name(match: MatchResult, trace: str) -> str:
@@ -206,33 +216,34 @@ def _payer_name(match: MatchResult, trace: str) -> str:
 
 
 def payment_posting(match: MatchResult) -> pd.DataFrame:
-    rows: list[dict[str, Any]] = []
+    rows: list[tuple[Any, ...]] = []
+    share = Amounts()
     for r in match.remits:
         if r.posted:
-            rows += _claim_rows(r, _payer_name(match, r.trace_number))
+            rows += _claim_rows(r, _payer_name(match, r.trace_number), share)
     for p in match.provider_adjustments:
         pay = match.payments.get(p["trace_number"], {})
         rows.append(
-            dict.fromkeys(POSTING_COLUMNS)
-            | _split(())
-            | {
-                "trace_number": p["trace_number"],
-                "payment_date": pay.get("payment_date"),
-                "payer_id": pay.get("payer_id", ""),
-                "payer_name": pay.get("payer_name", ""),
-                "claim_key": p["claim_key"],
-                "patient_control_number": p["patient_control_number"],
-                "claim_status_code": "",
-                "payer_claim_control_number": p["reference_id"],
-                "entry": "provider_adjustment",
-                "line_control_number": "",
-                "procedure_code": f"PLB {p['reason_code']}",
-                "charge_amount": ZERO,
-                "paid_amount": -p["amount"],  # positive PLB reduces the payment
-                "matched": True,
-                "match_method": "plb",
-                "effective": True,
-            }
+            (
+                p["trace_number"],
+                pay.get("payment_date"),
+                pay.get("payer_id", ""),
+                p["claim_key"],
+                p["patient_control_number"],
+                "",
+                p["reference_id"],
+                "provider_adjustment",
+                "",
+                f"PLB {p['reason_code']}",
+                ZERO,
+                None,
+                -p["amount"],  # positive PLB reduces the payment
+                *_NO_SPLIT,
+                True,
+                "plb",
+                True,
+                pay.get("payer_name", ""),
+            )
         )
     return pd.DataFrame(rows, columns=list(POSTING_COLUMNS))
 
@@ -451,75 +462,60 @@ PMS_POSTING_COLUMNS = (
 )
 
 
-def _pms_rows(r: RemitClaim, payer_name: str) -> list[dict[str, Any]]:
-    base = {
-        "check_number": r.trace_number,
-        "deposit_date": r.payment_date,
-        "payer_id": r.payer_id,
-        "payer_name": payer_name,
-        "patient_control_number": r.matched_claim or r.patient_control_number,
-        "payer_claim_control_number": r.payer_claim_control_number,
-        "claim_status_code": r.claim_status_code,
-        "claim_key": r.claim_key,
-    }
-    rows = []
+def _pms_rows(r: RemitClaim, payer_name: str) -> Iterator[tuple[Any, ...]]:
+    """The CLP's PAY/ADJ rows as tuples in :data:`PMS_POSTING_COLUMNS` order (a PAY row has
+    no group or reason code: ``_ABSENT``, filled in by :func:`pms_posting`)."""
+    head = (
+        r.trace_number,
+        r.payment_date,
+        r.payer_id,
+        payer_name,
+        r.matched_claim or r.patient_control_number,
+    )
+    tail = (r.payer_claim_control_number, r.claim_status_code, r.claim_key)
     for line in r.lines:
-        where = {
-            "line_control_number": line.matched_line or line.line_control_number,
-            "procedure_code": line.procedure_code,
-            "service_date": line.service_date or r.service_date_start,
-        }
-        rows.append(base | where | {"record_type": "PAY", "amount": line.paid_amount})
-        rows += [
-            base
-            | where
-            | {
-                "record_type": "ADJ",
-                "amount": a.amount,
-                "group_code": a.group_code,
-                "reason_code": a.reason_code,
-            }
-            for a in line.adjustments
-        ]
+        where = (
+            line.matched_line or line.line_control_number,
+            line.procedure_code,
+            line.service_date or r.service_date_start,
+        )
+        yield ("PAY", *head, *where, line.paid_amount, _ABSENT, _ABSENT, *tail)
+        for a in line.adjustments:
+            yield ("ADJ", *head, *where, a.amount, a.group_code, a.reason_code, *tail)
     residual = r.paid_amount - sum((ln.paid_amount for ln in r.lines), ZERO)
-    claim_level = {"line_control_number": "", "procedure_code": "", "service_date": None}
+    claim_level = ("", "", None)
     if residual or not r.lines:
-        rows.append(base | claim_level | {"record_type": "PAY", "amount": residual})
-    rows += [
-        base
-        | claim_level
-        | {
-            "record_type": "ADJ",
-            "amount": a.amount,
-            "group_code": a.group_code,
-            "reason_code": a.reason_code,
-        }
-        for a in r.adjustments
-    ]
-    return rows
+        yield ("PAY", *head, *claim_level, residual, _ABSENT, _ABSENT, *tail)
+    for a in r.adjustments:
+        yield ("ADJ", *head, *claim_level, a.amount, a.group_code, a.reason_code, *tail)
 
 
 def pms_posting(match: MatchResult) -> pd.DataFrame:
     """Every posted CLP (duplicates never) as PAY/ADJ rows, then each PLB amount."""
-    rows: list[dict[str, Any]] = []
+    rows: list[tuple[Any, ...]] = []
     for r in match.remits:
         if r.posted:
             rows += _pms_rows(r, _payer_name(match, r.trace_number))
     for p in match.provider_adjustments:
         pay = match.payments.get(p["trace_number"], {})
         rows.append(
-            {
-                "record_type": "PLB",
-                "check_number": p["trace_number"],
-                "deposit_date": pay.get("payment_date"),
-                "payer_id": pay.get("payer_id", ""),
-                "payer_name": pay.get("payer_name", ""),
-                "patient_control_number": p["patient_control_number"],
-                "amount": -p["amount"],  # as paid to the practice
-                "reason_code": p["reason_code"],
-                "payer_claim_control_number": p["reference_id"],
-                "claim_key": p["claim_key"],
-            }
+            (
+                "PLB",
+                p["trace_number"],
+                pay.get("payment_date"),
+                pay.get("payer_id", ""),
+                pay.get("payer_name", ""),
+                p["patient_control_number"],
+                _ABSENT,
+                _ABSENT,
+                _ABSENT,
+                -p["amount"],  # as paid to the practice
+                _ABSENT,
+                p["reason_code"],
+                p["reference_id"],
+                _ABSENT,
+                p["claim_key"],
+            )
         )
     frame = pd.DataFrame(rows, columns=list(PMS_POSTING_COLUMNS))
     for column in ("group_code", "reason_code", "line_control_number", "procedure_code"):

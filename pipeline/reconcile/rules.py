@@ -29,7 +29,7 @@ Per effective adjudication (matched, neither a reversal nor reversed) and per li
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -50,8 +50,18 @@ from pipeline.reconcile.matching import (
 from pipeline.reconcile.noncovered import NonCoveredRoute, route_non_covered
 from pipeline.reconcile.nsa import NsaContext, NsaOutcome, Protection, check_claim
 from pipeline.reconcile.reference import CodeBook, FeeSchedule, PayerProfile
+from pipeline.reconcile.sharing import Pool
 
-__all__ = ["FLAG_COLUMNS", "RECONCILIATION_COLUMNS", "Flag", "Thresholds", "evaluate"]
+__all__ = [
+    "FLAG_COLUMNS",
+    "RECONCILIATION_COLUMNS",
+    "RECONCILIATION_ROW",
+    "Flag",
+    "Thresholds",
+    "evaluate",
+    "evaluate_rows",
+    "recon_dicts",
+]
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
@@ -85,6 +95,8 @@ RECONCILIATION_COLUMNS = (
     "match_method",
     "status",
 )
+# A row of :func:`evaluate_rows`: the table's columns and the payer's name (its profile's).
+RECONCILIATION_ROW = (*RECONCILIATION_COLUMNS, "payer_name")
 
 
 @dataclass(frozen=True)
@@ -115,6 +127,7 @@ class _Ctx:
     nsa_remarks: frozenset[str]
     shares: CostShareBook
     nsa: NsaContext
+    pool: Pool  # the rows' computed cells, one object per distinct value
 
 
 def evaluate(
@@ -127,7 +140,42 @@ def evaluate(
     eligibility: Mapping[str, Mapping[str, Any]] | None = None,
     nsa: NsaContext | None = None,
 ) -> tuple[list[Flag], list[dict[str, Any]]]:
-    """Flags and reconciliation rows (line level) for everything matched."""
+    """Flags and reconciliation rows (line level, :data:`RECONCILIATION_COLUMNS`) for
+    everything matched."""
+    flags, rows = evaluate_rows(match, payers, fees, codes, thresholds, as_of, eligibility, nsa)
+    return flags, [dict(zip(RECONCILIATION_COLUMNS, r[:-1], strict=True)) for r in rows]
+
+
+def recon_dicts(
+    rows: Iterable[tuple[Any, ...]],
+    *,
+    pcns: Container[str] | None = None,
+    claim_keys: Container[str] | None = None,
+) -> list[dict[str, Any]]:
+    """The :func:`evaluate_rows` rows of these claims (PCNs) or adjudications (claim keys) as
+    dicts by :data:`RECONCILIATION_ROW`."""
+    return [
+        dict(zip(RECONCILIATION_ROW, r, strict=True))
+        for r in rows
+        if (pcns is None or r[0] in pcns) and (claim_keys is None or r[_CLAIM_KEY] in claim_keys)
+    ]
+
+
+_CLAIM_KEY = RECONCILIATION_ROW.index("claim_key")
+
+
+def evaluate_rows(
+    match: MatchResult,
+    payers: Mapping[str, PayerProfile],
+    fees: FeeSchedule,
+    codes: CodeBook,
+    thresholds: Thresholds,
+    as_of: date,
+    eligibility: Mapping[str, Mapping[str, Any]] | None = None,
+    nsa: NsaContext | None = None,
+) -> tuple[list[Flag], list[tuple[Any, ...]]]:
+    """Flags and reconciliation rows (line level) for everything matched; a row is a tuple
+    in :data:`RECONCILIATION_ROW` order (a dict per row cost three times its memory)."""
     ctx = _Ctx(
         payers=payers,
         fees=fees,
@@ -138,9 +186,10 @@ def evaluate(
         nsa_remarks=frozenset(k for k in codes.rarc if codes.rarc_is_nsa(k)),
         shares=CostShareBook(eligibility or {}),
         nsa=nsa or NsaContext(),
+        pool=Pool(),
     )
     flags: list[Flag] = []
-    recon: list[dict[str, Any]] = []
+    recon: list[tuple[Any, ...]] = []
     answered: set[str] = set()
     adjudicated: set[str] = set()
     for remit in match.remits:
@@ -157,13 +206,36 @@ def evaluate(
             "reversed" if pcn in answered else "rejected" if rejected else "awaiting_remittance"
         )
         for line in claim.lines:
-            recon.append(_recon_unanswered(claim, line, status))
+            recon.append(_recon_unanswered(ctx, claim, line, status))
         if pcn in answered:
             continue
         flag = _rejected(ctx, claim) if rejected else _no_response(ctx, claim)
         if flag:
             flags.append(flag)
+    for f in flags:
+        _share_cells(f, ctx.pool)
     return flags, recon
+
+
+# The Flag fields each finding computes anew (texts, amounts, dates); the rest are the
+# claim's and the remittance's own objects already.
+_COMPUTED_FLAG_FIELDS = (
+    "reason",
+    "expected_amount",
+    "paid_amount",
+    "amount_at_stake",
+    "deadline",
+    "action",
+    "carc",
+    "rarc",
+    "idr_window_start",
+    "idr_window_end",
+)
+
+
+def _share_cells(flag: Flag, pool: Pool) -> None:
+    for name in _COMPUTED_FLAG_FIELDS:
+        setattr(flag, name, pool(getattr(flag, name)))
 
 
 def _payer_label(claim: SubClaim, remit: RemitClaim | None = None) -> str:
@@ -219,7 +291,7 @@ def _evaluate_claim(
     remit: RemitClaim,
     claim: SubClaim,
     flags: list[Flag],
-    recon: list[dict[str, Any]],
+    recon: list[tuple[Any, ...]],
 ) -> None:
     payer = ctx.payers.get(claim.payer_id)
     in_network = payer.in_network if payer else claim.network_status == "in_network"
@@ -248,7 +320,7 @@ def _evaluate_claim(
             ctx, remit, claim, payer, [e for e in evals if e not in protected], flags
         )
     for e in evals:
-        recon.append(_recon_row(claim, remit, e))
+        recon.append(_recon_row(ctx, claim, remit, e))
     _claim_level(ctx, remit, claim, payer, outcome.patient_limits, flags)
     if claim.secondary:
         _overpayment(ctx, remit, claim, payer, flags)
@@ -865,56 +937,73 @@ def _no_response(ctx: _Ctx, claim: SubClaim) -> Flag | None:
     )
 
 
-def _recon_row(claim: SubClaim, remit: RemitClaim, e: _LineEval) -> dict[str, Any]:
+def _payer_name(ctx: _Ctx, claim: SubClaim) -> str:
+    profile = ctx.payers.get(claim.payer_id)
+    return profile.name if profile else ""
+
+
+def _recon_row(ctx: _Ctx, claim: SubClaim, remit: RemitClaim, e: _LineEval) -> tuple[Any, ...]:
     sub, line, exp = e.sub, e.line, e.exp
-    return {
-        "patient_control_number": claim.patient_control_number,
-        "line_control_number": e.lcn,
-        "payer_id": claim.payer_id,
-        "network_status": claim.network_status,
-        "procedure_code": sub.procedure_code if sub else line.procedure_code,
-        "modifiers": " ".join(sub.modifiers if sub else line.modifiers),
-        "units": sub.units if sub else line.units,
-        "service_date": sub.service_date if sub else line.service_date,
-        "charge_amount": sub.charge_amount if sub else line.charge_amount,
-        "basis": exp.basis if exp else "",
-        "rate": exp.rate if exp else None,
-        "mppr_percent": exp.mppr_percent if exp else None,
-        "expected_allowed": exp.expected_allowed if exp else None,
-        "allowed_amount": line.allowed_amount,
-        "cost_share": e.cost_share,
-        "expected_payment": e.expected_payment,
-        "paid_amount": e.paid,
-        "variance": None if e.expected_payment is None else e.paid - e.expected_payment,
-        "nsa_protected": bool(exp and exp.nsa_reason),
-        "claim_key": remit.claim_key,
-        "trace_number": remit.trace_number,
-        "payment_date": remit.payment_date,
-        "match_method": line.match_method,
-        "status": e.status,
-    }
-
-
-def _recon_unanswered(claim: SubClaim, line: SubLine, status: str) -> dict[str, Any]:
-    row: dict[str, Any] = dict.fromkeys(RECONCILIATION_COLUMNS)
-    row.update(
-        patient_control_number=claim.patient_control_number,
-        line_control_number=line.line_control_number,
-        payer_id=claim.payer_id,
-        network_status=claim.network_status,
-        procedure_code=line.procedure_code,
-        modifiers=" ".join(line.modifiers),
-        units=line.units,
-        service_date=line.service_date,
-        charge_amount=line.charge_amount,
-        paid_amount=ZERO,
-        nsa_protected=False,
-        status=status,
-        claim_key="",
-        trace_number="",
-        match_method="",
+    pool = ctx.pool
+    money = pool.amounts
+    return (  # RECONCILIATION_ROW
+        claim.patient_control_number,
+        e.lcn,
+        claim.payer_id,
+        claim.network_status,
+        sub.procedure_code if sub else line.procedure_code,
+        pool(" ".join(sub.modifiers if sub else line.modifiers)),
+        sub.units if sub else line.units,
+        sub.service_date if sub else line.service_date,
+        sub.charge_amount if sub else line.charge_amount,
+        exp.basis if exp else "",
+        money.opt(exp.rate) if exp else None,
+        money.opt(exp.mppr_percent) if exp else None,
+        money.opt(exp.expected_allowed) if exp else None,
+        line.allowed_amount,
+        money(e.cost_share),
+        money.opt(e.expected_payment),
+        money(e.paid),
+        None if e.expected_payment is None else money(e.paid - e.expected_payment),
+        bool(exp and exp.nsa_reason),
+        remit.claim_key,
+        remit.trace_number,
+        remit.payment_date,
+        line.match_method,
+        e.status,
+        _payer_name(ctx, claim),
     )
-    return row
+
+
+def _recon_unanswered(ctx: _Ctx, claim: SubClaim, line: SubLine, status: str) -> tuple[Any, ...]:
+    """A submitted line no effective adjudication answers: unpriced (None), unpaid."""
+    return (  # RECONCILIATION_ROW
+        claim.patient_control_number,
+        line.line_control_number,
+        claim.payer_id,
+        claim.network_status,
+        line.procedure_code,
+        ctx.pool(" ".join(line.modifiers)),
+        line.units,
+        line.service_date,
+        line.charge_amount,
+        None,  # basis
+        None,  # rate
+        None,  # mppr_percent
+        None,  # expected_allowed
+        None,  # allowed_amount
+        None,  # cost_share
+        None,  # expected_payment
+        ZERO,  # paid_amount
+        None,  # variance
+        False,  # nsa_protected
+        "",  # claim_key
+        "",  # trace_number
+        None,  # payment_date
+        "",  # match_method
+        status,
+        _payer_name(ctx, claim),
+    )
 
 
 def _amount(value: Decimal | None) -> str:
