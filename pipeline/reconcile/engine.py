@@ -67,7 +67,13 @@ from pipeline.reconcile.reference import (
     load_fee_schedule,
     load_payers,
 )
-from pipeline.reconcile.rules import FLAG_COLUMNS, RECONCILIATION_COLUMNS, Thresholds, evaluate
+from pipeline.reconcile.rules import (
+    FLAG_COLUMNS,
+    RECONCILIATION_ROW,
+    Thresholds,
+    evaluate_rows,
+    recon_dicts,
+)
 
 __all__ = ["TABLES", "ReconcileResult", "reconcile"]
 
@@ -200,14 +206,16 @@ def reconcile(
     )
     nsa = _nsa_context(nsa_ref, case_events, practice or {})
     match = match_remittance(remit_tables(remit), submitted, refused)
-    del submitted  # read by matching only; its frames go once the caller lets go too
+    # Read by matching only: their frames go here when the caller handed them over (passed
+    # them without keeping a reference, as ``reconcile_and_export`` does).
+    del submitted, remit
     _name_payers(match, profiles)
     elig_rows = EligibilityRows(elig)  # read-only views of the frame's rows, no dict each
     elig_by_member = elig_rows.by_member()
-    typed, recon = evaluate(match, profiles, fees, book, thresholds, as_of, elig_by_member, nsa)
+    typed, recon = evaluate_rows(
+        match, profiles, fees, book, thresholds, as_of, elig_by_member, nsa
+    )  # recon: tuples by RECONCILIATION_ROW (payer_name included)
     flags = [f.row() | {"payer_name": _payer_name(profiles, f.payer)} for f in typed]
-    for row in recon:
-        row["payer_name"] = _payer_name(profiles, row["payer_id"])
     states = {pcn: c.extras.get("ledger_state", "") for pcn, c in match.claims.items()}
     cases = _nsa_states(flags, match, nsa, as_of)
     appeal_events: dict[str, list[Any]] = {}
@@ -215,11 +223,22 @@ def reconcile(
         if event.kind == "appeal":
             appeal_events.setdefault(event.case_id, []).append(event)
     worklist = appeal_worklist(flags, states, as_of, appeal_events, cases)
-    case_rows, idr_rows = _nsa_tables(flags, recon, match, profiles, nsa, cases, practice, as_of)
+    case_rows, idr_rows = _nsa_tables(
+        flags, recon_dicts(recon, pcns=cases), match, profiles, nsa, cases, practice, as_of
+    )
     flag_frame = pd.DataFrame(flags, columns=[*FLAG_COLUMNS, "appeal_id", "payer_name"])
-    recon_frame = pd.DataFrame(recon, columns=[*RECONCILIATION_COLUMNS, "payer_name"])
+    recon_frame = pd.DataFrame(recon, columns=list(RECONCILIATION_ROW))
+    # The letters read the appealed findings and their lines; every other row is in the
+    # frames now: let the row lists go before the posting tables are built.
+    appealed = [f for f in flags if "appeal_id" in f and period.holds(f["payment_date"])]
+    by_line = {
+        (r["claim_key"], r["line_control_number"]): r
+        for r in recon_dicts(recon, claim_keys={f["claim_key"] for f in appealed})
+    }
+    del flags, recon
     recouped = claim_recoupments(match)
     claims_ar = ar_claims(match, typed, as_of, book, recouped)
+    del typed, recouped
     tables = {
         "deposits": deposits(match, period.holds),
         "payment_posting": payment_posting(match),
@@ -258,12 +277,10 @@ def reconcile(
     result = ReconcileResult(
         as_of=as_of, tables=tables, practice=dict(practice or {}), period=period
     )
-    by_line = {(r["claim_key"], r["line_control_number"]): r for r in recon}
-    kept = {id(f) for f in flags if period.holds(f["payment_date"])}
     worklist_in = [w for w in worklist if period.holds(w.get("payment_date"))]
     result.letters = letter_contexts(
         worklist_in,
-        [f for f in flags if id(f) in kept],
+        appealed,
         by_line,
         match,
         profiles,
@@ -450,7 +467,8 @@ def _summary(tables: Mapping[str, pd.DataFrame], match: MatchResult) -> dict[str
         return _dsum(flags[flags["flag"].isin(names)], "amount_at_stake")
 
     by_payer: dict[str, dict[str, Any]] = {}
-    for r in records(recon):
+    # The four columns read: a dict of every column per row was this function's peak.
+    for r in records(recon[["payer_id", "payer_name", "paid_amount", "expected_payment"]]):
         entry = by_payer.setdefault(
             r["payer_id"],
             {

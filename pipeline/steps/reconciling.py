@@ -72,15 +72,22 @@ def reconcile_and_export(
     with stage("reconcile"), no_cyclic_gc():
         inputs = _ledger_inputs(ledger, practice, remit, on=on)
         inputs["remit"] = remit
-        del remit  # the 835 tables: let go when reconcile returns, not held through export
+        del remit
+        # Each input popped into an explicit argument, not ``**inputs``: the call then holds
+        # no reference of its own, so the 835 tables and the claims as sent go as soon as
+        # matching has read them, not when reconcile returns.
         result = reconcile(
+            inputs.pop("remit"),
+            inputs.pop("submitted"),
             as_of=as_of,
+            eligibility=inputs.pop("eligibility"),
+            refused=inputs.pop("refused"),
+            held=inputs.pop("held"),
+            case_events=inputs.pop("case_events"),
             appointments=appointments_from_practice(practice),
             practice=practice_facts(practice),
             period=period,
-            **inputs,
         )
-        del inputs
         if result.tables.get("flags") is not None:  # what the payers' 277s said (claim status)
             result.tables["flags"] = annotate_flags(result.tables["flags"], ledger, practice)
     exports_dir = out / "exports" if out else workspace.exports_dir
