@@ -58,6 +58,8 @@ class Outcome:
     tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     frames: dict[str, Any] = field(default_factory=dict, repr=False)
     """DataFrames (remittance and reconciliation tables) for in-process callers."""
+    totals: dict[str, int] = field(default_factory=dict)
+    """Rows each of ``tables`` has in full, when only its first ones were made (artifacts)."""
 
     @property
     def needs_person(self) -> bool:
@@ -92,7 +94,8 @@ def _finish(outcome: Outcome, fail_on_attention: bool) -> Outcome | State:
         f"{key}-summary", f"{key} {outcome.on}", outcome.facts, outcome.attention + outcome.work
     )
     for name, rows in outcome.tables.items():
-        publish_table(f"{key}-{name}", rows, f"{key} {outcome.on}: {name.replace('-', ' ')}")
+        title = f"{key} {outcome.on}: {name.replace('-', ' ')}"
+        publish_table(f"{key}-{name}", rows, title, outcome.totals.get(name))
     # What a flow returns is walked by Prefect row by row: keep what the artifacts showed.
     outcome.tables = {name: rows[:ARTIFACT_ROWS] for name, rows in outcome.tables.items()}
     logger = get_run_logger()
@@ -341,7 +344,9 @@ def reconcile(on: date | None = None, fail_on_attention: bool = True) -> Any:
         "report": str(done.report),
     }
     outcome.attention = done.attention
-    outcome.tables = {"flags": json_records(done.tables.get("flags"))}
+    flags = done.tables.get("flags")
+    outcome.tables = {"flags": json_records(flags, limit=ARTIFACT_ROWS)}
+    outcome.totals = {"flags": 0 if flags is None else len(flags)}
     return _finish(outcome, fail_on_attention)
 
 
@@ -416,6 +421,7 @@ def _nightly(
     outcome.attention = e.attention + c.attention + r.attention + st.attention + k.attention
     outcome.work = steps.claims_needing_person(counts)
     outcome.tables = {"flags": k.tables["flags"], "rejections": c.tables["rejections"]}
+    outcome.totals = {"flags": k.totals.get("flags", 0)}
     final = _finish(outcome, fail_on_attention=True)
     _record_night(final)
     return final

@@ -213,19 +213,22 @@ def stage_claims(
             prescrubbed=True,  # scrubbed above, with the 271s and every encounter
         )
     errors += built.report.errors()
+    wrote, transactions = bool(built.claims), built.transactions
+    isa13, gs06 = built.interchange_control_number, built.group_control_number
+    del built  # its claim records (every line of every claim) are not needed from here on
     held = {f.encounter_id for f in errors}
     summary.held = [_finding(f) for f in errors]
     with stage("ledger: claims recorded"):
         ids = _record_claims(ledger, practice, todo, held)
-    if not built.claims:
+    if not wrote:
         return summary
     claims: dict[int, Controls] = {}
-    for st02, pcns in built.transactions.items():
-        ctl = Controls(built.interchange_control_number, built.group_control_number, st02, "837")
+    for st02, pcns in transactions.items():
+        ctl = Controls(isa13, gs06, st02, "837")
         claims.update({ids[pcn]: ctl for pcn in pcns})
     content = buffer.getvalue().encode("ascii")
     buffer.close()  # the text as str is not needed next to its bytes
-    name = _remote_name(profile, practice, "837", built.interchange_control_number)
+    name = _remote_name(profile, practice, "837", isa13)
     if _stage(ledger, workspace, summary, content, name, claims, (), "837"):
         summary.count = len(claims)
     return summary
