@@ -20,10 +20,14 @@ made 71 MB artifacts (the API refused their events) and Prefect walked every row
 result looking for futures (about 20 s a night)."""
 
 
-def json_records(frame: Any) -> list[dict[str, Any]]:
-    """A DataFrame as JSON-safe records (Decimal -> str, dates ISO, NaN -> null)."""
+def json_records(frame: Any, limit: int | None = None) -> list[dict[str, Any]]:
+    """A DataFrame (its first ``limit`` rows) as JSON-safe records (Decimal -> str, dates ISO,
+    NaN -> null): an artifact shows :data:`ARTIFACT_ROWS`, so a night's 100k flags need not
+    all be copied to JSON first."""
     if frame is None or len(frame) == 0:
         return []
+    if limit is not None:
+        frame = frame.head(limit)
     text = frame.astype(object).map(lambda v: str(v) if isinstance(v, Decimal) else v)
     rows: list[dict[str, Any]] = json.loads(
         text.to_json(orient="records", date_format="iso", default_handler=str)
@@ -47,14 +51,16 @@ def publish_summary(
     )
 
 
-def publish_table(key: str, rows: Sequence[Mapping[str, Any]], description: str) -> None:
+def publish_table(
+    key: str, rows: Sequence[Mapping[str, Any]], description: str, total: int | None = None
+) -> None:
     """Only when there are rows (an empty table says nothing the summary does not); the first
-    :data:`ARTIFACT_ROWS` of them, and the description says so when there are more."""
+    :data:`ARTIFACT_ROWS` of them, and the description says so when there are more (``total``:
+    how many the whole table has, when ``rows`` are already its first ones)."""
     table = [dict(r) for r in rows[:ARTIFACT_ROWS]]
-    if len(rows) > len(table):
-        description += (
-            f" (first {len(table):,} of {len(rows):,} rows; the whole table is in exports/)"
-        )
+    total = len(rows) if total is None else max(total, len(rows))
+    if total > len(table):
+        description += f" (first {len(table):,} of {total:,} rows; the whole table is in exports/)"
     if table:
         create_table_artifact(table, key=key, description=description)
 

@@ -58,6 +58,8 @@ class Outcome:
     tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     frames: dict[str, Any] = field(default_factory=dict, repr=False)
     """DataFrames (remittance and reconciliation tables) for in-process callers."""
+    totals: dict[str, int] = field(default_factory=dict)
+    """Rows each of ``tables`` has in full, when only its first ones were made (artifacts)."""
 
     @property
     def needs_person(self) -> bool:
@@ -92,7 +94,8 @@ def _finish(outcome: Outcome, fail_on_attention: bool) -> Outcome | State:
         f"{key}-summary", f"{key} {outcome.on}", outcome.facts, outcome.attention + outcome.work
     )
     for name, rows in outcome.tables.items():
-        publish_table(f"{key}-{name}", rows, f"{key} {outcome.on}: {name.replace('-', ' ')}")
+        title = f"{key} {outcome.on}: {name.replace('-', ' ')}"
+        publish_table(f"{key}-{name}", rows, title, outcome.totals.get(name))
     # What a flow returns is walked by Prefect row by row: keep what the artifacts showed.
     outcome.tables = {name: rows[:ARTIFACT_ROWS] for name, rows in outcome.tables.items()}
     logger = get_run_logger()
@@ -261,15 +264,22 @@ def remittance(
     on: date | None = None,
     clearinghouse: str | None = None,
     fail_on_attention: bool = True,
+    keep_frames: bool = True,
 ) -> Any:
-    """Collect -> register -> parse (fanned out on the task runner) -> post 835s."""
+    """Collect -> register -> parse (fanned out on the task runner) -> post 835s.
+
+    ``keep_frames=False``: the outcome carries no remittance tables (the nightly reads them
+    again from the files in reconcile; keeping them would hold every 835's rows till then).
+    """
     run = _start(on, clearinghouse)
     collected = tasks.collect(run)
     waiting = tasks.remittances_waiting(run)
     futures = tasks.parse_return_file.map([p for _, p, _ in waiting], [n for _, _, n in waiting])
     parsed = [(file_id, f.result()) for (file_id, _, _), f in zip(waiting, futures, strict=True)]
-    posted = tasks.post_parsed(run, parsed)
-    outcome = Outcome("remittance", run.on, frames=posted.tables)
+    del futures  # each holds its file's tables (as ``parsed`` does, till they are posted)
+    posted = tasks.post_parsed(run, parsed, keep_frames)
+    del parsed
+    outcome = Outcome("remittance", run.on, frames=posted.tables if keep_frames else {})
     outcome.facts = {
         "new files": len(collected.received),
         "duplicates skipped": len(collected.duplicates),
@@ -334,7 +344,9 @@ def reconcile(on: date | None = None, fail_on_attention: bool = True) -> Any:
         "report": str(done.report),
     }
     outcome.attention = done.attention
-    outcome.tables = {"flags": json_records(done.tables.get("flags"))}
+    flags = done.tables.get("flags")
+    outcome.tables = {"flags": json_records(flags, limit=ARTIFACT_ROWS)}
+    outcome.totals = {"flags": 0 if flags is None else len(flags)}
     return _finish(outcome, fail_on_attention)
 
 
@@ -372,13 +384,13 @@ def _nightly(
         plan: list[tuple[str, Callable[[], object]]] = [
             ("eligibility", lambda: elig(when, where, wait_seconds, stamp_time, False)),
             ("claims", lambda: clm(when, where, wait_seconds, stamp_time, False)),
-            ("remittance", lambda: remit(when, where, False)),
+            ("remittance", lambda: remit(when, where, False, keep_frames=False)),
             ("claim-status", lambda: status(when, where, wait_seconds, stamp_time, False)),
             ("reconcile", lambda: rec(when, False)),
         ]
         for stage, call in plan:
             progress.stage(stage)
-            done.append(_sub(call()))
+            done.append(_slim(_sub(call())))
         progress.stage("done")
         stage = "summing up"
         e, c, r, st, k = done
@@ -389,7 +401,7 @@ def _nightly(
         state = _failed("nightly", on, exc, stage, done)
         _record_night(state)
         return state
-    outcome = Outcome("nightly", run.on, frames=k.frames)
+    outcome = Outcome("nightly", run.on)
     outcome.facts = {
         "claims sent": counts["sent"],
         "sent by this run": c.facts["claims sent"],
@@ -409,6 +421,7 @@ def _nightly(
     outcome.attention = e.attention + c.attention + r.attention + st.attention + k.attention
     outcome.work = steps.claims_needing_person(counts)
     outcome.tables = {"flags": k.tables["flags"], "rejections": c.tables["rejections"]}
+    outcome.totals = {"flags": k.totals.get("flags", 0)}
     final = _finish(outcome, fail_on_attention=True)
     _record_night(final)
     return final
@@ -432,6 +445,14 @@ def _record_night(result: Outcome | State) -> None:
         )
     except Exception:  # a full disk must not turn a finished night into a crash
         get_run_logger().warning("could not write last-night.json", exc_info=True)
+
+
+def _slim(outcome: Outcome) -> Outcome:
+    """What the nightly keeps of a finished subflow: facts, what needs a person and the
+    artifact rows — not its DataFrames, which would stay alive through the rest of the night
+    (the exports and the report already hold what reconcile found)."""
+    outcome.frames = {}
+    return outcome
 
 
 def _sub(value: object) -> Outcome:

@@ -142,8 +142,14 @@ def parse_return_file(path: str, name: str) -> Any:
 
 
 @task(name="post-remittances", **_PLAIN)
-def post_parsed(run: Run, parsed: list[tuple[int, Any]]) -> steps.RemitSummary:
-    """Post the parsed files in arrival order (one writer); quarantine the unreadable ones."""
+def post_parsed(
+    run: Run, parsed: list[tuple[int, Any]], keep_frames: bool = True
+) -> steps.RemitSummary:
+    """Post the parsed files in arrival order (one writer); quarantine the unreadable ones.
+
+    ``keep_frames``: the summary's tables are every file's, combined; otherwise only the
+    payments (the flow's artifact): no concatenated copy of the night's 835 rows.
+    """
     from pipeline.steps.files import quarantine
 
     summary = steps.RemitSummary()
@@ -155,9 +161,17 @@ def post_parsed(run: Run, parsed: list[tuple[int, Any]]) -> steps.RemitSummary:
                 summary.attention.append(quarantine(ledger, run.workspace, record, result))
                 continue
             steps.post_remittance(ledger, record, result, summary)
-            good.append(result)
+            good.append(result if keep_frames else _payments_only(result))
     summary.tables = steps.combine_tables(good)
     return summary
+
+
+def _payments_only(result: Any) -> Any:
+    """A posted file's parse result reduced to its ``remit_payments`` table."""
+    from dataclasses import replace
+
+    tables = {k: v for k, v in result.tables.items() if k == "remit_payments"}
+    return replace(result, tables=tables, claim_keys={})
 
 
 @task(name="reconcile-and-export", **_PLAIN)

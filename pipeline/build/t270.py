@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import TextIO
@@ -40,6 +41,7 @@ from pipeline.x12.segments import Delimiters
 from pipeline.x12.writer import (
     ControlNumbers,
     Element,
+    GroupWriter,
     Repeated,
     TransactionWriter,
     X12Writer,
@@ -199,36 +201,60 @@ def build_270(
     if not planned:
         return result
     isa13 = control_numbers.next_interchange()
-    rendered: dict[str, list[tuple[InquiryRecord, list[str]]]] = defaultdict(list)
+    by_payer: dict[str, list[tuple[int, Appointment, InquiryRecord]]] = defaultdict(list)
     for n, (appointment, _coverage, inquiry) in enumerate(planned, start=1):
-        inquiry = _with_trace(inquiry, f"{isa13}-{n}")
+        by_payer[inquiry.payer_id].append((n, appointment, inquiry))
+    del planned
+    unwritable: list[tuple[int, Finding]] = []
+    # One payer's segments rendered at a time (a big night's are most of the build's memory);
+    # the interchange is opened by the first payer with something to send.
+    with ExitStack() as opened:
+        gs: GroupWriter | None = None
+        writer = X12Writer(out, control_numbers=control_numbers, delimiters=d, now=now)
+        for payer_id in sorted(by_payer):
+            items = _rendered(by_payer.pop(payer_id), isa13, d, unwritable)
+            if not items:
+                continue
+            if gs is None:
+                isa = opened.enter_context(writer.interchange(
+                    sender=("ZZ", bp.submitter_etin), receiver=("ZZ", bp.receiver_id),
+                    usage=usage, control_number=isa13,
+                ))  # fmt: skip
+                result.interchange_control_number = isa.control_number
+                gs = opened.enter_context(
+                    isa.group("HS", bp.submitter_etin, bp.receiver_id, IMPLEMENTATION)
+                )
+            for start in range(0, len(items), max_inquiries_per_transaction):
+                chunk = items[start : start + max_inquiries_per_transaction]
+                with gs.transaction("270") as ts:
+                    _write_set(writer, ts, practice, chunk, f"{isa13}{ts.control_number}")
+                    result.transactions[ts.control_number] = [i.trace_number for i, _ in chunk]
+                result.inquiries += [i for i, _ in chunk]
+    findings += [finding for _, finding in sorted(unwritable, key=lambda u: u[0])]
+    return result
+
+
+def _rendered(
+    planned: list[tuple[int, Appointment, InquiryRecord]],
+    isa13: int,
+    d: Delimiters,
+    unwritable: list[tuple[int, Finding]],
+) -> list[tuple[InquiryRecord, list[str]]]:
+    """One payer's inquiries with their trace numbers and segment texts, in file order; one
+    that cannot be written goes to ``unwritable`` (with its place in the night's order)."""
+    out: list[tuple[InquiryRecord, list[str]]] = []
+    for n, appointment, planned_inquiry in planned:
+        inquiry = _with_trace(planned_inquiry, f"{isa13}-{n}")
         try:
             segments = _render(inquiry, d)
             if not all(text.isascii() and text.isprintable() for text in segments):
                 raise X12WriteError(f"value {CHARSET_MESSAGE}")
-            rendered[inquiry.payer_id].append((inquiry, segments))
+            out.append((inquiry, segments))
         except X12WriteError as exc:
             message = str(exc)
-            findings.append(Finding(appointment.appointment_id, "", message.split(" ", 1)[0],
-                                    "x12_value", "error", message))  # fmt: skip
-    if not rendered:
-        return result
-    writer = X12Writer(out, control_numbers=control_numbers, delimiters=d, now=now)
-    with writer.interchange(
-        sender=("ZZ", bp.submitter_etin), receiver=("ZZ", bp.receiver_id), usage=usage,
-        control_number=isa13,
-    ) as isa:  # fmt: skip
-        result.interchange_control_number = isa.control_number
-        with isa.group("HS", bp.submitter_etin, bp.receiver_id, IMPLEMENTATION) as gs:
-            for payer_id in sorted(rendered):
-                items = rendered[payer_id]
-                for start in range(0, len(items), max_inquiries_per_transaction):
-                    chunk = items[start : start + max_inquiries_per_transaction]
-                    with gs.transaction("270") as ts:
-                        _write_set(writer, ts, practice, chunk, f"{isa13}{ts.control_number}")
-                        result.transactions[ts.control_number] = [i.trace_number for i, _ in chunk]
-                    result.inquiries += [i for i, _ in chunk]
-    return result
+            unwritable.append((n, Finding(appointment.appointment_id, "", message.split(" ", 1)[0],
+                                          "x12_value", "error", message)))  # fmt: skip
+    return out
 
 
 def _with_trace(inquiry: InquiryRecord, trace: str) -> InquiryRecord:

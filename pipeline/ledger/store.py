@@ -75,6 +75,21 @@ def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+ELIGIBILITY_CHUNK = 2000
+"""271 answers written per statement batch by :meth:`Ledger.record_eligibility_responses`."""
+
+
+def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    part: list[T] = []
+    for item in items:
+        part.append(item)
+        if len(part) >= size:
+            yield part
+            part = []
+    if part:
+        yield part
+
+
 def open_ledger(url: str, *, clock: Callable[[], dt.datetime] = _utcnow) -> Ledger:
     """Open (and migrate) the ledger at ``url``, e.g. ``get_settings().ledger_url``."""
     return Ledger(url, clock=clock)
@@ -613,15 +628,28 @@ class Ledger:
         return self._write(f"eligibility {trace_number}", work)
 
     def record_eligibility_responses(
-        self, answers: Sequence[tuple[str, Mapping[str, Any]]], *, file_id: int | None = None
+        self,
+        answers: Iterable[tuple[str, Mapping[str, Any]]],
+        *,
+        file_id: int | None = None,
+        chunk: int | None = None,
     ) -> int:
-        """:meth:`record_eligibility_response` for a whole 271 file in one transaction."""
+        """:meth:`record_eligibility_response` for a whole 271 file in one transaction, set-based
+        ``chunk`` (default :data:`ELIGIBILITY_CHUNK`) answers at a time: a big 271's JSON rows
+        and statement parameters are never all in memory at once. ``answers`` is iterated once
+        per attempt (a retried write reads it again): a list, or an iterable that starts afresh
+        each time. Returns how many answers were read."""
+        now = self._now()  # one answer time for the whole file, as when it was one statement
+        size = chunk or ELIGIBILITY_CHUNK
 
         def work(s: Session) -> int:
-            _eligibility.record_responses(s, answers, file_id, self._now())  # set-based
-            return len(answers)
+            count = 0
+            for part in _chunks(answers, size):
+                _eligibility.record_responses(s, part, file_id, now)
+                count += len(part)
+            return count
 
-        return self._write(f"{len(answers)} eligibility answers", work) if answers else 0
+        return self._write(f"eligibility answers of file {file_id}", work)
 
     def eligibility(self, trace_number: str) -> EligibilityRecord | None:
         query = select(EligibilityCheck).where(EligibilityCheck.trace_number == trace_number)

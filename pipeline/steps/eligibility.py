@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import Executor
 from datetime import date
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from pipeline.benchnight import stage
 from pipeline.errors import ClaimflowError
 from pipeline.ledger import Ledger
+from pipeline.parse.tables import COLUMNS
 from pipeline.steps.files import ELIGIBILITY, local_path, quarantine, waiting
 from pipeline.steps.summaries import EligibilityResult
 from pipeline.steps.workspace import Workspace
@@ -20,7 +22,7 @@ if TYPE_CHECKING:
 
     from pipeline.x12.split import Piece
 
-__all__ = ["eligibility_table", "process_eligibility", "summary_rows"]
+__all__ = ["eligibility_table", "process_eligibility", "summary_rows", "table_rows"]
 
 
 def process_eligibility(
@@ -32,26 +34,58 @@ def process_eligibility(
     for record in waiting(ledger, ELIGIBILITY):
         try:
             with stage("parse"):
-                rows = summary_rows(local_path(record), record.names[0], executor)
+                rows = table_rows(local_path(record), record.names[0], executor)
         except (ClaimflowError, OSError) as exc:
             reason = " ".join(str(exc).split())
             summary.attention.append(quarantine(ledger, workspace, record, reason))
             continue
         with stage("ledger: 271s"):
-            answers = []
-            for row in rows:
-                trace = str(row.get("trace_number") or "")
-                if not trace:
-                    continue
-                answers.append((trace, row))
-                statuses[str(row.get("coverage_status") or "unknown")] += 1
+            for _trace, status in _traced(rows):
+                statuses[status] += 1
                 summary.responses += 1
+            answers = _Answers(rows)
             ledger.record_eligibility_responses(answers, file_id=record.id)  # one transaction
             ledger.mark_parsed(record.id)
             ledger.mark_posted(record.id)
+        del rows, answers  # before the next file is read
         summary.files += 1
     summary.by_status = dict(sorted(statuses.items()))
     return summary
+
+
+_TRACE = COLUMNS["eligibility_summary"].index("trace_number")
+_STATUS = COLUMNS["eligibility_summary"].index("coverage_status")
+CHUNK = 2000
+"""Table rows turned into ``eligibility_summary`` dicts at a time while a 271 is posted."""
+
+
+def _traced(rows: list[Any]) -> Iterator[tuple[str, str]]:
+    """(trace, coverage status) of each table row that answers a trace (the dicts' values:
+    text columns pass through :func:`summary_rows`' conversion as they are)."""
+    for row in rows:
+        trace = str(row[_TRACE] or "")
+        if trace:
+            yield trace, str(row[_STATUS] or "unknown")
+
+
+class _Answers:
+    """(trace, summary row) of a 271's table rows, made :data:`CHUNK` rows at a time (the same
+    dicts :func:`summary_rows` gives) each time it is iterated: never a dict per answer for the
+    whole file, which at 100k claims was most of the posting's memory."""
+
+    def __init__(self, rows: list[Any]) -> None:
+        self.rows = rows
+
+    def __iter__(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        from pipeline.parse.tables import to_frame
+        from pipeline.reconcile.inputs import records
+
+        for start in range(0, len(self.rows), CHUNK):
+            part = self.rows[start : start + CHUNK]
+            for row in records(to_frame("eligibility_summary", part)):
+                trace = str(row.get("trace_number") or "")
+                if trace:
+                    yield trace, row
 
 
 SPLIT_MIN_BYTES = 4 * 1024 * 1024
@@ -67,24 +101,37 @@ def summary_rows(
     *,
     split_min_bytes: int = SPLIT_MIN_BYTES,
 ) -> list[dict[str, Any]]:
-    """The ``eligibility_summary`` rows of a 271, as ``parse_file`` tables them, read in one
-    streaming pass that keeps no benefit rows: those are most of a 271 (15 per answer in the
-    demo) and the ledger keeps only the summary. The whole file is read before anything is
-    posted, so an unreadable file records nothing.
+    """The ``eligibility_summary`` rows of a 271, as ``parse_file`` tables them (dicts; see
+    :func:`table_rows`)."""
+    from pipeline.parse.tables import to_frame
+    from pipeline.reconcile.inputs import records
+
+    rows = table_rows(path, name, executor, split_min_bytes=split_min_bytes)
+    return records(to_frame("eligibility_summary", rows))
+
+
+def table_rows(
+    path: Path,
+    name: str,
+    executor: Executor | None = None,
+    *,
+    split_min_bytes: int = SPLIT_MIN_BYTES,
+) -> list[Any]:
+    """The ``eligibility_summary`` table rows (value lists in ``COLUMNS`` order) of a 271,
+    read in one streaming pass that keeps no benefit rows: those are most of a 271 (15 per
+    answer in the demo) and the ledger keeps only the summary. The whole file is read before
+    anything is posted, so an unreadable file records nothing.
 
     With ``executor``, a big file is read in pieces of whole transaction sets in its workers
     (:mod:`pipeline.x12.split`), the rows joined in file order; a piece that cannot be read
     sends the whole file through one pass, which names the problem where it is in the file.
     """
-    from pipeline.parse.tables import to_frame
-    from pipeline.reconcile.inputs import records
-
     rows = None
     if executor is not None and path.stat().st_size >= split_min_bytes:
         rows = _rows_in_pieces(executor, path, name)
     if rows is None:
         rows = _summary_table_rows(path, name)
-    return records(to_frame("eligibility_summary", rows))
+    return rows
 
 
 def _rows_in_pieces(executor: Executor, path: Path, name: str) -> list[Any] | None:

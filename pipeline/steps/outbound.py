@@ -44,7 +44,7 @@ from pipeline.ledger import (
 )
 from pipeline.ledger.eligibility import coverage_facts
 from pipeline.ledger.registry import sniff_controls
-from pipeline.practice import Encounter, Practice
+from pipeline.practice import Appointment, Encounter, Practice
 from pipeline.steps.summaries import SendSummary, UploadSummary
 from pipeline.steps.workspace import Workspace
 from pipeline.transport import ClearinghouseProfile, Transport
@@ -103,9 +103,31 @@ def stage_eligibility(
     with stage("scrub"):
         also = asked | {(a.patient_id, a.date) for a in todo}
         todo += claim_inquiries(unbilled, on=on, asked=also)
+    del asked, sent, unbilled, also  # the build below is the step's peak
     summary = SendSummary("270", already_sent=len(wanted) - sum(a.date == day for a in todo))
     if not todo:
         return summary
+    built = _build_270(ledger, practice, todo, envelope_time(on, at), summary)
+    del todo
+    if built is None:
+        return summary
+    content, isa13, requests = built
+    name = _remote_name(profile, practice, "270", isa13)
+    if _stage(ledger, workspace, summary, content, name, {}, requests, "270"):
+        summary.count = len(requests)
+    return summary
+
+
+def _build_270(
+    ledger: Ledger,
+    practice: Practice,
+    todo: list[Appointment],
+    now: datetime,
+    summary: SendSummary,
+) -> tuple[bytes, str, list[EligibilityRequest]] | None:
+    """The 270's bytes, ISA13 and inquiries (``None``: none could be built; ``summary.held``
+    says why). The builder's records and text are let go here, before validation and staging.
+    """
     buffer = io.StringIO()
     with stage("build"):
         built = build_270(
@@ -113,11 +135,11 @@ def stage_eligibility(
             buffer,
             on=None,
             control_numbers=ledger.control_numbers,
-            now=envelope_time(on, at),
+            now=now,
         )
     summary.held = [_finding(f) for f in built.findings if f.severity == "error"]
     if not built.inquiries:
-        return summary
+        return None
     requests = [
         EligibilityRequest(
             trace_number=i.trace_number,
@@ -130,10 +152,8 @@ def stage_eligibility(
         for i in built.inquiries
     ]
     content = buffer.getvalue().encode("ascii")
-    name = _remote_name(profile, practice, "270", built.interchange_control_number)
-    if _stage(ledger, workspace, summary, content, name, {}, requests, "270"):
-        summary.count = len(requests)
-    return summary
+    buffer.close()  # the text as str is not needed next to its bytes
+    return content, built.interchange_control_number, requests
 
 
 def send_eligibility(
@@ -193,19 +213,22 @@ def stage_claims(
             prescrubbed=True,  # scrubbed above, with the 271s and every encounter
         )
     errors += built.report.errors()
+    wrote, transactions = bool(built.claims), built.transactions
+    isa13, gs06 = built.interchange_control_number, built.group_control_number
+    del built  # its claim records (every line of every claim) are not needed from here on
     held = {f.encounter_id for f in errors}
     summary.held = [_finding(f) for f in errors]
     with stage("ledger: claims recorded"):
         ids = _record_claims(ledger, practice, todo, held)
-    if not built.claims:
+    if not wrote:
         return summary
     claims: dict[int, Controls] = {}
-    for st02, pcns in built.transactions.items():
-        ctl = Controls(built.interchange_control_number, built.group_control_number, st02, "837")
+    for st02, pcns in transactions.items():
+        ctl = Controls(isa13, gs06, st02, "837")
         claims.update({ids[pcn]: ctl for pcn in pcns})
     content = buffer.getvalue().encode("ascii")
     buffer.close()  # the text as str is not needed next to its bytes
-    name = _remote_name(profile, practice, "837", built.interchange_control_number)
+    name = _remote_name(profile, practice, "837", isa13)
     if _stage(ledger, workspace, summary, content, name, claims, (), "837"):
         summary.count = len(claims)
     return summary

@@ -145,3 +145,48 @@ def test_every_appointment_on_its_own_date_in_one_file(demo: LoadResult, tmp_pat
     path.write_text(out.getvalue(), encoding="ascii")
     assert validate_file(path).status == "valid"
     assert read_270(path) == result.inquiries  # each DTP*291 carries its own date
+
+
+def test_unwritable_inquiries_are_findings_in_appointment_order(demo: LoadResult) -> None:
+    """Payer by payer as it renders, the builder still reports them in the night's order."""
+    practice = demo.practice.model_copy(deep=True)
+    day = [a for a in practice.appointments if a.date == DAYS[0]]
+    for a in day:
+        practice.patients[a.patient_id].last_name = "O:NEIL"
+    payers = {c.payer_id for a in day for c in practice.coverages_of(a.patient_id)}
+    result, text = _build(practice, DAYS[0])
+    assert len(payers) > 1 and (result.inquiries, text) == ([], "")  # no empty interchange
+    ids = [f.encounter_id for f in result.findings if f.rule == "x12_value"]
+    assert ids == sorted(ids, key=[a.appointment_id for a in day].index) and len(ids) >= len(day)
+
+
+def test_the_build_holds_one_payer_s_segments_at_a_time(tmp_path: Path) -> None:
+    """A night's 270 (every appointment, several payers): what the build holds besides what
+    it returns stays within twice the file's text (all payers' segments at once: 5 times)."""
+    import gc
+    import tracemalloc
+
+    from pipeline.build.scrub_eligibility import claim_inquiries
+    from pipeline.practice import load_practice
+    from pipeline.practice.scale import write_scaled_practice
+    from tests.conftest import SAMPLE_EDI
+
+    folder = write_scaled_practice(SAMPLE_EDI / "practice", tmp_path / "practice", 3000)
+    loaded = load_practice(folder).practice
+    # As the nightly asks: the appointments and the dates of service of the encounters.
+    asks = claim_inquiries(list(loaded.encounters), on=DAYS[0], asked=set())
+    practice = loaded.model_copy(update={"appointments": [*loaded.appointments, *asks]})
+    assert len({c.payer_id for c in practice.coverages}) >= 4
+    out = io.StringIO()
+    gc.collect()
+    tracemalloc.start()
+    try:
+        numbers = CountingControlNumbers()
+        result = build_270(practice, out, on=None, control_numbers=numbers, now=NOW)
+        held, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    size = len(out.getvalue())
+    print(f"\n270 of {len(result.inquiries):,} inquiries, {size / 2**20:.2f} MB: build peak "
+          f"{peak / 2**20:.1f} MB, of which kept {held / 2**20:.1f} MB")  # fmt: skip
+    assert len(result.inquiries) > 3000 and peak - held < 2 * size

@@ -68,6 +68,7 @@ def test_table_rows_are_json_safe() -> None:
     assert rows[0]["amount"] == "12.50" and rows[0]["day"].startswith("2026-11-27")
     assert rows[1] == {"amount": None, "day": None, "x": None}
     assert json_records(pd.DataFrame()) == []
+    assert json_records(frame, limit=1) == rows[:1]  # an artifact's first rows only
 
 
 def test_summary_says_what_needs_a_person() -> None:

@@ -99,9 +99,11 @@ def _summary(trace: str, status: str, remaining: str) -> dict[str, Any]:
     }
 
 
+@pytest.mark.parametrize("chunk", [None, 1, 3], ids=["one-chunk", "chunk-1", "chunk-3"])
 def test_eligibility_batched_match_one_at_a_time(
-    ledger_url: str, reference: Ledger, tmp_path: Path
+    ledger_url: str, reference: Ledger, tmp_path: Path, chunk: int | None
 ) -> None:
+    """Written a chunk at a time too (chunks of 1 and 3 put T1's two answers apart)."""
     requests = [
         EligibilityRequest("T1", "P1", member_id="M1", patient_id="A", service_date=DAY),
         EligibilityRequest("T2", "P1", patient_id="B", service_types=("30", "98")),
@@ -127,7 +129,8 @@ def test_eligibility_batched_match_one_at_a_time(
                 ledger_eligibility.record_request(s, requests[0], None, NOW)
         for file_id in (first, first, second):
             if batched:
-                ledger.record_eligibility_responses(answers, file_id=file_id)
+                count = ledger.record_eligibility_responses(answers, file_id=file_id, chunk=chunk)
+                assert count == len(answers)
             else:
                 with Session(ledger.engine, expire_on_commit=False) as s, s.begin():
                     for trace, summary in answers:
