@@ -115,6 +115,11 @@ class Run:
         folder, so it is loaded again only when its files change (:data:`PRACTICES`)."""
         return PRACTICES.load(self.practice_dir).practice
 
+    def take_practice(self) -> Practice:
+        """The practice, no longer kept by :data:`PRACTICES` (for the night's last step: what
+        it lets go of is freed; the next run reads the export again)."""
+        return PRACTICES.take(self.practice_dir).practice
+
     def codes(self) -> CodeSets:
         return load_code_sets(get_settings().mappings_dir)
 

@@ -177,7 +177,9 @@ def _payments_only(result: Any) -> Any:
 @task(name="reconcile-and-export", **_PLAIN)
 def reconcile_and_export(run: Run) -> steps.ReconcileSummary:
     with run.ledger() as ledger:
-        return steps.reconcile_and_export(ledger, run.practice(), run.workspace, on=run.on)
+        # Taken from the cache and passed on without a reference kept here: reconciliation
+        # frees the encounters once it has read them (the night's largest object).
+        return steps.reconcile_and_export(ledger, run.take_practice(), run.workspace, on=run.on)
 
 
 @task(name="awaiting", **_PLAIN)

@@ -42,10 +42,17 @@ def report_command(
     workspace = Workspace.from_settings(settings)
     day = on or end or date.today()
     folder = out or workspace.base / "periods" / f"{start or 'start'}_{end or day}"
-    practice = load_practice(Path(settings.practice_dir)).practice
     # Reconciling records flags and cases in the ledger: never beside a running night.
     with workspace_lock(workspace.base), Ledger(workspace.ledger_url) as ledger:
-        reconcile_and_export(ledger, practice, workspace, on=day, period=period, out=folder)
+        # Handed over, no reference kept here: reconciliation frees the encounters once read.
+        reconcile_and_export(
+            ledger,
+            load_practice(Path(settings.practice_dir)).practice,
+            workspace,
+            on=day,
+            period=period,
+            out=folder,
+        )
     return folder
 
 

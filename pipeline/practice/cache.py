@@ -64,6 +64,14 @@ class PracticeCache:
                 self.loads += 1
             return self._result
 
+    def take(self, folder: str | Path, *, mappings_dir: str | Path | None = None) -> LoadResult:
+        """:meth:`load`, then forget it: the caller holds the only reference, so the practice's
+        memory can go while the caller still runs (the night's last step, reconcile, lets go
+        of the encounters once it has read them)."""
+        result = self.load(folder, mappings_dir=mappings_dir)
+        self.clear()
+        return result
+
     def clear(self) -> None:
         with self._lock:
             self._key, self._result = None, None

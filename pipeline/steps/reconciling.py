@@ -37,6 +37,7 @@ __all__ = [
     "reconcile_and_export",
     "refused_claims",
     "submitted_claims",
+    "without_encounters",
 ]
 
 # Ordinary patient cost sharing: billed to the patient, not money a payer owes the practice.
@@ -71,6 +72,9 @@ def reconcile_and_export(
     as_of = min(on, period.end) if period is not None and period.end else on
     with stage("reconcile"), no_cyclic_gc():
         inputs = _ledger_inputs(ledger, practice, remit, on=on)
+        appointments = appointments_from_practice(practice)
+        facts = practice_facts(practice)
+        practice = without_encounters(practice)  # freed here when the caller handed it over
         inputs["remit"] = remit
         del remit
         # Each input popped into an explicit argument, not ``**inputs``: the call then holds
@@ -84,8 +88,8 @@ def reconcile_and_export(
             refused=inputs.pop("refused"),
             held=inputs.pop("held"),
             case_events=inputs.pop("case_events"),
-            appointments=appointments_from_practice(practice),
-            practice=practice_facts(practice),
+            appointments=appointments,
+            practice=facts,
             period=period,
         )
         if result.tables.get("flags") is not None:  # what the payers' 277s said (claim status)
@@ -114,6 +118,13 @@ def reconcile_and_export(
     worklist = result.tables.get("appeal_worklist")
     summary.worklist = 0 if worklist is None else len(worklist)
     return summary
+
+
+def without_encounters(practice: Practice) -> Practice:
+    """A shallow copy of ``practice`` without its encounters (and their charges), for what
+    reconciliation reads after the claims: payers, patients, providers, appointments. The
+    practice itself is not changed (the nightly's tasks share it)."""
+    return practice.model_copy(update={"encounters": []})
 
 
 def _ledger_inputs(

@@ -85,3 +85,31 @@ def test_a_broken_export_is_not_remembered(folder: Path) -> None:
         cache.load(folder)
     patients.write_bytes(good)
     assert cache.load(folder).practice == load_practice(folder).practice
+
+
+def test_a_taken_practice_is_no_longer_kept(folder: Path) -> None:
+    import gc
+    import weakref
+
+    cache = PracticeCache()
+    first = cache.load(folder)
+    taken = cache.take(folder)
+    assert taken is first and cache.loads == 1  # the load in the cache, not a new read
+    encounter = weakref.ref(taken.practice.encounters[0])
+    del first, taken
+    gc.collect()
+    assert encounter() is None  # the cache kept no reference: its memory went
+    cache.load(folder)
+    assert cache.loads == 2  # the next run reads the export again
+
+
+def test_reconciliation_s_view_leaves_the_shared_practice_as_it_was(folder: Path) -> None:
+    from pipeline.steps.reconciling import without_encounters
+
+    practice = load_practice(folder).practice
+    before = practice.model_dump()
+    view = without_encounters(practice)
+    assert view.encounters == [] and practice.encounters
+    assert practice.model_dump() == before
+    assert view.payers is practice.payers and view.patients is practice.patients
+    assert view.appointments is practice.appointments and view.providers is practice.providers
