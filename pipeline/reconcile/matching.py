@@ -58,8 +58,9 @@ __all__ = [
 ZERO = Decimal(0)
 
 
-# Slotted: a 100k-claim night holds several hundred thousand of these at once.
-@dataclass(slots=True)
+# Slotted: a 100k-claim night holds several hundred thousand of these at once. Frozen: equal
+# ones are one object (load_remittance), so none may change.
+@dataclass(slots=True, frozen=True)
 class Adjustment:
     group_code: str
     reason_code: str
@@ -495,11 +496,23 @@ class _Shared:
     """One object per distinct code and code list: every line and CAS repeats a few hundred
     (``str.upper`` and ``split`` make a new one each time)."""
 
-    __slots__ = ("_codes", "_lists")
+    __slots__ = ("_adjustments", "_codes", "_lists")
 
     def __init__(self) -> None:
         self._codes: dict[str, str] = {}
         self._lists: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._adjustments: dict[tuple[str, str, str, str], Adjustment] = {}
+
+    def adjustment(
+        self, group: str, reason: str, amount: Decimal, quantity: Decimal | None
+    ) -> Adjustment:
+        """One (frozen) object per distinct CAS: a night's CAS repeat a few thousand. Amounts
+        are told apart by their text (Decimal('1.0') == Decimal('1.00'), yet prints apart)."""
+        key = (group, reason, str(amount), "" if quantity is None else str(quantity))
+        found = self._adjustments.get(key)
+        if found is None:
+            found = self._adjustments[key] = Adjustment(group, reason, amount, quantity)
+        return found
 
     def code(self, value: object) -> str:
         text = as_text(value)
@@ -537,11 +550,11 @@ def _attach_adjustments(
         claim = claims.get(as_text(row.get("claim_key")))
         if claim is None:
             continue
-        adj = Adjustment(
-            group_code=shared.code(row.get("group_code")),
-            reason_code=shared.code(row.get("reason_code")),
-            amount=_dec(row.get("amount"), f"adjustment {claim.claim_key}"),
-            quantity=as_decimal(row.get("quantity")),
+        adj = shared.adjustment(
+            shared.code(row.get("group_code")),
+            shared.code(row.get("reason_code")),
+            _dec(row.get("amount"), f"adjustment {claim.claim_key}"),
+            as_decimal(row.get("quantity")),
         )
         if as_text(row.get("level")) != "line":
             claim.adjustments.append(adj)
