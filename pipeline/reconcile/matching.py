@@ -605,6 +605,8 @@ def match_remittance(
             unmatched.append(_unmatched_row(remit, None, "no submitted claim with this PCN"))
             continue
         remit.matched_claim = found
+        if remit.patient_control_number == found:  # the text sent, held once
+            remit.patient_control_number = found
         _match_lines(remit, claims[found], unmatched)
     _apply_reversals([r for r in remits if not r.duplicate])
     if refused is None:
@@ -665,6 +667,8 @@ def _match_lines(remit: RemitClaim, claim: SubClaim, unmatched: list[dict[str, A
         sub = by_lcn.get(line.line_control_number.upper()) if line.line_control_number else None
         if sub is not None and sub.line_control_number not in taken:
             line.matched_line, line.match_method = sub.line_control_number, "ref_6r"
+            if line.line_control_number == sub.line_control_number:  # the text sent, held once
+                line.line_control_number = sub.line_control_number
             taken.add(sub.line_control_number)
         else:
             pending.append(line)
