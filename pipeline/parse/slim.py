@@ -34,11 +34,16 @@ _SAMPLE = 1_000  # values looked at to tell a column of repeated texts from one 
 
 class SlimTables:
     """A :class:`~pipeline.parse.t835.RemitSink` keeping the ``columns`` named per table
-    (in the table's own order); the tables not named are not kept at all."""
+    (in the table's own order); the tables not named are not kept at all.
+
+    Cells are kept column by column (a list per kept column), not as a tuple per row: no
+    row tuples freed between the cells kept once the frames are built (they left the heap
+    full of holes), and each column's list goes as soon as its array is made.
+    """
 
     def __init__(self, columns: Mapping[str, Iterable[str]]) -> None:
         self.columns: dict[str, tuple[str, ...]] = {}
-        self._pick: dict[str, Any] = {}
+        self._positions: dict[str, tuple[int, ...]] = {}
         for table, names in columns.items():
             if table not in _REMIT:
                 raise ValueError(f"{table}: not an 835 table")
@@ -46,9 +51,13 @@ class SlimTables:
             unknown = wanted - set(COLUMNS[table])
             if unknown:
                 raise ValueError(f"{table}: no column(s) {', '.join(sorted(unknown))}")
-            self.columns[table] = tuple(c for c in COLUMNS[table] if c in wanted)
-            self._pick[table] = _picker(COLUMNS[table], self.columns[table])
-        self.rows: dict[str, list[Any]] = {t: [] for t in self.columns}
+            kept = tuple(c for c in COLUMNS[table] if c in wanted)
+            self.columns[table] = kept
+            self._positions[table] = tuple(COLUMNS[table].index(c) for c in kept)
+        # table -> one list of cells per kept column
+        self.cells: dict[str, list[list[Any]]] = {
+            t: [[] for _ in names] for t, names in self.columns.items()
+        }
 
     # -- RemitSink ------------------------------------------------------------------
     def claim(
@@ -58,16 +67,17 @@ class SlimTables:
         lines: list[list[Any]],
         line_adjustments: list[list[list[Any]]],
     ) -> None:
-        rows, pick = self.rows, self._pick
-        if "remit_claims" in rows:
-            rows["remit_claims"].append(pick["remit_claims"](claim))
-        if "remit_service_lines" in rows:
-            rows["remit_service_lines"].extend(map(pick["remit_service_lines"], lines))
-        if "remit_adjustments" in rows:  # claim-level CAS first, then each line's
-            table, keep = rows["remit_adjustments"], pick["remit_adjustments"]
-            table.extend(map(keep, adjustments))
+        cells = self.cells
+        if "remit_claims" in cells:
+            self._add("remit_claims", (claim,))
+        if "remit_service_lines" in cells and lines:
+            self._add("remit_service_lines", lines)
+        if "remit_adjustments" in cells:  # claim-level CAS first, then each line's
+            if adjustments:
+                self._add("remit_adjustments", adjustments)
             for adjusted in line_adjustments:
-                table.extend(map(keep, adjusted))
+                if adjusted:
+                    self._add("remit_adjustments", adjusted)
 
     def provider_adjustment(self, record: RemitProviderAdjustment) -> None:
         self._record("remit_provider_adjustments", record)
@@ -75,44 +85,41 @@ class SlimTables:
     def payment(self, record: RemitPayment) -> None:
         self._record("remit_payments", record)
 
+    def _add(self, table: str, rows: Sequence[list[Any]]) -> None:
+        for column, position in zip(self.cells[table], self._positions[table], strict=True):
+            column.extend(map(itemgetter(position), rows))
+
     def _record(self, table: str, record: object) -> None:
-        if table in self.rows:
-            names = self.columns[table]
-            self.rows[table].append(tuple(getattr(record, name) for name in names))
+        if table in self.cells:
+            for column, name in zip(self.cells[table], self.columns[table], strict=True):
+                column.append(getattr(record, name))
 
     # -- the frames -----------------------------------------------------------------
     def frames(self) -> dict[str, pd.DataFrame]:
-        """Every kept table as a DataFrame; the rows are let go table by table."""
-        return {table: self._frame(table) for table in list(self.rows)}
+        """Every kept table as a DataFrame; the cells are let go table by table."""
+        return {table: self._frame(table) for table in list(self.cells)}
 
     def _frame(self, table: str) -> pd.DataFrame:
         import numpy as np
         import pandas as pd
 
-        rows = self.rows.pop(table)
+        cells = self.cells.pop(table)
         names = self.columns[table]
+        count = len(cells[0]) if cells else 0
         dtypes = to_frame(table, []).dtypes  # the parser's own: Int64 counters, objects
         texts = [n for n in names if dtypes[n] == np.dtype(object)]
         # One object block filled column by column: pandas takes it as it is (no copy).
-        block = np.empty((len(texts), len(rows)), dtype=object)
+        block = np.empty((len(texts), count), dtype=object)
         for i, name in enumerate(texts):
-            block[i, :] = _shared(list(map(itemgetter(names.index(name)), rows)))
+            position = names.index(name)
+            block[i, :] = _shared(cells[position])
+            cells[position] = []  # its cells are in the block now
         frame = pd.DataFrame(block.T, columns=list(texts), copy=False)
         for position, name in enumerate(names):
             if name not in texts:
-                values = list(map(itemgetter(position), rows))
-                frame.insert(position, name, pd.array(values, dtype=dtypes[name]))
+                frame.insert(position, name, pd.array(cells[position], dtype=dtypes[name]))
+                cells[position] = []
         return frame
-
-
-def _picker(columns: Sequence[str], kept: Sequence[str]) -> Any:
-    """A full row -> the tuple of its ``kept`` cells."""
-    if len(kept) == len(columns):
-        return tuple
-    indices = [columns.index(c) for c in kept]
-    if len(indices) == 1:
-        return lambda row: (row[indices[0]],)
-    return itemgetter(*indices)
 
 
 def _shared(values: list[Any]) -> list[Any]:

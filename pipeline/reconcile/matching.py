@@ -21,7 +21,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -44,6 +44,7 @@ __all__ = [
     "PRIOR_PAYER_STATUS",
     "UNMATCHED_COLUMNS",
     "Adjustment",
+    "Extras",
     "MatchResult",
     "RemitClaim",
     "RemitLine",
@@ -57,8 +58,9 @@ __all__ = [
 ZERO = Decimal(0)
 
 
-# Slotted: a 100k-claim night holds several hundred thousand of these at once.
-@dataclass(slots=True)
+# Slotted: a 100k-claim night holds several hundred thousand of these at once. Frozen: equal
+# ones are one object (load_remittance), so none may change.
+@dataclass(slots=True, frozen=True)
 class Adjustment:
     group_code: str
     reason_code: str
@@ -170,7 +172,7 @@ class SubClaim:
     charge_amount: Decimal
     aob: bool
     submitted_date: date | None
-    extras: dict[str, str]
+    extras: MutableMapping[str, str]  # Extras from normalize_submitted; any mapping will do
     lines: list[SubLine] = field(default_factory=list)
     responsibility: str = "P"  # SBR01: P, S or T
     prior_paid: Decimal = ZERO  # 2320 AMT*D of the payers before this one
@@ -193,6 +195,69 @@ class SubClaim:
             "emergency": self.emergency,
             "service_date_start": self.service_date_start,
         }
+
+
+class _Layout:
+    """The keys of many :class:`Extras` and where each one's value sits."""
+
+    __slots__ = ("keys", "position")
+
+    def __init__(self, keys: tuple[str, ...]) -> None:
+        self.keys = keys
+        self.position = {k: i for i, k in enumerate(keys)}
+
+
+class Extras(MutableMapping[str, str]):
+    """A claim's extra facts: a dict to its readers, held as a tuple of values beside a key
+    layout every claim shares (a dict of 21 keys per claim sent cost twice as much).
+    Changing one claim's extras gives it a new tuple (and, for a new key, its own layout):
+    nothing is ever changed in place, so no edit reaches another claim."""
+
+    __slots__ = ("_layout", "_values")
+
+    def __init__(self, layout: _Layout, values: tuple[str, ...]) -> None:
+        if len(values) != len(layout.keys):
+            raise ValueError("one value per key")
+        self._layout = layout
+        self._values = values
+
+    @classmethod
+    def layout(cls, keys: Iterable[str]) -> _Layout:
+        """A key layout for many claims' extras."""
+        return _Layout(tuple(keys))
+
+    def __getitem__(self, key: str) -> str:
+        return self._values[self._layout.position[key]]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        i = self._layout.position.get(key)
+        return default if i is None else self._values[i]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._layout.position
+
+    def __setitem__(self, key: str, value: str) -> None:
+        i = self._layout.position.get(key)
+        if i is None:
+            self._layout = _Layout((*self._layout.keys, key))
+            self._values = (*self._values, value)
+        else:
+            self._values = (*self._values[:i], value, *self._values[i + 1 :])
+
+    def __delitem__(self, key: str) -> None:
+        i = self._layout.position[key]
+        keys = self._layout.keys
+        self._layout = _Layout((*keys[:i], *keys[i + 1 :]))
+        self._values = (*self._values[:i], *self._values[i + 1 :])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._layout.keys)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
 
 
 # CLP02 of a payer that processed the claim in its turn (DOMAIN.md §7.3), by SBR01.
@@ -253,8 +318,10 @@ def normalize_submitted(submitted: Submitted) -> dict[str, SubClaim]:
     from pipeline.reconcile.inputs import SUBMITTED_CLAIM_EXTRAS
 
     texts: dict[str, str] = {}
+    share = texts.setdefault  # payer, facility, state, patient texts repeat across claims
     modifiers: dict[str, tuple[str, ...]] = {}
     claims: dict[str, SubClaim] = {}
+    layout = Extras.layout(SUBMITTED_CLAIM_EXTRAS)
     for row in iter_records(submitted.claims):
         pcn = as_text(row["patient_control_number"])
         where = f"submitted claim {pcn}"
@@ -272,7 +339,10 @@ def normalize_submitted(submitted: Submitted) -> dict[str, SubClaim]:
             charge_amount=_dec(row.get("charge_amount"), where),
             aob=as_bool(row.get("aob")),
             submitted_date=as_date(row.get("submitted_date"), where=where),
-            extras={k: _extra_text(row.get(k)) for k in SUBMITTED_CLAIM_EXTRAS},
+            extras=Extras(
+                layout,
+                tuple(share(v, v) for v in (_extra_text(row.get(k)) for k in layout.keys)),
+            ),
             responsibility=texts.setdefault(responsibility, responsibility),
             prior_paid=_dec(row.get("prior_paid_amount"), where),
             prior_patient_responsibility=as_decimal(
@@ -332,7 +402,7 @@ def load_remittance(tables: Mapping[str, pd.DataFrame]) -> Remittance:
     seen: dict[tuple[Any, ...], str] = {}
     again: dict[tuple[str, str], str] = {}  # (source_file, trace) of an ERA seen before → trace
     duplicates: list[dict[str, Any]] = []
-    for row in records(tables["remit_payments"]):
+    for row in iter_records(tables["remit_payments"]):
         trace = as_text(row["trace_number"])
         era = (
             trace,
@@ -357,7 +427,8 @@ def load_remittance(tables: Mapping[str, pd.DataFrame]) -> Remittance:
         }
     claims: dict[str, RemitClaim] = {}
     shared = _Shared()
-    for order, row in enumerate(records(tables["remit_claims"])):
+    # Rows one at a time (a list of a night's row dicts was matching's peak).
+    for order, row in enumerate(iter_records(tables["remit_claims"])):
         key = as_text(row["claim_key"])
         where = f"remit claim {key}"
         trace = as_text(row.get("trace_number"))
@@ -382,7 +453,7 @@ def load_remittance(tables: Mapping[str, pd.DataFrame]) -> Remittance:
             source_file=as_text(row.get("source_file")),
             transaction_control_number=as_text(row.get("transaction_control_number")),
         )
-    line_rows = records(tables["remit_service_lines"])
+    line_rows = iter_records(tables["remit_service_lines"])
     for n, row in enumerate(line_rows, start=1):
         claim = claims.get(as_text(row.get("claim_key")))
         if claim is None:
@@ -403,7 +474,7 @@ def load_remittance(tables: Mapping[str, pd.DataFrame]) -> Remittance:
                 remark_codes=shared.codes(row.get("remark_codes")),
             )
         )
-    _attach_adjustments(claims, records(tables["remit_adjustments"]), shared)
+    _attach_adjustments(claims, iter_records(tables["remit_adjustments"]), shared)
     plb = [
         {
             "trace_number": as_text(r.get("trace_number")),
@@ -425,11 +496,23 @@ class _Shared:
     """One object per distinct code and code list: every line and CAS repeats a few hundred
     (``str.upper`` and ``split`` make a new one each time)."""
 
-    __slots__ = ("_codes", "_lists")
+    __slots__ = ("_adjustments", "_codes", "_lists")
 
     def __init__(self) -> None:
         self._codes: dict[str, str] = {}
         self._lists: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._adjustments: dict[tuple[str, str, str, str], Adjustment] = {}
+
+    def adjustment(
+        self, group: str, reason: str, amount: Decimal, quantity: Decimal | None
+    ) -> Adjustment:
+        """One (frozen) object per distinct CAS: a night's CAS repeat a few thousand. Amounts
+        are told apart by their text (Decimal('1.0') == Decimal('1.00'), yet prints apart)."""
+        key = (group, reason, str(amount), "" if quantity is None else str(quantity))
+        found = self._adjustments.get(key)
+        if found is None:
+            found = self._adjustments[key] = Adjustment(group, reason, amount, quantity)
+        return found
 
     def code(self, value: object) -> str:
         text = as_text(value)
@@ -467,11 +550,11 @@ def _attach_adjustments(
         claim = claims.get(as_text(row.get("claim_key")))
         if claim is None:
             continue
-        adj = Adjustment(
-            group_code=shared.code(row.get("group_code")),
-            reason_code=shared.code(row.get("reason_code")),
-            amount=_dec(row.get("amount"), f"adjustment {claim.claim_key}"),
-            quantity=as_decimal(row.get("quantity")),
+        adj = shared.adjustment(
+            shared.code(row.get("group_code")),
+            shared.code(row.get("reason_code")),
+            _dec(row.get("amount"), f"adjustment {claim.claim_key}"),
+            as_decimal(row.get("quantity")),
         )
         if as_text(row.get("level")) != "line":
             claim.adjustments.append(adj)
@@ -522,6 +605,8 @@ def match_remittance(
             unmatched.append(_unmatched_row(remit, None, "no submitted claim with this PCN"))
             continue
         remit.matched_claim = found
+        if remit.patient_control_number == found:  # the text sent, held once
+            remit.patient_control_number = found
         _match_lines(remit, claims[found], unmatched)
     _apply_reversals([r for r in remits if not r.duplicate])
     if refused is None:
@@ -582,6 +667,8 @@ def _match_lines(remit: RemitClaim, claim: SubClaim, unmatched: list[dict[str, A
         sub = by_lcn.get(line.line_control_number.upper()) if line.line_control_number else None
         if sub is not None and sub.line_control_number not in taken:
             line.matched_line, line.match_method = sub.line_control_number, "ref_6r"
+            if line.line_control_number == sub.line_control_number:  # the text sent, held once
+                line.line_control_number = sub.line_control_number
             taken.add(sub.line_control_number)
         else:
             pending.append(line)
