@@ -227,7 +227,7 @@ def coverage_facts(records: Iterable[EligibilityRecord]) -> list[CoverageFacts]:
     """
     out: list[CoverageFacts] = []
     # A night's 271s repeat their payers, plans, patients and dates: each such value is kept
-    # once for all the facts (a third of their memory at 20k answers), not once per fact.
+    # once for all the facts, not once per fact (20k answers: ~89 -> ~12 MiB traced).
     shared: dict[tuple[str, str], Any] = {}
     ids: dict[object, Any] = {}
     for record in records:
