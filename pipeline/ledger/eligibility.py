@@ -226,15 +226,20 @@ def coverage_facts(records: Iterable[EligibilityRecord]) -> list[CoverageFacts]:
     (never dropped) but decides nothing.
     """
     out: list[CoverageFacts] = []
+    # A night's 271s repeat their payers, plans, patients and dates: each such value is kept
+    # once for all the facts, not once per fact (20k answers: ~89 -> ~12 MiB traced).
+    shared: dict[tuple[str, str], Any] = {}
+    ids: dict[object, Any] = {}
     for record in records:
         if not record.summary or not record.patient_id or not record.payer_id:
             continue
         out.append(
             CoverageFacts.from_summary(
                 record.summary,
-                patient_id=record.patient_id,
-                payer_id=record.payer_id,
-                service_date=record.service_date,
+                shared=shared,
+                patient_id=ids.setdefault(record.patient_id, record.patient_id),
+                payer_id=ids.setdefault(record.payer_id, record.payer_id),
+                service_date=ids.setdefault(record.service_date, record.service_date),
                 member_id=str(record.summary.get("member_id") or record.member_id or ""),
                 trace_number=record.trace_number,
             )

@@ -22,6 +22,7 @@ __all__ = [
     "LineDraft",
     "LineRecord",
     "PendingUpload",
+    "StagedFile",
     "StatusCheckRecord",
     "StatusCheckRequest",
     "SubmissionRecord",
@@ -220,6 +221,16 @@ class PendingUpload:
     file_id: int
     name: str
     content: bytes
+    sha256: str
+    staged_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class StagedFile:
+    """A pending upload without its bytes (``Ledger.outbox_content`` reads them)."""
+
+    file_id: int
+    name: str
     sha256: str
     staged_at: dt.datetime
 

@@ -15,7 +15,7 @@ from pipeline.errors import LedgerError, X12Error
 from pipeline.ledger.batch import execute_many
 from pipeline.ledger.lifecycle import Direction, FileState, check_file_transition
 from pipeline.ledger.models import FileEvent, FileName, FileRow, FileTransaction, OutboxEntry
-from pipeline.ledger.records import Controls, FileRecord, PendingUpload
+from pipeline.ledger.records import Controls, FileRecord, PendingUpload, StagedFile
 
 __all__ = [
     "add_file",
@@ -29,6 +29,7 @@ __all__ = [
     "set_controls",
     "set_file_state",
     "sniff_controls",
+    "staged_files",
 ]
 
 _CHUNK = 1 << 20
@@ -237,6 +238,17 @@ def set_file_state(
     session.add(FileEvent(file_id=file_id, at=now, event=target.value, note=note))
     session.flush()
     return row
+
+
+def staged_files(session: Session) -> list[StagedFile]:
+    """:func:`pending_uploads` without the bytes: the file's hash is the registry's."""
+    query = (
+        select(OutboxEntry.file_id, OutboxEntry.name, FileRow.sha256, OutboxEntry.staged_at)
+        .join(FileRow, FileRow.id == OutboxEntry.file_id)
+        .where(FileRow.state == FileState.STAGED.value)
+        .order_by(OutboxEntry.file_id)
+    )
+    return [StagedFile(*row) for row in session.execute(query)]
 
 
 def pending_uploads(session: Session) -> list[PendingUpload]:

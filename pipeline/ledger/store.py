@@ -59,6 +59,7 @@ from pipeline.ledger.records import (
     FileRecord,
     LineRecord,
     PendingUpload,
+    StagedFile,
     StatusCheckRecord,
     StatusCheckRequest,
     SubmissionRecord,
@@ -379,6 +380,20 @@ class Ledger:
         """Staged outbound files whose remote rename is not confirmed yet, oldest first."""
         with self._tx() as s:
             return _registry.pending_uploads(s)
+
+    def staged_files(self) -> list[StagedFile]:
+        """:meth:`pending_uploads` without their bytes (a night's 837P is tens of MB): the
+        uploader reads them with :meth:`outbox_content` only when its local copy is not right."""
+        with self._tx() as s:
+            return _registry.staged_files(s)
+
+    def outbox_content(self, file_id: int) -> bytes:
+        """The bytes of an outbound file, as staged."""
+        with self._tx() as s:
+            content = s.scalar(select(OutboxEntry.content).where(OutboxEntry.file_id == file_id))
+            if content is None:
+                raise LedgerError(f"file {file_id}: not an outbound file")
+            return bytes(content)
 
     def mark_uploaded(self, file_id: int, remote_name: str | None = None) -> FileRecord:
         """Call only after the remote rename succeeded; again is a no-op."""

@@ -195,6 +195,10 @@ def _date(value: object) -> date | None:
         return None
 
 
+def _service_types(text: str) -> frozenset[str]:
+    return frozenset(t for t in text.split(",") if t)
+
+
 def _text(value: object) -> str:
     return "" if value is None or value != value else str(value)  # NaN from a DataFrame
 
@@ -225,28 +229,51 @@ class CoverageFacts:
     prior_auth_contact: str = ""
 
     @classmethod
-    def from_summary(cls, summary: Mapping[str, Any], **identity: Any) -> CoverageFacts:
-        """From an ``eligibility_summary`` row (or its ledger JSON); ``identity`` overrides."""
+    def from_summary(
+        cls,
+        summary: Mapping[str, Any],
+        *,
+        shared: dict[tuple[str, str], Any] | None = None,
+        **identity: Any,
+    ) -> CoverageFacts:
+        """From an ``eligibility_summary`` row (or its ledger JSON); ``identity`` overrides.
+
+        ``shared``: one dict passed for many summaries (a night's 271s, tens of thousands): the
+        values that repeat per payer and plan (texts, dates, copays, prior-auth lists) are kept
+        once, not once per fact. The facts are frozen; nobody changes their copay dicts.
+        """
+        memo: dict[tuple[str, str], Any] = {} if shared is None else shared
+
+        def one(kind: str, text: str, parse: Any = str) -> Any:
+            key = (kind, text)
+            found = memo.get(key)
+            if found is None:
+                found = memo[key] = parse(text)
+            return found
+
         s = {k: _text(v) for k, v in summary.items()}
         values: dict[str, Any] = {
-            "status": s.get("coverage_status", ""),
+            "status": one("", s.get("coverage_status", "")),
             "member_id": s.get("member_id", ""),
             "trace_number": s.get("trace_number", ""),
-            "reject_reason_code": s.get("reject_reason_code", ""),
-            "reject_reason": s.get("reject_reason", ""),
-            "follow_up_action_code": s.get("follow_up_action_code", ""),
-            "in_network_coverage": s.get("in_network_coverage", ""),
-            "out_of_network_coverage": s.get("out_of_network_coverage", ""),
-            "out_of_network_service_types": frozenset(
-                t for t in s.get("out_of_network_service_types", "").split(",") if t
+            "reject_reason_code": one("", s.get("reject_reason_code", "")),
+            "reject_reason": one("", s.get("reject_reason", "")),
+            "follow_up_action_code": one("", s.get("follow_up_action_code", "")),
+            "in_network_coverage": one("", s.get("in_network_coverage", "")),
+            "out_of_network_coverage": one("", s.get("out_of_network_coverage", "")),
+            "out_of_network_service_types": one(
+                "stc", s.get("out_of_network_service_types", ""), _service_types
             ),
-            "in_network_copays": parse_copays(s.get("in_network_copays", "")),
-            "out_of_network_copays": parse_copays(s.get("out_of_network_copays", "")),
-            "authorizations": parse_authorizations(s.get("prior_auth_services", "")),
-            "prior_auth_contact": s.get("prior_auth_contact", ""),
+            "in_network_copays": one("copays", s.get("in_network_copays", ""), parse_copays),
+            "out_of_network_copays": one(
+                "copays", s.get("out_of_network_copays", ""), parse_copays
+            ),
+            "authorizations": one("auth", s.get("prior_auth_services", ""), parse_authorizations),
+            "prior_auth_contact": one("", s.get("prior_auth_contact", "")),
         }
         for key in ("plan_begin", "plan_end", "eligibility_begin", "eligibility_end"):
-            values[key] = _date(summary.get(key))
+            raw = summary.get(key)
+            values[key] = _date(raw) if isinstance(raw, date) else one("date", _text(raw), _date)
         values.update(identity)
         return cls(**values)
 

@@ -18,6 +18,8 @@ uploads it again under the same name, and the transport sees the same bytes alre
 from __future__ import annotations
 
 import io
+import os
+import uuid
 from collections.abc import Iterable
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -48,6 +50,7 @@ from pipeline.practice import Appointment, Encounter, Practice
 from pipeline.steps.summaries import SendSummary, UploadSummary
 from pipeline.steps.workspace import Workspace
 from pipeline.transport import ClearinghouseProfile, Transport
+from pipeline.transport.base import sha256_file
 from pipeline.x12.validate import validate_file
 
 __all__ = [
@@ -71,8 +74,12 @@ def envelope_time(on: date, at: time | None = None) -> datetime:
 def upload_pending(ledger: Ledger, transport: Transport, workspace: Workspace) -> UploadSummary:
     """Upload every staged file not confirmed yet (oldest first) and mark it uploaded."""
     summary = UploadSummary()
-    for pending in ledger.pending_uploads():
-        local = _keep(workspace.sent_dir, pending.name, pending.content)
+    for pending in ledger.staged_files():
+        local = workspace.sent_dir / pending.name
+        # The copy _stage kept is checked by its hash, block by block; the ledger's bytes are
+        # read only when it is missing or not the file staged (a crash, a hand edit).
+        if not local.is_file() or sha256_file(local) != pending.sha256:
+            local = _keep(workspace.sent_dir, pending.name, ledger.outbox_content(pending.file_id))
         with stage("upload"):
             result = transport.upload(local, pending.name)
         ledger.mark_uploaded(pending.file_id, result.name)
@@ -200,36 +207,40 @@ def stage_claims(
         errors, scrub_held = _scrub_todo(
             ledger, practice, encounters, todo, on=on, codes=codes, service_types=service_types
         )
-    buffer = io.StringIO()
-    with stage("build"):
-        built = build_837p(
-            practice,
-            buffer,
-            control_numbers=ledger.control_numbers,
-            today=on,
-            codes=codes,
-            encounters=[e for e in todo if e.encounter_id not in scrub_held],
-            now=envelope_time(on, at),
-            prescrubbed=True,  # scrubbed above, with the 271s and every encounter
-        )
-    errors += built.report.errors()
-    wrote, transactions = bool(built.claims), built.transactions
-    isa13, gs06 = built.interchange_control_number, built.group_control_number
-    del built  # its claim records (every line of every claim) are not needed from here on
-    held = {f.encounter_id for f in errors}
-    summary.held = [_finding(f) for f in errors]
-    with stage("ledger: claims recorded"):
-        ids = _record_claims(ledger, practice, todo, held)
-    if not wrote:
-        return summary
-    claims: dict[int, Controls] = {}
-    for st02, pcns in transactions.items():
-        ctl = Controls(isa13, gs06, st02, "837")
-        claims.update({ids[pcn]: ctl for pcn in pcns})
-    content = buffer.getvalue().encode("ascii")
-    buffer.close()  # the text as str is not needed next to its bytes
-    name = _remote_name(profile, practice, "837", isa13)
-    if _stage(ledger, workspace, summary, content, name, claims, (), "837"):
+    # The 837P is written straight to a draft file, never held as text and bytes in memory
+    # (tens of MB a night); the draft is removed unless it is renamed to its outbox name.
+    part = _draft_part(workspace.outgoing_dir, "837")
+    try:
+        with part.open("w", encoding="ascii", newline="") as out, stage("build"):
+            built = build_837p(
+                practice,
+                out,
+                control_numbers=ledger.control_numbers,
+                today=on,
+                codes=codes,
+                encounters=[e for e in todo if e.encounter_id not in scrub_held],
+                now=envelope_time(on, at),
+                prescrubbed=True,  # scrubbed above, with the 271s and every encounter
+            )
+        errors += built.report.errors()
+        wrote, transactions = bool(built.claims), built.transactions
+        isa13, gs06 = built.interchange_control_number, built.group_control_number
+        del built  # its claim records (every line of every claim) are not needed from here on
+        held = {f.encounter_id for f in errors}
+        summary.held = [_finding(f) for f in errors]
+        with stage("ledger: claims recorded"):
+            ids = _record_claims(ledger, practice, todo, held)
+        if not wrote:
+            return summary
+        claims: dict[int, Controls] = {}
+        for st02, pcns in transactions.items():
+            ctl = Controls(isa13, gs06, st02, "837")
+            claims.update({ids[pcn]: ctl for pcn in pcns})
+        name = _remote_name(profile, practice, "837", isa13)
+        draft = part.replace(workspace.outgoing_dir / name)
+    finally:
+        part.unlink(missing_ok=True)
+    if _stage(ledger, workspace, summary, draft, name, claims, (), "837"):
         summary.count = len(claims)
     return summary
 
@@ -350,7 +361,7 @@ def _stage(
     ledger: Ledger,
     workspace: Workspace,
     summary: SendSummary,
-    content: bytes,
+    content: bytes | Path,
     name: str,
     claims: dict[int, Controls],
     requests: Iterable[EligibilityRequest],
@@ -359,10 +370,12 @@ def _stage(
 ) -> bool:
     """Validate the file, then commit it to the outbox and keep its copy in ``edi/sent``.
 
+    ``content``: the file's bytes, or the draft already written to ``outgoing/<name>``.
     An invalid file goes to ``quarantine/`` with its reason, never to the outbox; claims another
     run staged first (two nights at once) leave this file unsent and say so.
     """
-    draft = _keep(workspace.outgoing_dir, name, content)
+    draft = content if isinstance(content, Path) else _keep(workspace.outgoing_dir, name, content)
+    del content  # read back from the draft below, once, for the outbox only
     with stage("validate"):
         report = validate_file(draft)
     if report.status != "valid":
@@ -372,12 +385,12 @@ def _stage(
         _set_aside(workspace, draft, reason)
         summary.attention.append(reason)
         return False
-    _, controls = sniff_controls(content)
+    _, controls = sniff_controls(draft)
     local = workspace.sent_dir / name
     try:
         with stage("ledger: staged"):
             ledger.stage_submission(
-                content,
+                draft.read_bytes(),
                 name,
                 claims,
                 controls,
@@ -401,6 +414,15 @@ def _set_aside(workspace: Workspace, local: Path, reason: str) -> None:
     target = workspace.quarantine_dir / local.name
     local.replace(target)
     target.with_name(target.name + ".reason.txt").write_text(reason + "\n", encoding="utf-8")
+
+
+def _draft_part(folder: Path, transaction: str) -> Path:
+    """A new, empty hidden file in ``folder`` for a file being built (its name not known yet:
+    it comes from the ISA13 the build draws); unique, so two runs at once never share one."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f".{transaction}-{os.getpid()}-{uuid.uuid4().hex[:12]}.part"
+    path.touch(exist_ok=False)  # the mode write_bytes would give, unlike mkstemp's 0600
+    return path
 
 
 def _keep(folder: Path, name: str, content: bytes) -> Path:

@@ -103,6 +103,24 @@ def test_facts_read_back_from_the_summary_decide_per_service(tmp_path: Path) -> 
     assert facts.same_plan_period(date(2026, 3, 1)) and not facts.same_plan_period(date(2027, 1, 1))
 
 
+def test_facts_read_with_a_shared_memo_are_the_same_facts_kept_once(tmp_path: Path) -> None:
+    (row,) = _tables(tmp_path, _271(EPO))["eligibility_summary"].to_dict("records")
+    other = row | {"trace_number": "T-2", "plan_end": None, "in_network_copays": "98=40"}
+    shared: dict[tuple[str, str], object] = {}
+    alone = [CoverageFacts.from_summary(r, service_date=date(2026, 11, 12)) for r in (row, other)]
+    kept = [
+        CoverageFacts.from_summary(r, shared=shared, service_date=date(2026, 11, 12))
+        for r in (row, other, row)
+    ]
+    assert kept == [*alone, alone[0]]
+    assert kept[1].plan_end is None and kept[1].in_network_copays == {"98": D("40")}
+    a, b, c = kept
+    assert a.authorizations is b.authorizations is c.authorizations  # one tuple for all three
+    assert a.out_of_network_copays is b.out_of_network_copays
+    assert a.in_network_copays is c.in_network_copays is not b.in_network_copays
+    assert a.plan_begin is b.plan_begin and a.eligibility_end is b.eligibility_end
+
+
 def test_member_aaa_and_inactive_answers(tmp_path: Path) -> None:
     unknown = "HL*3*2*22*0~TRN*2*T-2*1463871520~NM1*IL*1*ROE*RICH****MI*X9~AAA*N**75*C~"
     inactive = (
