@@ -420,9 +420,25 @@ def _draft_part(folder: Path, transaction: str) -> Path:
     """A new, empty hidden file in ``folder`` for a file being built (its name not known yet:
     it comes from the ISA13 the build draws); unique, so two runs at once never share one."""
     folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob(f".{transaction}-*-*.part"):  # left by a run that was killed
+        if not _alive(stale.name.split("-")[1]):
+            stale.unlink(missing_ok=True)
     path = folder / f".{transaction}-{os.getpid()}-{uuid.uuid4().hex[:12]}.part"
     path.touch(exist_ok=False)  # the mode write_bytes would give, unlike mkstemp's 0600
     return path
+
+
+def _alive(pid: str) -> bool:
+    """Whether the process that named a draft still runs (so its draft is not stale)."""
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
 
 
 def _keep(folder: Path, name: str, content: bytes) -> Path:

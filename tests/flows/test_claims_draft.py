@@ -95,3 +95,28 @@ def test_a_build_that_fails_half_way_leaves_no_file_and_stages_nothing(
         assert ledger.pending_uploads() == []
         assert ledger.files_by_state(*FileState) == []
     assert _files(world) == []
+
+
+def test_a_draft_left_by_a_killed_run_is_removed_and_a_running_one_s_is_kept(
+    world: World, practice: Practice, codes: CodeSets
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    folder = world.workspace.outgoing_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()  # a pid that ended
+    stale = folder / f".837-{gone}-0123456789ab.part"
+    running = folder / f".837-{os.getpid()}-ba9876543210.part"  # this process: still alive
+    stale.write_text("ISA*", encoding="ascii")
+    running.write_text("ISA*", encoding="ascii")
+    with world.ledger() as ledger:
+        steps.stage_claims(ledger, practice, world.workspace, world.profile, on=ON, codes=codes)
+    assert not stale.exists() and running.exists()
+    assert sorted(p.name for p in folder.glob("*.part")) == [running.name]
