@@ -441,6 +441,31 @@ class Ledger:
 
         return self._write(f"{len(drafts)} claims", work) if drafts else []
 
+    def record_claim_ids(
+        self, drafts: Sequence[ClaimDraft], *, chunk: int = 5000
+    ) -> dict[str, int]:
+        """:meth:`record_claims`, ``chunk`` drafts at a time in the same one transaction, and
+        only PCN -> claim id back: a night's claim records (every line) and the batch's work
+        rows are never all in memory at once. Same rows, ids and events as :meth:`record_claims`.
+        """
+
+        def work(s: Session) -> dict[str, int]:
+            out: dict[str, int] = {}
+            for start in range(0, len(drafts), chunk):
+                part = drafts[start : start + chunk]
+                pcns = {draft.patient_control_number for draft in part}
+                if len(pcns) == len(part) and not pcns & out.keys():
+                    records = _batch.record_claims(s, part, self._now())
+                else:  # a PCN again: each draft must see what the one before it did
+                    rows = [_claims.record_claim(s, draft, self._now()) for draft in part]
+                    s.flush()
+                    records = [_claims.claim_record(row) for row in rows]
+                out.update((r.patient_control_number, r.id) for r in records)
+                del records
+            return out
+
+        return self._write(f"{len(drafts)} claims", work) if drafts else {}
+
     def latest_claims(self, patient_control_numbers: Iterable[str]) -> dict[str, ClaimRecord]:
         """PCN -> its latest version, for every PCN the ledger knows (chunked queries)."""
         with self._tx() as s:

@@ -354,7 +354,7 @@ def _record_claims(
         )
         drafts.append(draft)
     # One transaction for the night's claims, not one commit per claim.
-    return {c.patient_control_number: c.id for c in ledger.record_claims(drafts)}
+    return ledger.record_claim_ids(drafts)
 
 
 def _stage(

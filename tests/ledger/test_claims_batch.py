@@ -116,3 +116,34 @@ def test_more_claims_than_one_in_list_holds(ledger: Ledger) -> None:
     assert [(c.id, c.state, len(c.lines)) for c in again] == [(c.id, S.READY, 1) for c in first]
     assert len(ledger.latest_claims(d.patient_control_number for d in drafts)) == 1200
     assert len(ledger.event_references(c.id for c in first)) == 1200
+
+
+def test_claim_ids_recorded_a_chunk_at_a_time_match_the_one_at_a_time_path(
+    ledger_url: str, reference: Ledger, tmp_path: Path
+) -> None:
+    def by_chunks(led: Ledger, drafts: Sequence[ClaimDraft]) -> dict[str, int]:
+        return led.record_claim_ids(drafts, chunk=2)  # chunks of 2: every case crosses one
+
+    with Ledger(ledger_url, clock=lambda: NOW) as chunked, reference:
+        got = _night(chunked, tmp_path, by_chunks)
+        want = _night(reference, tmp_path, _one_at_a_time)
+        assert got == [{c.patient_control_number: c.id for c in night} for night in want]
+        assert _tables(chunked) == _tables(reference)
+
+
+def test_a_pcn_again_in_a_later_chunk_follows_the_order(ledger: Ledger) -> None:
+    held = draft("E1", state=S.SCRUB_FAILED, cause=Cause(code="npi", note="bad NPI"))
+    ids = ledger.record_claim_ids([held, draft("E2"), draft("E1", lines=1)], chunk=2)
+    claim = ledger.claim("E1")
+    assert claim is not None and ids == {"E1": claim.id, "E2": ids["E2"]}
+    assert (claim.state, len(claim.lines)) == (S.READY, 1)
+    assert [t.to_state for t in ledger.transitions(claim.id)] == [S.SCRUB_FAILED, S.READY]
+
+
+def test_a_refusal_in_a_later_chunk_records_nothing_of_the_earlier_ones(ledger: Ledger) -> None:
+    sent = ledger.record_claim(draft("G1"))
+    ledger.transition(sent.id, S.SUBMITTED, Cause(note="sent", reference="G1"))
+    drafts = [draft("G0"), draft("G2"), draft("G1", new_version=True, frequency_code="7")]
+    with pytest.raises(IllegalTransition, match="submitted -> resubmitted"):
+        ledger.record_claim_ids(drafts, chunk=2)
+    assert ledger.claim("G0") is None and ledger.claim("G2") is None  # one transaction
