@@ -74,10 +74,10 @@ WORKBOOK_NAME = "claimflow.xlsx"
 CHUNK_CELLS: Final = 100_000  # a Parquet batch (the row groups, so the files, depend on it)
 PIECE_CELLS: Final = 20_000  # CSV and sheet text made at a time (the files do not depend on it)
 PARQUET_ROW_GROUP: Final = 65_536
-# Arrow's buffers here come from the C allocator, not Arrow's default (mimalloc): a row group is
-# built by growing builders and encoded by the writer, and mimalloc keeps each outgrown block's
-# segment resident until a later purge — at 20k claims a table's ~7-13 MiB of Arrow memory cost
-# ~30-55 MiB of RSS that way, ~15-25 from malloc (measured per table, same files).
+# The Arrow arrays and the Parquet writer's buffers come from the C allocator, not Arrow's
+# default (mimalloc), which kept each outgrown builder block's segment resident: a row group's
+# ~7-13 MiB (20k claims) cost 30-55 MiB of RSS, ~15-25 from malloc. (The writer's encoders take
+# Arrow's process default, which pyarrow lets no one pass: ARROW_DEFAULT_MEMORY_POOL=system.)
 _POOL: Final = pa.system_memory_pool()
 _RATE_COLUMNS = {"coinsurance_rate", "in_network_coinsurance", "out_of_network_coinsurance"}
 # Decimal columns that are counts, units, days or percents (by name or name part), not money.
