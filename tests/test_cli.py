@@ -146,3 +146,29 @@ def test_a_wrong_table_format_lists_the_choices(capsys: pytest.CaptureFixture[st
     code, _, err = _run(["parse", "x.835", "--out", "o", "--format", "xlsx"], capsys)
     assert code == 2
     assert "'xlsx' is not one of 'csv', 'parquet'" in err and len(err.splitlines()) == 1
+
+
+def test_the_cli_has_arrow_use_the_c_allocator_unless_told_otherwise() -> None:
+    """mimalloc (Arrow's default) kept every exported table's memory committed."""
+    import os
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; from pipeline.cli import main\n"
+        "try: main(['--help'])\n"
+        "except SystemExit: pass\n"
+        "import pyarrow as pa; print(pa.default_memory_pool().backend_name, file=sys.stderr)"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    run = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True)
+    assert run.stderr.strip().splitlines()[-1] == "system"
+    env["ARROW_DEFAULT_MEMORY_POOL"] = "jemalloc" if "jemalloc" in _pools() else "mimalloc"
+    run = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True)
+    assert run.stderr.strip().splitlines()[-1] == env["ARROW_DEFAULT_MEMORY_POOL"]
+
+
+def _pools() -> list[str]:
+    import pyarrow as pa
+
+    return pa.supported_memory_backends()  # type: ignore[no-any-return]
