@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import Executor
@@ -209,4 +210,4 @@ def eligibility_table(ledger: Ledger, *, chunk: int = 250) -> pd.DataFrame | Non
     return pd.DataFrame(series, copy=False)
 
 
-_MISSING = float("nan")  # what pd.DataFrame(rows) puts where a row lacks a column
+_MISSING = math.nan  # what pd.DataFrame(rows) puts where a row lacks a column (no amount)
