@@ -221,33 +221,57 @@ def _attach_charges(
         encounter.charges.sort(key=lambda c: c.line_number)
 
 
-def _share(model: BaseModel, pool: dict[object, Any]) -> BaseModel:
-    """``model`` with its values and fields-set replaced by equal ones already loaded.
+def _share(model: BaseModel, pool: dict[object, Any]) -> Any:
+    """``model`` rebuilt compact: its values and fields-set replaced by equal ones already
+    loaded, its attributes in a key-sharing dict.
 
     A practice repeats codes, names, dates and amounts on every row, and every instance's
     fields-set is one of a few: one object each instead of one per cell is most of the
-    memory of a large practice. All shared values are immutable; the fields-set is copied
-    by ``_Model.__setattr__`` before pydantic adds to it."""
+    memory of a large practice. All shared values are immutable (the lists in
+    :data:`_READ_ONLY_LISTS` too: nothing changes them in place); the fields-set is copied
+    by ``_Model.__setattr__`` before pydantic adds to it.
+
+    Pydantic hands each instance a dict of its own (an Encounter's: 832 bytes). Setting the
+    attributes one by one on a fresh instance lets CPython keep them as values against the
+    class's shared keys instead (PEP 412; ~300 bytes; see ``share_instance_keys`` in the
+    model). That is a CPython detail: where it does not hold, the instance merely takes a
+    dict of its own again — equal, just bigger. Nested models are rebuilt the same way."""
     fields_set = model.__pydantic_fields_set__
     share = pool.setdefault
-    object.__setattr__(model, "__pydantic_fields_set__", share(frozenset(fields_set), fields_set))
-    values = model.__dict__
-    for name, value in values.items():
+    compact = _new(type(model))
+    for name, value in model.__dict__.items():
         kind = type(value)
         if kind is str or kind is date:
-            values[name] = share(value, value)
+            value = share(value, value)
         elif kind is Decimal:
             # Decimal("1.0") == Decimal("1.00") but prints differently: key by the text.
-            values[name] = share((kind, str(value)), value)
+            value = share((kind, str(value)), value)
         elif kind is list:
             for i, item in enumerate(value):
                 if type(item) is str:
                     value[i] = share(item, item)
                 elif isinstance(item, BaseModel):
-                    _share(item, pool)
+                    value[i] = _share(item, pool)
+            if name in _READ_ONLY_LISTS:
+                value = share((list, name, tuple(value)), value)
         elif value is not None and hasattr(kind, "__pydantic_fields__"):
-            _share(value, pool)
-    return model
+            value = _share(value, pool)
+        _set(compact, name, value)
+    _set(compact, "__pydantic_fields_set__", share(frozenset(fields_set), fields_set))
+    _set(compact, "__pydantic_extra__", model.__pydantic_extra__)
+    _set(compact, "__pydantic_private__", model.__pydantic_private__)
+    return compact
+
+
+_new = object.__new__
+_set = object.__setattr__  # past pydantic's __setattr__: no validation, no fields-set change
+_READ_ONLY_LISTS = frozenset(
+    {"diagnoses", "modifiers", "diagnosis_pointers", "attachments", "nsa_consent_services",
+     "service_types"}
+)  # fmt: skip
+"""List fields no code changes in place (appended to, sorted): equal ones are one object
+(most are empty or one of a few codes). ``charges`` and ``lines`` are not: the loader
+appends to them."""
 
 
 def _no_patients(folder: Path, maps: Path, issues: list[Issue]) -> str:
