@@ -233,7 +233,7 @@ def _share(model: BaseModel, pool: dict[object, Any]) -> Any:
 
     Pydantic hands each instance a dict of its own (an Encounter's: 832 bytes). Setting the
     attributes one by one on a fresh instance lets CPython keep them as values against the
-    class's shared keys instead (PEP 412; ~300 bytes; see ``share_instance_keys`` in the
+    class's shared keys instead (PEP 412; ~300 bytes; see ``_share_instance_keys`` in the
     model). That is a CPython detail: where it does not hold, the instance merely takes a
     dict of its own again — equal, just bigger. Nested models are rebuilt the same way."""
     fields_set = model.__pydantic_fields_set__
@@ -270,8 +270,8 @@ _READ_ONLY_LISTS = frozenset(
      "service_types"}
 )  # fmt: skip
 """List fields no code changes in place (appended to, sorted): equal ones are one object
-(most are empty or one of a few codes). ``charges`` and ``lines`` are not: the loader
-appends to them."""
+(most are empty or one of a few codes), so a change would show in every model sharing it —
+assign a new list instead. ``charges`` and ``lines`` are not here: the loader appends."""
 
 
 def _no_patients(folder: Path, maps: Path, issues: list[Issue]) -> str:

@@ -344,12 +344,15 @@ def _share_instance_keys(*classes: type[BaseModel]) -> None:
     CPython keeps their attributes as values against these keys (PEP 412) rather than a dict
     per instance: less than half the memory. CPython takes new shared keys only while a class
     has few instances (each instance made lowers the allowance; 3.11), so this runs before
-    any is made. A CPython detail: without it, or elsewhere, instances merely have dicts
-    of their own."""
+    any is made, and at most 30 keys per class (Encounter has 28; ``tests/practice/
+    test_compact.py`` fails for a class that outgrows it). A CPython detail: without it, or
+    elsewhere, instances merely have dicts of their own."""
     for cls in classes:
         probe = cls.__new__(cls)
         for name in cls.__pydantic_fields__:
             object.__setattr__(probe, name, None)
+        for _ in range(32):  # use the allowance up: CPython sizes values to keys + allowance
+            cls.__new__(cls)
 
 
 _share_instance_keys(
