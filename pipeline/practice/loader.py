@@ -253,7 +253,7 @@ def _share(model: BaseModel, pool: dict[object, Any]) -> Any:
                 elif isinstance(item, BaseModel):
                     value[i] = _share(item, pool)
             if name in _READ_ONLY_LISTS:
-                value = share((list, name, tuple(value)), value)
+                value = share((list, name, tuple(value)), SharedList(value))
         elif value is not None and hasattr(kind, "__pydantic_fields__"):
             value = _share(value, pool)
         _set(compact, name, value)
@@ -269,9 +269,31 @@ _READ_ONLY_LISTS = frozenset(
     {"diagnoses", "modifiers", "diagnosis_pointers", "attachments", "nsa_consent_services",
      "service_types"}
 )  # fmt: skip
-"""List fields no code changes in place (appended to, sorted): equal ones are one object
-(most are empty or one of a few codes), so a change would show in every model sharing it —
-assign a new list instead. ``charges`` and ``lines`` are not here: the loader appends."""
+"""List fields no code changes in place (appended to, sorted): equal ones are one
+:class:`SharedList` (most are empty or one of a few codes) — assign a new list instead.
+``charges`` and ``lines`` are not here: the loader appends."""
+
+
+class SharedList(list[Any]):
+    """A list one loaded value stands for in many models: changing it in place would change
+    every model holding it, so it refuses (a loud error, not a silent edit of other claims)."""
+
+    __slots__ = ()
+
+    def __reduce__(self) -> tuple[type[SharedList], tuple[list[Any]]]:
+        return SharedList, (list(self),)  # a copy or unpickling must not append
+
+
+def _refuse(method: str) -> Callable[..., None]:
+    def refuse(self: SharedList, *args: object) -> None:
+        raise TypeError(f"{method}() on a list shared by equal loaded models: assign a new list")
+
+    return refuse
+
+
+for _method in ("append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse",
+                "__setitem__", "__delitem__", "__iadd__", "__imul__"):  # fmt: skip
+    setattr(SharedList, _method, _refuse(_method))
 
 
 def _no_patients(folder: Path, maps: Path, issues: list[Issue]) -> str:

@@ -119,6 +119,25 @@ def test_lists_the_loader_appends_to_are_never_shared() -> None:
     assert len({id(eob.lines) for eob in eobs}) == len(eobs) > 1
 
 
+def test_a_shared_list_refuses_a_change_in_place() -> None:
+    first, other = _twins()
+    shared = first.diagnoses
+    assert shared is other.diagnoses and shared
+    before = list(shared)
+    for change in (
+        lambda: shared.append("Z00.00"),
+        lambda: shared.sort(),
+        lambda: shared.__setitem__(0, "Z00.00"),
+        lambda: shared.__iadd__(["Z00.00"]),
+    ):
+        with pytest.raises(TypeError, match="shared by equal loaded models"):
+            change()
+    assert other.diagnoses == before
+    copied = copy.deepcopy(shared)
+    assert copied == before and copied is not shared
+    assert pickle.loads(pickle.dumps(shared)) == before
+
+
 def test_copies_and_pickles_are_equal(compact: Practice) -> None:
     encounter = next(e for e in compact.encounters if e.primary_adjudication is not None)
     assert pickle.loads(pickle.dumps(encounter)) == encounter
