@@ -31,6 +31,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline.reconcile.flags import Flag
+from pipeline.reconcile.frames import frame_from_rows
 from pipeline.reconcile.matching import MatchResult, RemitClaim, SubClaim
 from pipeline.reconcile.reference import CodeBook
 from pipeline.reconcile.sharing import Amounts
@@ -158,14 +159,16 @@ def ar_claims(
     by_claim: dict[str, list[Flag]] = {}
     for f in flags:
         by_claim.setdefault(f.patient_control_number, []).append(f)
-    rows = []
     share = Amounts()
-    for pcns in chains(match):
-        current = match.claims[pcns[-1]]
-        chain = _Chain(pcns, current, [r for p in pcns for r in match.remits_of(p)])
-        chain_flags = [f for p in pcns for f in by_claim.get(p, [])]
-        rows.append(_row(chain, chain_flags, as_of, codes, recoupments or {}, share))
-    return pd.DataFrame(rows, columns=list(AR_CLAIM_COLUMNS))
+
+    def rows() -> Iterator[tuple[Any, ...]]:
+        for pcns in chains(match):
+            current = match.claims[pcns[-1]]
+            chain = _Chain(pcns, current, [r for p in pcns for r in match.remits_of(p)])
+            chain_flags = [f for p in pcns for f in by_claim.get(p, [])]
+            yield _row(chain, chain_flags, as_of, codes, recoupments or {}, share)
+
+    return frame_from_rows(rows(), AR_CLAIM_COLUMNS)
 
 
 def _row(
