@@ -156,19 +156,25 @@ def ar_claims(
     recoupments: Mapping[str, Decimal] | None = None,
 ) -> pd.DataFrame:
     """One row per chain (keyed by its current version's PCN); see the module docstring."""
+    return frame_from_rows(_ar_rows(match, flags, as_of, codes, recoupments), AR_CLAIM_COLUMNS)
+
+
+def _ar_rows(
+    match: MatchResult,
+    flags: Iterable[Flag],
+    as_of: date,
+    codes: CodeBook,
+    recoupments: Mapping[str, Decimal] | None,
+) -> Iterator[tuple[Any, ...]]:
     by_claim: dict[str, list[Flag]] = {}
     for f in flags:
         by_claim.setdefault(f.patient_control_number, []).append(f)
     share = Amounts()
-
-    def rows() -> Iterator[tuple[Any, ...]]:
-        for pcns in chains(match):
-            current = match.claims[pcns[-1]]
-            chain = _Chain(pcns, current, [r for p in pcns for r in match.remits_of(p)])
-            chain_flags = [f for p in pcns for f in by_claim.get(p, [])]
-            yield _row(chain, chain_flags, as_of, codes, recoupments or {}, share)
-
-    return frame_from_rows(rows(), AR_CLAIM_COLUMNS)
+    for pcns in chains(match):
+        current = match.claims[pcns[-1]]
+        chain = _Chain(pcns, current, [r for p in pcns for r in match.remits_of(p)])
+        chain_flags = [f for p in pcns for f in by_claim.get(p, [])]
+        yield _row(chain, chain_flags, as_of, codes, recoupments or {}, share)
 
 
 def _row(
