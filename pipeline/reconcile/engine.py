@@ -224,6 +224,7 @@ def reconcile(
     typed, recon = evaluate_rows(
         match, profiles, fees, book, thresholds, as_of, elig_by_member, nsa
     )  # recon: tuples by RECONCILIATION_ROW (payer_name included)
+    del elig_by_member  # read by the rules only
     flags = [FlagRow(f, _payer_name(profiles, f.payer)) for f in typed]
     states = {pcn: c.extras.get("ledger_state", "") for pcn, c in match.claims.items()}
     cases = _nsa_states(flags, match, nsa, as_of)
@@ -249,18 +250,6 @@ def reconcile(
     recouped = claim_recoupments(match)
     claims_ar = ar_claims(match, typed, as_of, book, recouped)
     del typed, recouped
-    # Everything read from the matched remittance and claims first; they go before the
-    # tables made from the frames alone are built.
-    from_match = {
-        "deposits": deposits(match, period.holds),
-        "payment_posting": payment_posting(match),
-        "pms_posting": pms_posting(match),
-        "payment_balance": payment_balance(match),
-        "duplicate_remittance": duplicate_remittance(match),
-        "provider_adjustments": provider_adjustments(match),
-        "review_items": _review_items(match),
-        "unmatched": match.unmatched,
-    }
     facts = dict(practice or {})
     letters = letter_contexts(
         [w for w in worklist if period.holds(w.get("payment_date"))],
@@ -276,7 +265,24 @@ def reconcile(
         nsa_contact=nsa_ref.policy.contact,
     )
     counts = _match_counts(match)
-    del match, appealed, by_line
+    del appealed, by_line
+    # The claims as sent were read last by the letters: the posting tables read the
+    # remittance alone, so the claims go before those are built. (This match is
+    # reconcile's own; nothing outside ever sees it.)
+    match.claims = {}
+    # Everything else read from the remittance, then it goes before the tables made from
+    # the frames alone are built.
+    from_match = {
+        "deposits": deposits(match, period.holds),
+        "payment_posting": payment_posting(match),
+        "pms_posting": pms_posting(match),
+        "payment_balance": payment_balance(match),
+        "duplicate_remittance": duplicate_remittance(match),
+        "provider_adjustments": provider_adjustments(match),
+        "review_items": _review_items(match),
+        "unmatched": match.unmatched,
+    }
+    del match
     tables = {
         "deposits": from_match["deposits"],
         "payment_posting": from_match["payment_posting"],
