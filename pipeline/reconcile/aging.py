@@ -31,6 +31,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline.reconcile.flags import Flag
+from pipeline.reconcile.frames import frame_from_rows
 from pipeline.reconcile.matching import MatchResult, RemitClaim, SubClaim
 from pipeline.reconcile.reference import CodeBook
 from pipeline.reconcile.sharing import Amounts
@@ -155,17 +156,25 @@ def ar_claims(
     recoupments: Mapping[str, Decimal] | None = None,
 ) -> pd.DataFrame:
     """One row per chain (keyed by its current version's PCN); see the module docstring."""
+    return frame_from_rows(_ar_rows(match, flags, as_of, codes, recoupments), AR_CLAIM_COLUMNS)
+
+
+def _ar_rows(
+    match: MatchResult,
+    flags: Iterable[Flag],
+    as_of: date,
+    codes: CodeBook,
+    recoupments: Mapping[str, Decimal] | None,
+) -> Iterator[tuple[Any, ...]]:
     by_claim: dict[str, list[Flag]] = {}
     for f in flags:
         by_claim.setdefault(f.patient_control_number, []).append(f)
-    rows = []
     share = Amounts()
     for pcns in chains(match):
         current = match.claims[pcns[-1]]
         chain = _Chain(pcns, current, [r for p in pcns for r in match.remits_of(p)])
         chain_flags = [f for p in pcns for f in by_claim.get(p, [])]
-        rows.append(_row(chain, chain_flags, as_of, codes, recoupments or {}, share))
-    return pd.DataFrame(rows, columns=list(AR_CLAIM_COLUMNS))
+        yield _row(chain, chain_flags, as_of, codes, recoupments or {}, share)
 
 
 def _row(

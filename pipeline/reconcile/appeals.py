@@ -16,7 +16,7 @@ else ``appeal_due`` — ``past_deadline`` once the deadline has gone by.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -112,7 +112,7 @@ def _status(
 
 
 def appeal_worklist(
-    flags: list[dict[str, Any]],
+    flags: Sequence[MutableMapping[str, Any]],
     ledger_states: Mapping[str, str],
     as_of: date,
     appeal_events: Mapping[str, Sequence[Any]] | None = None,
@@ -122,7 +122,7 @@ def appeal_worklist(
 
     ``appeal_events``: appeal_id → the ledger's appeal events in order; ``nsa_cases``: PCN →
     the NSA case's state (its next deadline is the open negotiation item's deadline)."""
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    groups: dict[tuple[str, str], list[MutableMapping[str, Any]]] = {}
     for flag in flags:
         family = _family(flag)
         if family is None:
@@ -182,14 +182,14 @@ def appeal_worklist(
     return ranked
 
 
-def _primary_carc(members: list[dict[str, Any]]) -> str:
+def _primary_carc(members: Sequence[Mapping[str, Any]]) -> str:
     for f in sorted(members, key=lambda f: -(f["amount_at_stake"] or ZERO)):
         if f.get("carc") and f.get("group_code"):
             return f"{f['group_code']}-{str(f['carc']).split(',')[0]}"
     return ""
 
 
-def _total(members: list[dict[str, Any]], column: str) -> Decimal | None:
+def _total(members: Sequence[Mapping[str, Any]], column: str) -> Decimal | None:
     values = [f[column] for f in members if f.get(column) is not None]
     return sum(values, ZERO) if values else None
 

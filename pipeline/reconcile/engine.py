@@ -20,12 +20,15 @@ from pipeline.reconcile.appeals import (
 )
 from pipeline.reconcile.eligibility_rows import EligibilityRows
 from pipeline.reconcile.estimates import PATIENT_ESTIMATE_COLUMNS, patient_estimates
+from pipeline.reconcile.flags import FLAG_ROW, FlagRow
+from pipeline.reconcile.frames import drain, frame_from_rows
 from pipeline.reconcile.inputs import (
     ELIGIBILITY_SUMMARY,
     Submitted,
     as_decimal,
     check_columns,
     empty_frame,
+    iter_records,
     records,
     remit_tables,
 )
@@ -68,7 +71,6 @@ from pipeline.reconcile.reference import (
     load_payers,
 )
 from pipeline.reconcile.rules import (
-    FLAG_COLUMNS,
     RECONCILIATION_ROW,
     Thresholds,
     evaluate_rows,
@@ -205,6 +207,13 @@ def reconcile(
         else load_nsa_reference(nsa_reference or _mappings_dir() / "nsa")
     )
     nsa = _nsa_context(nsa_ref, case_events, practice or {})
+    appeal_events: dict[str, list[Any]] = {}
+    for event in case_events:
+        if event.kind == "appeal":
+            appeal_events.setdefault(event.case_id, []).append(event)
+    # The receipt dates and the NSA and appeal events are kept above; the other events (one
+    # per 835 claim) go before matching, when the caller handed them over.
+    del case_events
     match = match_remittance(remit_tables(remit), submitted, refused)
     # Read by matching only: their frames go here when the caller handed them over (passed
     # them without keeping a reference, as ``reconcile_and_export`` does).
@@ -215,53 +224,88 @@ def reconcile(
     typed, recon = evaluate_rows(
         match, profiles, fees, book, thresholds, as_of, elig_by_member, nsa
     )  # recon: tuples by RECONCILIATION_ROW (payer_name included)
-    flags = [f.row() | {"payer_name": _payer_name(profiles, f.payer)} for f in typed]
+    del elig_by_member  # read by the rules only
+    flags = [FlagRow(f, _payer_name(profiles, f.payer)) for f in typed]
     states = {pcn: c.extras.get("ledger_state", "") for pcn, c in match.claims.items()}
     cases = _nsa_states(flags, match, nsa, as_of)
-    appeal_events: dict[str, list[Any]] = {}
-    for event in case_events:
-        if event.kind == "appeal":
-            appeal_events.setdefault(event.case_id, []).append(event)
     worklist = appeal_worklist(flags, states, as_of, appeal_events, cases)
+    del states, appeal_events
     case_rows, idr_rows = _nsa_tables(
         flags, recon_dicts(recon, pcns=cases), match, profiles, nsa, cases, practice, as_of
     )
-    flag_frame = pd.DataFrame(flags, columns=[*FLAG_COLUMNS, "appeal_id", "payer_name"])
-    recon_frame = pd.DataFrame(recon, columns=list(RECONCILIATION_ROW))
-    # The letters read the appealed findings and their lines; every other row is in the
-    # frames now: let the row lists go before the posting tables are built.
+    nsa_cases = pd.DataFrame(case_rows, columns=list(NSA_CASE_COLUMNS))
+    idr_initiation = pd.DataFrame(idr_rows, columns=list(IDR_INITIATION_COLUMNS))
+    del case_rows, idr_rows  # a dict per case: the frames hold their cells
+    # The letters read the appealed findings and their lines; every other row goes into the
+    # frames (the reconciliation rows leave their list as the frame fills), and the row lists
+    # before the posting tables are built.
     appealed = [f for f in flags if "appeal_id" in f and period.holds(f["payment_date"])]
     by_line = {
         (r["claim_key"], r["line_control_number"]): r
         for r in recon_dicts(recon, claim_keys={f["claim_key"] for f in appealed})
     }
+    flag_frame = frame_from_rows((f.cells() for f in flags), FLAG_ROW)
+    recon_frame = frame_from_rows(drain(recon), RECONCILIATION_ROW)
     del flags, recon
     recouped = claim_recoupments(match)
     claims_ar = ar_claims(match, typed, as_of, book, recouped)
     del typed, recouped
-    tables = {
+    facts = dict(practice or {})
+    letters = letter_contexts(
+        [w for w in worklist if period.holds(w.get("payment_date"))],
+        appealed,
+        by_line,
+        match,
+        profiles,
+        fees,
+        book,
+        as_of=as_of,
+        practice=facts,
+        nsa_cases=cases,
+        nsa_contact=nsa_ref.policy.contact,
+    )
+    counts = _match_counts(match)
+    del appealed, by_line
+    # The claims as sent were read last by the letters: the posting tables read the
+    # remittance alone, so the claims go before those are built. (This match is
+    # reconcile's own; nothing outside ever sees it.)
+    match.claims = {}
+    # Everything else read from the remittance, then it goes before the tables made from
+    # the frames alone are built.
+    from_match = {
         "deposits": deposits(match, period.holds),
         "payment_posting": payment_posting(match),
         "pms_posting": pms_posting(match),
         "payment_balance": payment_balance(match),
+        "duplicate_remittance": duplicate_remittance(match),
+        "provider_adjustments": provider_adjustments(match),
+        "review_items": _review_items(match),
+        "unmatched": match.unmatched,
+    }
+    del match
+    tables = {
+        "deposits": from_match["deposits"],
+        "payment_posting": from_match["payment_posting"],
+        "pms_posting": from_match["pms_posting"],
+        "payment_balance": from_match["payment_balance"],
         "reconciliation": recon_frame,
         "flags": flag_frame,
         "underpayments": _underpayments(flag_frame, recon_frame),
         "denials": _denials(flag_frame),
         "denial_trends": _denial_trends(flag_frame),
         "appeal_worklist": pd.DataFrame(worklist, columns=list(APPEAL_WORKLIST_COLUMNS)),
-        "nsa_cases": pd.DataFrame(case_rows, columns=list(NSA_CASE_COLUMNS)),
-        "idr_initiation": pd.DataFrame(idr_rows, columns=list(IDR_INITIATION_COLUMNS)),
+        "nsa_cases": nsa_cases,
+        "idr_initiation": idr_initiation,
         "appeal_outcomes": pd.DataFrame(
             appeal_outcomes(worklist), columns=list(APPEAL_OUTCOME_COLUMNS)
         ),
         "ar_aging": ar_aging(claims_ar),
         "patient_ar_aging": patient_aging(claims_ar, as_of),
         "ar_claims": claims_ar,
-        "duplicate_remittance": duplicate_remittance(match),
-        "provider_adjustments": provider_adjustments(match),
-        "review_items": _review_items(match),
-        "unmatched": match.unmatched,
+        "duplicate_remittance": from_match["duplicate_remittance"],
+        "provider_adjustments": from_match["provider_adjustments"],
+        "review_items": from_match["review_items"],
+        "unmatched": from_match["unmatched"],
         "held_claims": check_columns(held, "held_claims", HELD_COLUMNS)
         if held is not None
         else empty_frame(HELD_COLUMNS),
@@ -272,26 +316,12 @@ def reconcile(
         if appointments is not None
         else empty_frame(PATIENT_ESTIMATE_COLUMNS),
     }
+    del from_match
     for name in ACTIVITY_TABLES:
         tables[name] = activity_in(tables[name], period)
-    result = ReconcileResult(
-        as_of=as_of, tables=tables, practice=dict(practice or {}), period=period
-    )
-    worklist_in = [w for w in worklist if period.holds(w.get("payment_date"))]
-    result.letters = letter_contexts(
-        worklist_in,
-        appealed,
-        by_line,
-        match,
-        profiles,
-        fees,
-        book,
-        as_of=as_of,
-        practice=result.practice,
-        nsa_cases=cases,
-        nsa_contact=nsa_ref.policy.contact,
-    )
-    result.summary = _summary(tables, match)
+    result = ReconcileResult(as_of=as_of, tables=tables, practice=facts, period=period)
+    result.letters = letters
+    result.summary = _summary(tables, counts)
     return result
 
 
@@ -456,7 +486,16 @@ def _dsum(frame: pd.DataFrame, column: str) -> Decimal:
     return sum((v for v in frame[column] if v is not None and v == v), ZERO)
 
 
-def _summary(tables: Mapping[str, pd.DataFrame], match: MatchResult) -> dict[str, Any]:
+def _match_counts(match: MatchResult) -> dict[str, Any]:
+    """What the report's summary reads of the match (taken before the match is let go)."""
+    return {
+        "claims": len(match.claims),
+        "remittance_claims": sum(1 for r in match.remits if r.posted),
+        "charges": sum((c.charge_amount for c in match.claims.values()), ZERO),
+    }
+
+
+def _summary(tables: Mapping[str, pd.DataFrame], counts: Mapping[str, Any]) -> dict[str, Any]:
     flags = tables["flags"]
     recon = tables["reconciliation"]
     aging = tables["ar_aging"]
@@ -467,8 +506,8 @@ def _summary(tables: Mapping[str, pd.DataFrame], match: MatchResult) -> dict[str
         return _dsum(flags[flags["flag"].isin(names)], "amount_at_stake")
 
     by_payer: dict[str, dict[str, Any]] = {}
-    # The four columns read: a dict of every column per row was this function's peak.
-    for r in records(recon[["payer_id", "payer_name", "paid_amount", "expected_payment"]]):
+    # The four columns read, one row's dict at a time: a dict of every row was its peak.
+    for r in iter_records(recon[["payer_id", "payer_name", "paid_amount", "expected_payment"]]):
         entry = by_payer.setdefault(
             r["payer_id"],
             {
@@ -485,10 +524,10 @@ def _summary(tables: Mapping[str, pd.DataFrame], match: MatchResult) -> dict[str
     balance = tables["payment_balance"]
     total = records(bank)[-1] if len(bank) else {}
     return {
-        "claims": len(match.claims),
-        "remittance_claims": sum(1 for r in match.remits if r.posted),
+        "claims": counts["claims"],
+        "remittance_claims": counts["remittance_claims"],
         "payments": len(bank) - 1 if len(bank) else 0,
-        "charges": sum((c.charge_amount for c in match.claims.values()), ZERO),
+        "charges": counts["charges"],
         # Paid by payers = Σ CLP04 posted in the deposits shown; with PLB and the duplicates
         # held it adds up to the deposits (the report shows the sum).
         "paid": total.get("claims_paid") or ZERO,
@@ -535,7 +574,7 @@ def _nsa_context(
 
 
 def _nsa_states(
-    flags: list[dict[str, Any]], match: MatchResult, nsa: NsaContext, as_of: date
+    flags: Sequence[Mapping[str, Any]], match: MatchResult, nsa: NsaContext, as_of: date
 ) -> dict[str, CaseState]:
     """Every claim with a payment dispute (federal or state) or a recorded NSA event."""
     remits = {r.claim_key: r for r in match.remits}
@@ -552,7 +591,7 @@ def _nsa_states(
 
 
 def _nsa_tables(
-    flags: list[dict[str, Any]],
+    flags: Sequence[Mapping[str, Any]],
     recon: list[dict[str, Any]],
     match: MatchResult,
     payers: Mapping[str, PayerProfile],
@@ -565,7 +604,7 @@ def _nsa_tables(
     case_rows: list[dict[str, Any]] = []
     items: list[dict[str, Any]] = []
     facts = dict(practice or {})
-    disputes_of: dict[str, list[dict[str, Any]]] = {}  # grouped once, not scanned per case
+    disputes_of: dict[str, list[Mapping[str, Any]]] = {}  # grouped once, not scanned per case
     lines_of: dict[str, list[dict[str, Any]]] = {}
     for f in flags if cases else ():
         if f["flag"] == "payment_dispute":

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipeline.reconcile.frames import frame_from_rows
 from pipeline.reconcile.matching import Adjustment, MatchResult, RemitClaim
 from pipeline.reconcile.sharing import Amounts
 
@@ -216,36 +217,36 @@ def _payer_name(match: MatchResult, trace: str) -> str:
 
 
 def payment_posting(match: MatchResult) -> pd.DataFrame:
-    rows: list[tuple[Any, ...]] = []
+    return frame_from_rows(_posting_rows(match), POSTING_COLUMNS)
+
+
+def _posting_rows(match: MatchResult) -> Iterator[tuple[Any, ...]]:
     share = Amounts()
     for r in match.remits:
         if r.posted:
-            rows += _claim_rows(r, _payer_name(match, r.trace_number), share)
+            yield from _claim_rows(r, _payer_name(match, r.trace_number), share)
     for p in match.provider_adjustments:
         pay = match.payments.get(p["trace_number"], {})
-        rows.append(
-            (
-                p["trace_number"],
-                pay.get("payment_date"),
-                pay.get("payer_id", ""),
-                p["claim_key"],
-                p["patient_control_number"],
-                "",
-                p["reference_id"],
-                "provider_adjustment",
-                "",
-                f"PLB {p['reason_code']}",
-                ZERO,
-                None,
-                -p["amount"],  # positive PLB reduces the payment
-                *_NO_SPLIT,
-                True,
-                "plb",
-                True,
-                pay.get("payer_name", ""),
-            )
+        yield (
+            p["trace_number"],
+            pay.get("payment_date"),
+            pay.get("payer_id", ""),
+            p["claim_key"],
+            p["patient_control_number"],
+            "",
+            p["reference_id"],
+            "provider_adjustment",
+            "",
+            f"PLB {p['reason_code']}",
+            ZERO,
+            None,
+            -p["amount"],  # positive PLB reduces the payment
+            *_NO_SPLIT,
+            True,
+            "plb",
+            True,
+            pay.get("payer_name", ""),
         )
-    return pd.DataFrame(rows, columns=list(POSTING_COLUMNS))
 
 
 def _traces(match: MatchResult) -> list[str]:
@@ -492,32 +493,32 @@ def _pms_rows(r: RemitClaim, payer_name: str) -> Iterator[tuple[Any, ...]]:
 
 def pms_posting(match: MatchResult) -> pd.DataFrame:
     """Every posted CLP (duplicates never) as PAY/ADJ rows, then each PLB amount."""
-    rows: list[tuple[Any, ...]] = []
-    for r in match.remits:
-        if r.posted:
-            rows += _pms_rows(r, _payer_name(match, r.trace_number))
-    for p in match.provider_adjustments:
-        pay = match.payments.get(p["trace_number"], {})
-        rows.append(
-            (
-                "PLB",
-                p["trace_number"],
-                pay.get("payment_date"),
-                pay.get("payer_id", ""),
-                pay.get("payer_name", ""),
-                p["patient_control_number"],
-                _ABSENT,
-                _ABSENT,
-                _ABSENT,
-                -p["amount"],  # as paid to the practice
-                _ABSENT,
-                p["reason_code"],
-                p["reference_id"],
-                _ABSENT,
-                p["claim_key"],
-            )
-        )
-    frame = pd.DataFrame(rows, columns=list(PMS_POSTING_COLUMNS))
+    frame = frame_from_rows(_pms_posting_rows(match), PMS_POSTING_COLUMNS)
     for column in ("group_code", "reason_code", "line_control_number", "procedure_code"):
         frame[column] = frame[column].fillna("")
     return frame
+
+
+def _pms_posting_rows(match: MatchResult) -> Iterator[tuple[Any, ...]]:
+    for r in match.remits:
+        if r.posted:
+            yield from _pms_rows(r, _payer_name(match, r.trace_number))
+    for p in match.provider_adjustments:
+        pay = match.payments.get(p["trace_number"], {})
+        yield (
+            "PLB",
+            p["trace_number"],
+            pay.get("payment_date"),
+            pay.get("payer_id", ""),
+            pay.get("payer_name", ""),
+            p["patient_control_number"],
+            _ABSENT,
+            _ABSENT,
+            _ABSENT,
+            -p["amount"],  # as paid to the practice
+            _ABSENT,
+            p["reason_code"],
+            p["reference_id"],
+            _ABSENT,
+            p["claim_key"],
+        )
