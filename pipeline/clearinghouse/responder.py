@@ -26,7 +26,7 @@ import random
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from pipeline.clearinghouse import inbound
 from pipeline.clearinghouse.adjudicate import Adjudicator, Outcome
@@ -119,8 +119,18 @@ class _State:
         return cls(path, set(raw.get("claims", [])), set(raw.get("interchanges", [])))
 
     def save(self) -> None:
-        data = {"claims": sorted(self.claims), "interchanges": sorted(self.interchanges)}
-        _atomic_write(self.path, json.dumps(data, indent=1) + "\n")
+        # What json.dumps(data, indent=1) writes, without its pure-Python indenting encoder
+        # (the claims list holds every claim of the night, saved after each file).
+        lists = {"claims": sorted(self.claims), "interchanges": sorted(self.interchanges)}
+        items = (f" {_json_text(k)}: {_json_list(v)}" for k, v in lists.items())
+        _atomic_write(self.path, "{\n" + ",\n".join(items) + "\n}\n")
+
+
+def _json_list(texts: list[str]) -> str:
+    """A list of strings as ``json.dumps(..., indent=1)`` writes it one level deep."""
+    if not texts:
+        return "[]"
+    return "[\n  " + ",\n  ".join(map(_json_text, texts)) + "\n ]"
 
 
 class Responder:
@@ -411,6 +421,10 @@ class Responder:
         self.control_numbers.checkpoint()  # its numbers are never issued again
         _atomic_write(target, text)
         return target
+
+
+# json.dumps of a str (ensure_ascii), without the call's keyword handling
+_json_text: Final = json.encoder.encode_basestring_ascii
 
 
 def _directory(practice: Path | Any | None, seed: int) -> MemberDirectory:

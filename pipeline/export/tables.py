@@ -29,6 +29,7 @@ CSV and Parquet are always one file per table.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterable, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -86,7 +87,9 @@ _PLAIN_NAMES = frozenset(
 )
 _PLAIN_PARTS = ("units", "percent", "_days", "days_")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_FORMULA_AFTER_NUL = tuple("\x00" + start for start in _FORMULA_START)  # texts joined by NUL
+# A formula start right after a NUL (texts joined by NUL): one regex pass over the chunk, not a
+# substring scan per start (each 7x slower: a NUL at every cell sets the scans back)
+_FORMULA_AFTER_NUL = re.compile("\x00[=+\\-@\t\r]")
 _BOOL_TEXT: Final = {True: "true", False: "false", None: ""}
 _EXCEL_EPOCH: Final = date(1899, 12, 30).toordinal()
 _NONE = type(None)
@@ -260,7 +263,7 @@ def _csv_texts(column: _Column, values: list[Any], fixed: list[Any]) -> list[str
         present = values if None not in values else [v or "" for v in values]
         # a few substring scans of the joined chunk find any text a spreadsheet would run
         joined = "\x00" + "\x00".join(present)
-        if not any(start in joined for start in _FORMULA_AFTER_NUL):
+        if _FORMULA_AFTER_NUL.search(joined) is None:
             return present
         return ["'" + v if v.startswith(_FORMULA_START) else v for v in present]
     if column.cents_only:  # str() of a Decimal quantized to cents is its 2-decimal text
