@@ -39,6 +39,7 @@ from itertools import chain, repeat
 from pathlib import Path
 from typing import IO, Any, Final
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -164,19 +165,25 @@ _NEVER_MISSING = frozenset({str, date, datetime, bool, int, list, tuple, _NONE})
 
 def _values(series: pd.Series) -> list[Any]:
     """The column's Python values, NaN/NaT/NA as None."""
+    return _checked(series)[0]
+
+
+def _checked(series: pd.Series) -> tuple[list[Any], bool]:
+    """:func:`_values`, and whether they are the column's own objects as they stand (an
+    object column that nothing in counts as missing)."""
     if series.dtype == object:
         values: list[Any] = series.tolist()
         types = set(map(type, values))
         if types <= _NEVER_MISSING:
-            return values
+            return values, True
         # Decimals: only a NaN is missing (falsy zeros and Nones are filtered out first)
         if types <= {Decimal, _NONE} and not any(map(Decimal.is_nan, filter(None, values))):
-            return values
+            return values, True
     values = series.astype(object).tolist()
     missing = series.isna().to_numpy()
     if missing.any():
         values = [None if m else v for v, m in zip(values, missing, strict=True)]
-    return values
+    return values, False
 
 
 @dataclass(frozen=True)
@@ -228,16 +235,31 @@ def _column(name: str, values: list[Any]) -> _Column:
     return _Column(name, money, kind, types, scale, _NONE in all_types, style)
 
 
-def _columns(frame: pd.DataFrame) -> tuple[list[_Column], list[pd.Series]]:
+# A column as the chunks read it: its object array when its values need no check (a slice's
+# values are then the array's, no pandas slice or type scan per chunk), else the Series.
+_Source = pd.Series | np.ndarray
+
+
+def _columns(frame: pd.DataFrame) -> tuple[list[_Column], list[_Source]]:
     """Each column's plan, from all its values (read one column at a time), and the column."""
-    series = [frame.iloc[:, i] for i in range(frame.shape[1])]
-    return [_column(str(c), _values(s)) for c, s in zip(frame.columns, series, strict=True)], series
+    columns: list[_Column] = []
+    sources: list[_Source] = []
+    for i, name in enumerate(frame.columns):
+        series = frame.iloc[:, i]
+        values, clean = _checked(series)
+        columns.append(_column(str(name), values))
+        del values
+        sources.append(series.to_numpy() if clean else series)
+    return columns, sources
 
 
-def _rows(series: list[pd.Series], start: int, stop: int) -> list[list[Any]]:
+def _rows(sources: list[_Source], start: int, stop: int) -> list[list[Any]]:
     """Each column's values of rows ``start:stop`` (what ``_values`` of the whole column has
     there: a missing cell is None however the chunk falls)."""
-    return [_values(s.iloc[start:stop]) for s in series]
+    return [
+        s[start:stop].tolist() if isinstance(s, np.ndarray) else _values(s.iloc[start:stop])
+        for s in sources
+    ]
 
 
 # ---------------------------------------------------------------- one chunk, three files
