@@ -11,7 +11,7 @@ import json
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from pipeline.clearinghouse.model import Claim, ServiceLine
 from pipeline.clearinghouse.results import Adjustment, ClaimResult, LineResult
@@ -43,7 +43,7 @@ class ClaimHistory:
 
     def save(self) -> None:
         # What json.dumps(data, sort_keys=True) writes for the whole dict, from the texts.
-        items = (f"{json.dumps(icn)}: {text}" for icn, text in sorted(self.texts.items()))
+        items = (f"{_JSON_TEXT(icn)}: {text}" for icn, text in sorted(self.texts.items()))
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(f".{self.path.name}.tmp")
         with tmp.open("w", encoding="utf-8") as fh:
@@ -53,8 +53,15 @@ class ClaimHistory:
         tmp.replace(self.path)
 
 
+# json.dumps(data, sort_keys=True, default=str), from one encoder (json.dumps makes one a call)
+_ENCODE: Final = json.JSONEncoder(sort_keys=True, default=str).encode
+
+
+_JSON_TEXT: Final = json.encoder.encode_basestring_ascii  # json.dumps of a str
+
+
 def _text(data: dict[str, Any]) -> str:
-    return json.dumps(data, sort_keys=True, default=str)
+    return _ENCODE(data)
 
 
 _CLAIM_FIELDS = tuple(f.name for f in dataclasses.fields(Claim))

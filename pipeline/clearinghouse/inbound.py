@@ -94,12 +94,20 @@ def _head(path: Path) -> _Head:
 
 
 def _head_segments(path: Path, head: _Head) -> Iterator[Segment]:
-    """Envelope segments, and body segments only until BHT03 and the submitter are known."""
+    """Envelope segments, and the body's BHT and NM1 segments until BHT03 and the submitter
+    are known (a 270 names no submitter: its whole body is looked through)."""
     for item in read_batches(path):
         if isinstance(item, Segment):
             yield item
         elif not (head.reference and head.submitter_name):
-            yield from item.segments()
+            # only the ids _head reads become Segments (numbers kept; offsets unused here)
+            first, envelope = item.first_number, item.envelope
+            for k, elements in enumerate(item.elements):
+                if elements[0] in _HEAD_BODY_IDS:
+                    yield Segment(elements, first + k, -1, envelope)
+
+
+_HEAD_BODY_IDS = frozenset({"BHT", "NM1"})
 
 
 def read_submission(path: Path) -> Submission:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pipeline.clearinghouse.plans import PlanDesign, Tier
 
@@ -241,11 +241,20 @@ class Accumulators:
         if self.path == Path(os.devnull):
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        data = {
-            k: {"deductible": str(v.deductible), "oop": str(v.oop)}
+        # What json.dumps(data, indent=1, sort_keys=True) writes (data: each key's two amounts
+        # as strings), without the pure-Python indenting encoder: an entry per member and tier.
+        text = _JSON_TEXT
+        items = [
+            f' {text(k)}: {{\n  "deductible": {text(str(v.deductible))},\n'
+            f'  "oop": {text(str(v.oop))}\n }}'
             for k, v in sorted(self.values.items())
-        }
-        self.path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        ]
+        body = "{\n" + ",\n".join(items) + "\n}" if items else "{}"
+        self.path.write_text(body + "\n", encoding="utf-8")
+
+
+# json.dumps of a str (ensure_ascii), without the call's keyword handling
+_JSON_TEXT: Final = json.encoder.encode_basestring_ascii
 
 
 def _fraction(rng: random.Random, bounds: tuple[Decimal, Decimal], total: Decimal) -> Decimal:

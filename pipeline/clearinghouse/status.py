@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from pipeline.clearinghouse.adjudicate import Outcome
 from pipeline.clearinghouse.emit import Envelope, amount
@@ -117,7 +117,7 @@ class StatusBook:
             if not self.texts:
                 fh.write("{}\n")
             else:
-                items = (f" {json.dumps(k)}: {text}" for k, text in sorted(self.texts.items()))
+                items = (f" {_JSON_TEXT(k)}: {text}" for k, text in sorted(self.texts.items()))
                 fh.write("{\n" + ",\n".join(items) + "\n}\n")
         tmp.replace(self.path)
 
@@ -133,7 +133,7 @@ def _indented(value: Any, level: int) -> str:
         if not value:
             return "{}"
         pad = "\n" + " " * (level + 1)
-        items = [f"{pad}{json.dumps(k)}: {_indented(value[k], level + 1)}" for k in sorted(value)]
+        items = [f"{pad}{_JSON_TEXT(k)}: {_indented(value[k], level + 1)}" for k in sorted(value)]
         return "{" + ",".join(items) + "\n" + " " * level + "}"
     if isinstance(value, list):
         if not value:
@@ -141,7 +141,14 @@ def _indented(value: Any, level: int) -> str:
         pad = "\n" + " " * (level + 1)
         items = [pad + _indented(item, level + 1) for item in value]
         return "[" + ",".join(items) + "\n" + " " * level + "]"
-    return json.dumps(value)
+    if isinstance(value, str):
+        return _JSON_TEXT(value)
+    return _ENCODE(value)
+
+
+# What json.dumps writes for a scalar, without the call's keyword handling.
+_JSON_TEXT: Final = json.encoder.encode_basestring_ascii
+_ENCODE: Final = json.JSONEncoder().encode
 
 
 def answer_status(request: StatusRequestRecord, book: StatusBook, on: date) -> StatusAnswer:
