@@ -242,10 +242,13 @@ def claim_inquiries(
         key = (e.patient_id, e.service_date)
         if e.service_date > on or e.frequency == "8" or key in asked or key in out:
             continue
-        out[key] = Appointment(
+        # Not validated (the encounter's fields were): pydantic's validation keeps a copy of
+        # the strings it sees in a cache of its own, which pinned the memory the build frees.
+        out[key] = Appointment.model_construct(
             appointment_id=e.encounter_id,
             patient_id=e.patient_id,
             provider_id=e.rendering_provider_id,
             date=e.service_date,
+            service_types=["30"],
         )
     return list(out.values())

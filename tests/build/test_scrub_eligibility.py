@@ -256,3 +256,33 @@ def test_service_types_of_procedure_codes(types: ServiceTypeMap, tmp_path: Path)
     load_service_types.cache_clear()
     with pytest.raises(ConfigError, match="row 2"):
         load_service_types(tmp_path)
+
+
+def test_claim_inquiries_leave_nothing_behind(demo: LoadResult) -> None:
+    """The night's claim questions are built without pydantic validation, which kept copies
+    of the strings it saw (its own cache): scattered through the memory the 270 build then
+    frees, they kept it from the system. The appointments are the ones validation makes."""
+    import gc
+    import tracemalloc
+
+    from pipeline.practice.model import Appointment
+
+    base = _encounter(demo.practice, "E0145")
+    encounters = [
+        base.model_copy(update={"encounter_id": f"E{n:07d}x", "patient_id": f"Q{n:06d}y"})
+        for n in range(2000)
+    ]
+    tracemalloc.start(4)
+    try:
+        before = tracemalloc.take_snapshot()
+        inquiries = claim_inquiries(encounters, on=TODAY, asked=set())
+        assert len(inquiries) == 2000
+        assert all(a == Appointment(**a.model_dump()) for a in inquiries[:50])
+        del inquiries
+        gc.collect()
+        here = tracemalloc.Filter(True, "*/pipeline/build/scrub_eligibility.py", all_frames=True)
+        after = tracemalloc.take_snapshot().filter_traces([here])
+        kept = sum(s.count_diff for s in after.compare_to(before.filter_traces([here]), "lineno"))
+    finally:
+        tracemalloc.stop()
+    assert kept < 50  # validating them kept ~1 object per appointment
