@@ -116,15 +116,10 @@ def _current_rss_mib() -> float:
 def _memtrace(when: str, name: str) -> None:
     if not os.environ.get(MEMTRACE) or not Path("/proc/self/statm").exists():
         return
-    import ctypes
-    import ctypes.util
-    import gc
+    from pipeline.heap import release_memory
 
     before = _current_rss_mib()
-    gc.collect()
-    libc = ctypes.util.find_library("c")
-    if libc:  # glibc keeps freed arenas mapped; trimming shows what is really alive
-        getattr(ctypes.CDLL(libc), "malloc_trim", lambda _: 0)(0)
+    release_memory()  # glibc keeps freed memory mapped; trimming shows what is really alive
     print(
         f"MEMTRACE {when:5} {name:28} cur {before:7.0f} live {_current_rss_mib():7.0f} "
         f"peak {peak_rss_mib():7.0f}",

@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from pipeline.heap import release_memory
 from pipeline.reconcile.aging import ar_aging, ar_claims, patient_aging
 from pipeline.reconcile.appeals import (
     APPEAL_OUTCOME_COLUMNS,
@@ -218,6 +219,7 @@ def reconcile(
     # Read by matching only: their frames go here when the caller handed them over (passed
     # them without keeping a reference, as ``reconcile_and_export`` does).
     del submitted, remit
+    release_memory(collect=False)
     _name_payers(match, profiles)
     elig_rows = EligibilityRows(elig)  # read-only views of the frame's rows, no dict each
     elig_by_member = elig_rows.by_member()
@@ -247,6 +249,7 @@ def reconcile(
     flag_frame = frame_from_rows((f.cells() for f in flags), FLAG_ROW)
     recon_frame = frame_from_rows(drain(recon), RECONCILIATION_ROW)
     del flags, recon
+    release_memory(collect=False)
     recouped = claim_recoupments(match)
     claims_ar = ar_claims(match, typed, as_of, book, recouped)
     del typed, recouped
@@ -283,6 +286,7 @@ def reconcile(
         "unmatched": match.unmatched,
     }
     del match
+    release_memory(collect=False)
     tables = {
         "deposits": from_match["deposits"],
         "payment_posting": from_match["payment_posting"],

@@ -22,6 +22,7 @@ from typing import Any
 
 from pipeline.benchnight import stage
 from pipeline.gcpause import no_cyclic_gc
+from pipeline.heap import release_memory
 from pipeline.ledger import ClaimHead, ClaimState, Direction, FileState, Ledger
 from pipeline.practice import Practice
 from pipeline.steps.claim_status import annotate_flags
@@ -67,9 +68,11 @@ def reconcile_and_export(
         )
         if (f.transaction_type or "") in REMITTANCE
     )
+    release_memory()  # what the night's flows freed, before the tables that set its peak
     with stage("parse"):  # only the columns reconciliation reads, in one table set
         remit = reconcile_tables(local_path(f) for f in posted)
     as_of = min(on, period.end) if period is not None and period.end else on
+    release_memory()  # the parser's strings
     with stage("reconcile"), no_cyclic_gc():
         inputs = _ledger_inputs(ledger, practice, remit, on=on)
         appointments = appointments_from_practice(practice)
@@ -95,6 +98,7 @@ def reconcile_and_export(
         if result.tables.get("flags") is not None:  # what the payers' 277s said (claim status)
             result.tables["flags"] = annotate_flags(result.tables["flags"], ledger, practice)
     exports_dir = out / "exports" if out else workspace.exports_dir
+    release_memory()  # reconcile's working rows, before the exports' text and Arrow tables
     with stage("export"):
         exports = write_exports(result, exports_dir)
         _good_faith_estimates(result, practice, exports_dir, on)
