@@ -4,12 +4,13 @@ and a build that fails leaves nothing behind in the outbox folders."""
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 import pytest
 
 from pipeline import steps
 from pipeline.build.codes import CodeSets
-from pipeline.ledger import ClaimState, FileState
+from pipeline.ledger import ClaimState, FileState, Ledger
 from pipeline.practice import Practice
 from pipeline.transport import open_transport
 from tests.flows.conftest import ON, World
@@ -25,26 +26,22 @@ def _files(world: World) -> list[str]:
     )
 
 
+def _stage(ledger: Ledger, world: World, practice: Practice, codes: CodeSets) -> Any:
+    return steps.stage_claims(ledger, practice, world.workspace, world.profile, on=ON, codes=codes)
+
+
 def test_the_file_staged_is_the_file_built_kept_and_uploaded(
     world: World, practice: Practice, codes: CodeSets
 ) -> None:
     with world.ledger() as ledger:
-        summary = steps.stage_claims(
-            ledger, practice, world.workspace, world.profile, on=ON, codes=codes
-        )
+        summary = _stage(ledger, world, practice, codes)
         assert summary.file and summary.count > 0
         (pending,) = ledger.pending_uploads()
         (head,) = ledger.staged_files()
         kept = world.workspace.sent_dir / summary.file
         assert pending.content == kept.read_bytes() == ledger.outbox_content(head.file_id)
-        assert (
-            (head.file_id, head.name)
-            == (pending.file_id, pending.name)
-            == (
-                pending.file_id,
-                summary.file,
-            )
-        )
+        assert (head.file_id, head.name) == (pending.file_id, pending.name)
+        assert pending.name == summary.file
         assert head.sha256 == pending.sha256 == hashlib.sha256(pending.content).hexdigest()
         submitted = {c.patient_control_number for c in ledger.claims_by_state(ClaimState.SUBMITTED)}
     # only the kept copy is left: no draft, no half-built part in the outgoing folder
@@ -68,9 +65,7 @@ def test_a_kept_copy_that_is_not_the_file_staged_is_written_again_from_the_ledge
     world: World, practice: Practice, codes: CodeSets
 ) -> None:
     with world.ledger() as ledger:
-        summary = steps.stage_claims(
-            ledger, practice, world.workspace, world.profile, on=ON, codes=codes
-        )
+        summary = _stage(ledger, world, practice, codes)
         assert summary.file
         (pending,) = ledger.pending_uploads()
     kept = world.workspace.sent_dir / summary.file
@@ -91,7 +86,7 @@ def test_a_build_that_fails_half_way_leaves_no_file_and_stages_nothing(
     broken = practice.model_copy(update={"billing_provider": bp})
     with world.ledger() as ledger:
         with pytest.raises(UnicodeEncodeError):
-            steps.stage_claims(ledger, broken, world.workspace, world.profile, on=ON, codes=codes)
+            _stage(ledger, world, broken, codes)
         assert ledger.pending_uploads() == []
         assert ledger.files_by_state(*FileState) == []
     assert _files(world) == []
@@ -117,6 +112,6 @@ def test_a_draft_left_by_a_killed_run_is_removed_and_a_running_one_s_is_kept(
     stale.write_text("ISA*", encoding="ascii")
     running.write_text("ISA*", encoding="ascii")
     with world.ledger() as ledger:
-        steps.stage_claims(ledger, practice, world.workspace, world.profile, on=ON, codes=codes)
+        _stage(ledger, world, practice, codes)
     assert not stale.exists() and running.exists()
     assert sorted(p.name for p in folder.glob("*.part")) == [running.name]
