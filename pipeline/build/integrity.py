@@ -15,8 +15,12 @@ and :attr:`Practice.patient_conflicts` the same questions.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
+from functools import cache
+from operator import attrgetter
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -43,9 +47,25 @@ def control_fields(model: BaseModel | None, prefix: str) -> list[tuple[str, str]
     return found
 
 
+@cache
+def _fields(kind: type[BaseModel]) -> tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]:
+    """The model's field names and a getter of their values, read without ``__dict__``:
+    asking a compact model for it makes a dict its attributes then keep (the loader's
+    key-sharing layout, :mod:`pipeline.practice.loader`), for every model scanned."""
+    names = tuple(kind.model_fields)
+    if len(names) == 1:
+        one = attrgetter(names[0])
+        return names, lambda model: (one(model),)
+    return names, attrgetter(*names) if names else (lambda model: ())
+
+
+def _values(model: BaseModel) -> tuple[Any, ...]:
+    return _fields(type(model))[1](model)
+
+
 def _strings(model: BaseModel, out: list[str]) -> None:
     # Hot: every claim's data passes here. Cheap type tests first, isinstance last.
-    for value in model.__dict__.values():
+    for value in _values(model):
         kind = value.__class__
         if kind is str:
             out.append(value)
@@ -62,7 +82,7 @@ def _strings(model: BaseModel, out: list[str]) -> None:
 
 
 def _scan(model: BaseModel, prefix: str, found: list[tuple[str, str]]) -> None:
-    for name, value in model.__dict__.items():
+    for name, value in zip(_fields(type(model))[0], _values(model), strict=True):
         kind = value.__class__
         if kind is str:
             _check(value, prefix, name, found)

@@ -29,7 +29,10 @@ CSV and Parquet are always one file per table.
 from __future__ import annotations
 
 import csv
+import os
 import re
+import shutil
+import tempfile
 from collections.abc import Iterable, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -37,6 +40,7 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import chain, repeat
 from pathlib import Path
+from types import TracebackType
 from typing import IO, Any, Final
 
 import numpy as np
@@ -63,6 +67,7 @@ __all__ = [
     "PARQUET_ROW_GROUP",
     "PIECE_CELLS",
     "WORKBOOK_NAME",
+    "ExportWriter",
     "column_kind",
     "is_money",
     "safe_text",
@@ -602,18 +607,76 @@ def write_workbook(
     return path
 
 
+class ExportWriter:
+    """The exports written table by table as they are handed over — reconciliation hands a
+    large table over as soon as it is made (a :data:`~pipeline.reconcile.TableSink`), so
+    they are not all held until the end — and the workbook's sheets listed in ``order``
+    (table names; others after, as they came) whatever order the tables came in.
+
+    ``with ExportWriter(out_dir, order) as writer: writer(name, frame) … writer.finish()``.
+    The files are written in a folder of their own inside ``out_dir`` and moved into it by
+    :meth:`finish` (the block's end, if not called), so the exports there are one night's
+    set: a night that fails on the way leaves the last set as it was, and nothing of its
+    own. :meth:`finish` lists every file, in ``order``."""
+
+    def __init__(self, out_dir: Path, order: Iterable[str]) -> None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        self._dir = out_dir
+        self._work = Path(tempfile.mkdtemp(prefix=".writing-", dir=out_dir))
+        self._rank = {name: i for i, name in enumerate(order)}
+        self._book = XlsxBook(self._work / WORKBOOK_NAME)
+        self._parts: dict[str, list[int]] = {}  # table → its sheets' parts, in write order
+        self._finished = False
+
+    def __enter__(self) -> ExportWriter:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if kind is None:
+            self.finish()
+        elif not self._finished:
+            self._book.__exit__(kind, exc, tb)
+            shutil.rmtree(self._work, ignore_errors=True)
+
+    def __call__(self, name: str, frame: pd.DataFrame) -> None:
+        if name in self._parts:
+            raise ValueError(f"exports: table {name!r} handed over twice")
+        first = self._book.sheet_count + 1
+        csv_path, parquet_path = self._work / f"{name}.csv", self._work / f"{name}.parquet"
+        _write_table(name, frame, csv_path=csv_path, parquet_path=parquet_path, book=self._book)
+        pa.default_memory_pool().release_unused()  # the table's Arrow buffers, to the system
+        self._parts[name] = list(range(first, self._book.sheet_count + 1))
+
+    def write_all(self, tables: Mapping[str, pd.DataFrame]) -> None:
+        for name, frame in tables.items():
+            self(name, frame)
+
+    def finish(self) -> list[Path]:
+        names = [f"{n}.{ext}" for n in self._ordered() for ext in ("csv", "parquet")]
+        names.append(WORKBOOK_NAME)
+        if not self._finished:
+            self._book.arrange([p for name in self._ordered() for p in self._parts[name]])
+            self._book.__exit__(None, None, None)
+            for name in names:
+                os.replace(self._work / name, self._dir / name)
+            self._work.rmdir()
+            self._finished = True
+        return [self._dir / name for name in names]
+
+    def _ordered(self) -> list[str]:
+        last = len(self._rank)
+        return sorted(self._parts, key=lambda name: self._rank.get(name, last))
+
+
 def write_exports(result: Any, out_dir: Path) -> list[Path]:
     """Every table of ``result`` (a ReconcileResult) as CSV and Parquet, plus the workbook —
     each table read once, its chunks going to all three files together."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
     tables: Mapping[str, pd.DataFrame] = result.tables
-    workbook = out_dir / WORKBOOK_NAME
-    with XlsxBook(workbook) as book:
-        for name, frame in tables.items():
-            csv_path, parquet_path = out_dir / f"{name}.csv", out_dir / f"{name}.parquet"
-            _write_table(name, frame, csv_path=csv_path, parquet_path=parquet_path, book=book)
-            pa.default_memory_pool().release_unused()  # the table's Arrow buffers, to the system
-            written += [csv_path, parquet_path]
-    written.append(workbook)
-    return written
+    with ExportWriter(out_dir, tables) as writer:
+        writer.write_all(tables)
+        return writer.finish()

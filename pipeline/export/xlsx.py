@@ -122,6 +122,7 @@ class _Sheet:
     name: str
     last_column: str
     rows: int  # data rows, the header not counted
+    part: int  # its sheet{part}.xml: the order it was written in
 
 
 class XlsxBook:
@@ -159,7 +160,7 @@ class XlsxBook:
         fitted to the page width, the header row repeated on every page, gridlines."""
         number = len(self._sheets) + 1
         last = f"{column_letter(max(len(header), 1))}{rows + 1}"
-        self._sheets.append(_Sheet(name, column_letter(max(len(header), 1)), rows))
+        self._sheets.append(_Sheet(name, column_letter(max(len(header), 1)), rows, number))
         big = (rows + 1) * max(len(header), 1) * 120 > zipfile.ZIP64_LIMIT
         cols = "".join(
             f'<col min="{i}" max="{i}" width="{w}" customWidth="1"/>'
@@ -200,6 +201,18 @@ class XlsxBook:
             )
             fh.write(tail.encode())
 
+    @property
+    def sheet_count(self) -> int:
+        return len(self._sheets)
+
+    def arrange(self, parts: list[int]) -> None:
+        """List the sheets in the workbook in the order of ``parts`` (the 1-based order they
+        were written in; each once), whatever order they were written in."""
+        if sorted(parts) != list(range(1, len(self._sheets) + 1)):
+            raise ValueError(f"arrange: {parts} is not an order of sheets 1..{len(self._sheets)}")
+        by_part = {s.part: s for s in self._sheets}
+        self._sheets = [by_part[p] for p in parts]
+
     def _finish(self) -> None:
         sheets = self._sheets
         overrides = "".join(
@@ -229,8 +242,8 @@ class XlsxBook:
         )
         rels = "".join(
             f'<Relationship Id="rId{i}" Type="{_DOC_REL}/worksheet" '
-            f'Target="worksheets/sheet{i}.xml"/>'
-            for i in range(1, len(sheets) + 1)
+            f'Target="worksheets/sheet{s.part}.xml"/>'
+            for i, s in enumerate(sheets, start=1)
         )
         styles_id = len(sheets) + 1
         self._zip.writestr(

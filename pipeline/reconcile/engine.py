@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -78,7 +78,7 @@ from pipeline.reconcile.rules import (
     recon_dicts,
 )
 
-__all__ = ["TABLES", "ReconcileResult", "reconcile"]
+__all__ = ["TABLES", "ReconcileResult", "TableSink", "reconcile"]
 
 ZERO = Decimal(0)
 # Export order (one CSV/Parquet each, one workbook sheet each).
@@ -139,6 +139,11 @@ class ReconcileResult:
     summary: dict[str, Any] = field(default_factory=dict)
     practice: dict[str, str] = field(default_factory=dict)
     period: Period = field(default_factory=Period)
+    handed_over: list[str] = field(default_factory=list)  # to the sink, so not in ``tables``
+
+
+TableSink = Callable[[str, pd.DataFrame], None]
+"""Where :func:`reconcile` hands a finished table it does not keep (the exports' writer)."""
 
 
 def _mappings_dir() -> Path:
@@ -164,6 +169,7 @@ def reconcile(
     period: Period | None = None,
     nsa_reference: NsaReference | Path | None = None,
     case_events: Sequence[Any] = (),
+    sink: TableSink | None = None,
 ) -> ReconcileResult:
     """Match, post, compute expected amounts, flag, build the worklist and the exports' tables.
 
@@ -176,7 +182,9 @@ def reconcile(
     end and keep the activity dated inside it (:mod:`pipeline.reconcile.period`).
     ``nsa_reference``: ``mappings/nsa`` by default; ``case_events``: the ledger's case events
     (``Ledger.case_events()``: remittance receipt dates, NSA case and appeal events) — the NSA
-    clocks and the worklist status start there.
+    clocks and the worklist status start there. ``sink``: given, the tables nothing here
+    reads again go to it as soon as they are made, in an order of their own, and are left
+    out of the result's ``tables`` (named in ``handed_over``).
     """
     period = period or Period()
     as_of = as_of or period.end or date.today()
@@ -202,6 +210,7 @@ def reconcile(
         s = get_settings()
         thresholds = Thresholds(s.underpaid_threshold_amount, s.underpaid_threshold_percent)
     elig = _eligibility_amounts(_eligibility_frame(eligibility))
+    del eligibility  # its replaced text amounts go, when the caller handed it over
     nsa_ref = (
         nsa_reference
         if isinstance(nsa_reference, NsaReference)
@@ -227,6 +236,17 @@ def reconcile(
         match, profiles, fees, book, thresholds, as_of, elig_by_member, nsa
     )  # recon: tuples by RECONCILIATION_ROW (payer_name included)
     del elig_by_member  # read by the rules only
+    out = _Tables(period, sink)
+    # The estimates are the last reader of the 271 rows: the summary goes to the sink now.
+    out.add(
+        "patient_estimates",
+        patient_estimates(appointments, elig, fees, profiles, eligibility_rows=elig_rows)
+        if appointments is not None
+        else empty_frame(PATIENT_ESTIMATE_COLUMNS),
+    )
+    del elig_rows, appointments
+    out.add("eligibility_summary", elig, final=True)
+    del elig
     flags = [FlagRow(f, _payer_name(profiles, f.payer)) for f in typed]
     states = {pcn: c.extras.get("ledger_state", "") for pcn, c in match.claims.items()}
     cases = _nsa_states(flags, match, nsa, as_of)
@@ -235,6 +255,7 @@ def reconcile(
     case_rows, idr_rows = _nsa_tables(
         flags, recon_dicts(recon, pcns=cases), match, profiles, nsa, cases, practice, as_of
     )
+    del nsa  # the clocks are in the case rows (the letters read ``nsa_ref`` for the contact)
     nsa_cases = pd.DataFrame(case_rows, columns=list(NSA_CASE_COLUMNS))
     idr_initiation = pd.DataFrame(idr_rows, columns=list(IDR_INITIATION_COLUMNS))
     del case_rows, idr_rows  # a dict per case: the frames hold their cells
@@ -250,9 +271,29 @@ def reconcile(
     recon_frame = frame_from_rows(drain(recon), RECONCILIATION_ROW)
     del flags, recon
     release_memory(collect=False)
+    # Tables made from others read them whole, before the period keeps its activity.
+    out.add("underpayments", _underpayments(flag_frame, recon_frame))
+    by_payer = _payer_totals(out.add("reconciliation", recon_frame, final=True))
+    del recon_frame
+    out.add("flags", flag_frame)
+    out.add("denials", _denials(flag_frame))
+    out.add("denial_trends", _denial_trends(flag_frame))
+    del flag_frame
+    out.add("appeal_worklist", pd.DataFrame(worklist, columns=list(APPEAL_WORKLIST_COLUMNS)))
+    out.add("nsa_cases", nsa_cases)
+    out.add("idr_initiation", idr_initiation)
+    out.add(
+        "appeal_outcomes",
+        pd.DataFrame(appeal_outcomes(worklist), columns=list(APPEAL_OUTCOME_COLUMNS)),
+    )
+    del nsa_cases, idr_initiation
     recouped = claim_recoupments(match)
     claims_ar = ar_claims(match, typed, as_of, book, recouped)
     del typed, recouped
+    out.add("ar_aging", ar_aging(claims_ar))
+    out.add("patient_ar_aging", patient_aging(claims_ar, as_of))
+    out.add("ar_claims", claims_ar, final=True)
+    del claims_ar
     facts = dict(practice or {})
     letters = letter_contexts(
         [w for w in worklist if period.holds(w.get("payment_date"))],
@@ -273,60 +314,57 @@ def reconcile(
     # remittance alone, so the claims go before those are built. (This match is
     # reconcile's own; nothing outside ever sees it.)
     match.claims = {}
-    # Everything else read from the remittance, then it goes before the tables made from
-    # the frames alone are built.
-    from_match = {
-        "deposits": deposits(match, period.holds),
-        "payment_posting": payment_posting(match),
-        "pms_posting": pms_posting(match),
-        "payment_balance": payment_balance(match),
-        "duplicate_remittance": duplicate_remittance(match),
-        "provider_adjustments": provider_adjustments(match),
-        "review_items": _review_items(match),
-        "unmatched": match.unmatched,
-    }
+    out.add("deposits", deposits(match, period.holds))
+    out.add("payment_posting", payment_posting(match), final=True)
+    out.add("pms_posting", pms_posting(match), final=True)
+    out.add("payment_balance", payment_balance(match))
+    out.add("duplicate_remittance", duplicate_remittance(match))
+    out.add("provider_adjustments", provider_adjustments(match))
+    out.add("review_items", _review_items(match))
+    out.add("unmatched", match.unmatched)
     del match
     release_memory(collect=False)
-    tables = {
-        "deposits": from_match["deposits"],
-        "payment_posting": from_match["payment_posting"],
-        "pms_posting": from_match["pms_posting"],
-        "payment_balance": from_match["payment_balance"],
-        "reconciliation": recon_frame,
-        "flags": flag_frame,
-        "underpayments": _underpayments(flag_frame, recon_frame),
-        "denials": _denials(flag_frame),
-        "denial_trends": _denial_trends(flag_frame),
-        "appeal_worklist": pd.DataFrame(worklist, columns=list(APPEAL_WORKLIST_COLUMNS)),
-        "nsa_cases": nsa_cases,
-        "idr_initiation": idr_initiation,
-        "appeal_outcomes": pd.DataFrame(
-            appeal_outcomes(worklist), columns=list(APPEAL_OUTCOME_COLUMNS)
-        ),
-        "ar_aging": ar_aging(claims_ar),
-        "patient_ar_aging": patient_aging(claims_ar, as_of),
-        "ar_claims": claims_ar,
-        "duplicate_remittance": from_match["duplicate_remittance"],
-        "provider_adjustments": from_match["provider_adjustments"],
-        "review_items": from_match["review_items"],
-        "unmatched": from_match["unmatched"],
-        "held_claims": check_columns(held, "held_claims", HELD_COLUMNS)
+    out.add(
+        "held_claims",
+        check_columns(held, "held_claims", HELD_COLUMNS)
         if held is not None
         else empty_frame(HELD_COLUMNS),
-        "eligibility_summary": elig,
-        "patient_estimates": patient_estimates(
-            appointments, elig, fees, profiles, eligibility_rows=elig_rows
-        )
-        if appointments is not None
-        else empty_frame(PATIENT_ESTIMATE_COLUMNS),
-    }
-    del from_match
-    for name in ACTIVITY_TABLES:
-        tables[name] = activity_in(tables[name], period)
-    result = ReconcileResult(as_of=as_of, tables=tables, practice=facts, period=period)
+    )
+    tables = out.tables()
+    result = ReconcileResult(
+        as_of=as_of, tables=tables, practice=facts, period=period, handed_over=out.handed_over
+    )
     result.letters = letters
-    result.summary = _summary(tables, counts)
+    result.summary = _summary(tables, counts, by_payer)
     return result
+
+
+class _Tables:
+    """The result's tables as they are made, each kept to the period's activity. With a
+    ``sink``, a table added ``final`` (nothing in reconciliation or the report reads it
+    again) goes to the sink at once instead of being held until the exports are written:
+    at 100k claims the postings, the reconciliation, the 271 summary and the claims' A/R
+    are about 200 MiB of cells."""
+
+    def __init__(self, period: Period, sink: TableSink | None) -> None:
+        self._period = period
+        self._sink = sink
+        self._kept: dict[str, pd.DataFrame] = {}
+        self.handed_over: list[str] = []
+
+    def add(self, name: str, frame: pd.DataFrame, *, final: bool = False) -> pd.DataFrame:
+        if name in ACTIVITY_TABLES:
+            frame = activity_in(frame, self._period)
+        if final and self._sink is not None:
+            self._sink(name, frame)
+            self.handed_over.append(name)
+        else:
+            self._kept[name] = frame
+        return frame
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Those kept, in :data:`TABLES` order."""
+        return {name: self._kept[name] for name in TABLES if name in self._kept}
 
 
 # The DESIGN amounts of ``eligibility_summary`` (other columns, e.g. copays by service type,
@@ -499,16 +537,7 @@ def _match_counts(match: MatchResult) -> dict[str, Any]:
     }
 
 
-def _summary(tables: Mapping[str, pd.DataFrame], counts: Mapping[str, Any]) -> dict[str, Any]:
-    flags = tables["flags"]
-    recon = tables["reconciliation"]
-    aging = tables["ar_aging"]
-    patient = tables["patient_ar_aging"]
-    bank = tables["deposits"]
-
-    def at_stake(*names: str) -> Decimal:
-        return _dsum(flags[flags["flag"].isin(names)], "amount_at_stake")
-
+def _payer_totals(recon: pd.DataFrame) -> list[dict[str, Any]]:
     by_payer: dict[str, dict[str, Any]] = {}
     # The four columns read, one row's dict at a time: a dict of every row was its peak.
     for r in iter_records(recon[["payer_id", "payer_name", "paid_amount", "expected_payment"]]):
@@ -525,6 +554,20 @@ def _summary(tables: Mapping[str, pd.DataFrame], counts: Mapping[str, Any]) -> d
         entry["lines"] += 1
         entry["paid"] += r["paid_amount"] or ZERO
         entry["expected"] += r["expected_payment"] or ZERO
+    return [by_payer[k] for k in sorted(by_payer)]
+
+
+def _summary(
+    tables: Mapping[str, pd.DataFrame], counts: Mapping[str, Any], payers: list[dict[str, Any]]
+) -> dict[str, Any]:
+    flags = tables["flags"]
+    aging = tables["ar_aging"]
+    patient = tables["patient_ar_aging"]
+    bank = tables["deposits"]
+
+    def at_stake(*names: str) -> Decimal:
+        return _dsum(flags[flags["flag"].isin(names)], "amount_at_stake")
+
     balance = tables["payment_balance"]
     total = records(bank)[-1] if len(bank) else {}
     return {
@@ -557,7 +600,7 @@ def _summary(tables: Mapping[str, pd.DataFrame], counts: Mapping[str, Any]) -> d
         "ar_in_appeal": aging.iloc[-1]["denied_in_appeal"] if len(aging) else ZERO,
         "patient_ar_total": patient.iloc[-1]["total"] if len(patient) else ZERO,
         "flag_counts": flags["flag"].value_counts().to_dict(),
-        "by_payer": [by_payer[k] for k in sorted(by_payer)],
+        "by_payer": payers,
     }
 
 

@@ -57,8 +57,8 @@ def reconcile_and_export(
     """Reconcile as of the business date ``on`` (``period``: a
     :class:`~pipeline.reconcile.period.Period`, for a month-end close) and write the exports,
     letters and report under ``out`` (default: the workspace's own folders)."""
-    from pipeline.export import render_letters, render_report, write_exports
-    from pipeline.reconcile import reconcile
+    from pipeline.export import ExportWriter, render_letters, render_report
+    from pipeline.reconcile import TABLES, reconcile
     from pipeline.reconcile.inputs import appointments_from_practice, practice_facts
 
     posted = arrival_order(  # the order they were posted in (reversals follow originals)
@@ -72,36 +72,41 @@ def reconcile_and_export(
     with stage("parse"):  # only the columns reconciliation reads, in one table set
         remit = reconcile_tables(local_path(f) for f in posted)
     as_of = min(on, period.end) if period is not None and period.end else on
-    release_memory()  # the parser's strings
-    with stage("reconcile"), no_cyclic_gc():
-        inputs = _ledger_inputs(ledger, practice, remit, on=on)
-        appointments = appointments_from_practice(practice)
-        facts = practice_facts(practice)
-        practice = without_encounters(practice)  # freed here when the caller handed it over
-        inputs["remit"] = remit
-        del remit
-        # Each input popped into an explicit argument, not ``**inputs``: the call then holds
-        # no reference of its own, so the 835 tables and the claims as sent go as soon as
-        # matching has read them, not when reconcile returns.
-        result = reconcile(
-            inputs.pop("remit"),
-            inputs.pop("submitted"),
-            as_of=as_of,
-            eligibility=inputs.pop("eligibility"),
-            refused=inputs.pop("refused"),
-            held=inputs.pop("held"),
-            case_events=inputs.pop("case_events"),
-            appointments=appointments,
-            practice=facts,
-            period=period,
-        )
-        if result.tables.get("flags") is not None:  # what the payers' 277s said (claim status)
-            result.tables["flags"] = annotate_flags(result.tables["flags"], ledger, practice)
     exports_dir = out / "exports" if out else workspace.exports_dir
-    release_memory()  # reconcile's working rows, before the exports' text and Arrow tables
-    with stage("export"):
-        exports = write_exports(result, exports_dir)
-        _good_faith_estimates(result, practice, exports_dir, on)
+    release_memory()  # the parser's strings
+    # The largest tables are written as reconciliation makes them (so their time is in
+    # the reconcile stage), the rest once it is done.
+    with ExportWriter(exports_dir, TABLES) as writer:
+        with stage("reconcile"), no_cyclic_gc():
+            inputs = _ledger_inputs(ledger, practice, remit, on=on)
+            appointments = appointments_from_practice(practice)
+            facts = practice_facts(practice)
+            practice = without_encounters(practice)  # freed here when the caller handed it over
+            inputs["remit"] = remit
+            del remit
+            # Each input popped into an explicit argument, not ``**inputs``: the call then
+            # holds no reference of its own, so the 835 tables and the claims as sent go as
+            # soon as matching has read them, not when reconcile returns.
+            result = reconcile(
+                inputs.pop("remit"),
+                inputs.pop("submitted"),
+                as_of=as_of,
+                eligibility=inputs.pop("eligibility"),
+                refused=inputs.pop("refused"),
+                held=inputs.pop("held"),
+                case_events=inputs.pop("case_events"),
+                appointments=appointments,
+                practice=facts,
+                period=period,
+                sink=writer,
+            )
+            if result.tables.get("flags") is not None:  # what the payers' 277s said
+                result.tables["flags"] = annotate_flags(result.tables["flags"], ledger, practice)
+        release_memory()  # reconcile's working rows, before the exports' text and Arrow tables
+        with stage("export"):
+            writer.write_all(result.tables)
+            exports = writer.finish()
+            _good_faith_estimates(result, practice, exports_dir, on)
     with stage("report"):
         letters = render_letters(result, out / "letters" if out else workspace.letters_dir)
         report = render_report(result, out / "report.html" if out else workspace.report_path)

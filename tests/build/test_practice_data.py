@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import gc
 import io
+import platform
 import shutil
 from datetime import date
 from pathlib import Path
@@ -149,3 +151,26 @@ def test_a_control_character_in_the_billing_provider_writes_no_270(demo: LoadRes
         ("control_character", "billing_provider.name")
     }
     assert len(result.findings) == 22  # one per inquiry it would have sent that day
+
+
+@pytest.mark.skipif(
+    platform.python_implementation() != "CPython", reason="key-sharing dicts are a CPython detail"
+)
+def test_the_scrubber_leaves_loaded_models_compact(codes: CodeSets) -> None:
+    """Reading a compact model's ``__dict__`` gives it a dict it keeps: the control-character
+    scan did that to every model of every claim (~17 MiB held all night at 100k claims)."""
+    from pipeline.build.scrub import scrub
+    from tests.practice.test_compact import _models
+
+    practice = load_practice(DEMO, mappings_dir=ROOT / "mappings").practice
+    models = _models(practice)
+
+    def with_own_dict() -> set[int]:
+        return {id(m) for m in models if any(type(r) is dict for r in gc.get_referents(m))}
+
+    before = with_own_dict()
+    report = scrub(practice, today=TODAY, codes=codes)
+    assert report.findings  # the demo's held claims: the rules ran
+    assert with_own_dict() == before
+    practice.encounters[0].__dict__  # noqa: B018 (what the scan must not do)
+    assert with_own_dict() == before | {id(practice.encounters[0])}

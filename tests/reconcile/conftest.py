@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import Any
+
 import pytest
 
 from pipeline.reconcile import ReconcileResult, Thresholds, reconcile
@@ -8,8 +11,11 @@ from tests.reconcile import scenario
 
 @pytest.fixture(scope="session")
 def result() -> ReconcileResult:
-    from decimal import Decimal
+    return scenario_result()
 
+
+def scenario_result(**options: Any) -> ReconcileResult:
+    """The scenario reconciled (``options``: more of :func:`reconcile`'s arguments)."""
     return reconcile(
         scenario.remittance().tables(),
         scenario.submitted(),
@@ -28,4 +34,5 @@ def result() -> ReconcileResult:
             "address": "100 Main St, Anytown NY 10001",
             "phone": "555-555-1234",
         },
+        **options,
     )
