@@ -617,12 +617,14 @@ class ExportWriter:
     The files are written in a folder of their own inside ``out_dir`` and moved into it by
     :meth:`finish` (the block's end, if not called), so the exports there are one night's
     set: a night that fails on the way leaves the last set as it was, and nothing of its
-    own. :meth:`finish` lists every file, in ``order``."""
+    own (the folder of a night killed outright goes when the next writer starts). :meth:`finish`
+    lists every file, in ``order``."""
 
     def __init__(self, out_dir: Path, order: Iterable[str]) -> None:
         out_dir.mkdir(parents=True, exist_ok=True)
         self._dir = out_dir
-        self._work = Path(tempfile.mkdtemp(prefix=".writing-", dir=out_dir))
+        _remove_abandoned(out_dir)
+        self._work = Path(tempfile.mkdtemp(prefix=f".writing-{os.getpid()}-", dir=out_dir))
         self._rank = {name: i for i, name in enumerate(order)}
         self._book = XlsxBook(self._work / WORKBOOK_NAME)
         self._parts: dict[str, list[int]] = {}  # table → its sheets' parts, in write order
@@ -671,6 +673,24 @@ class ExportWriter:
     def _ordered(self) -> list[str]:
         last = len(self._rank)
         return sorted(self._parts, key=lambda name: self._rank.get(name, last))
+
+
+def _remove_abandoned(out_dir: Path) -> None:
+    """The folders of writers whose process is gone (a night killed on the way)."""
+    for folder in out_dir.glob(".writing-*"):
+        pid = folder.name.split("-")[1]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def write_exports(result: Any, out_dir: Path) -> list[Path]:

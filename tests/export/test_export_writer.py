@@ -4,6 +4,9 @@ export order whatever order the tables came in."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -98,6 +101,27 @@ def test_a_night_that_fails_on_the_way_leaves_the_last_exports_as_they_were(
         writer("a", _frame("NEW", 3))  # written before reconciliation failed
         raise RuntimeError("reconciliation failed")
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == last  # nothing of its own
+
+
+def test_the_folder_of_a_night_killed_on_the_way_goes_with_the_next_writer(
+    tmp_path: Path,
+) -> None:
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    abandoned = tmp_path / f".writing-{int(gone.stdout)}-x1"
+    running = tmp_path / f".writing-{os.getpid()}-x2"  # a live writer's: kept
+    for folder in (abandoned, running):
+        folder.mkdir()
+        (folder / "pms_posting.csv").write_text("half\n")
+    with ExportWriter(tmp_path, ["a"]) as writer:
+        writer("a", _frame("A", 1))
+    assert not abandoned.exists()
+    assert (running / "pms_posting.csv").read_text() == "half\n"
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == [
+        "a.csv",
+        "a.parquet",
+        WORKBOOK_NAME,
+    ]
 
 
 def test_arranging_sheets_needs_each_sheet_once(tmp_path: Path) -> None:
