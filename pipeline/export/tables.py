@@ -29,10 +29,7 @@ CSV and Parquet are always one file per table.
 from __future__ import annotations
 
 import csv
-import os
 import re
-import shutil
-import tempfile
 from collections.abc import Iterable, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -40,7 +37,6 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import chain, repeat
 from pathlib import Path
-from types import TracebackType
 from typing import IO, Any, Final
 
 import numpy as np
@@ -67,13 +63,12 @@ __all__ = [
     "PARQUET_ROW_GROUP",
     "PIECE_CELLS",
     "WORKBOOK_NAME",
-    "ExportWriter",
     "column_kind",
     "is_money",
     "safe_text",
     "write_csv",
-    "write_exports",
     "write_parquet",
+    "write_table",
     "write_workbook",
 ]
 
@@ -466,7 +461,7 @@ def _segments(name: str, total: int, per_sheet: int) -> list[tuple[str, int, int
     ]
 
 
-def _write_table(
+def write_table(
     name: str,
     frame: pd.DataFrame,
     *,
@@ -588,12 +583,12 @@ def _dense_pieces(
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> Path:
-    _write_table(path.stem, frame, csv_path=path)
+    write_table(path.stem, frame, csv_path=path)
     return path
 
 
 def write_parquet(frame: pd.DataFrame, path: Path) -> Path:
-    _write_table(path.stem, frame, parquet_path=path)
+    write_table(path.stem, frame, parquet_path=path)
     return path
 
 
@@ -603,100 +598,5 @@ def write_workbook(
     """Every table as a sheet (continued on further sheets past ``sheet_rows`` data rows)."""
     with XlsxBook(path) as book:
         for name, frame in tables.items():
-            _write_table(name, frame, book=book, sheet_rows=sheet_rows)
+            write_table(name, frame, book=book, sheet_rows=sheet_rows)
     return path
-
-
-class ExportWriter:
-    """The exports written table by table as they are handed over — reconciliation hands a
-    large table over as soon as it is made (a :data:`~pipeline.reconcile.TableSink`), so
-    they are not all held until the end — and the workbook's sheets listed in ``order``
-    (table names; others after, as they came) whatever order the tables came in.
-
-    ``with ExportWriter(out_dir, order) as writer: writer(name, frame) … writer.finish()``.
-    The files are written in a folder of their own inside ``out_dir`` and moved into it by
-    :meth:`finish` (the block's end, if not called), so the exports there are one night's
-    set: a night that fails on the way leaves the last set as it was, and nothing of its
-    own (the folder of a night killed outright goes when the next writer starts). :meth:`finish`
-    lists every file, in ``order``."""
-
-    def __init__(self, out_dir: Path, order: Iterable[str]) -> None:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        self._dir = out_dir
-        _remove_abandoned(out_dir)
-        self._work = Path(tempfile.mkdtemp(prefix=f".writing-{os.getpid()}-", dir=out_dir))
-        self._rank = {name: i for i, name in enumerate(order)}
-        self._book = XlsxBook(self._work / WORKBOOK_NAME)
-        self._parts: dict[str, list[int]] = {}  # table → its sheets' parts, in write order
-        self._finished = False
-
-    def __enter__(self) -> ExportWriter:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if kind is None:
-            self.finish()
-        elif not self._finished:
-            self._book.__exit__(kind, exc, tb)
-            shutil.rmtree(self._work, ignore_errors=True)
-
-    def __call__(self, name: str, frame: pd.DataFrame) -> None:
-        if name in self._parts:
-            raise ValueError(f"exports: table {name!r} handed over twice")
-        first = self._book.sheet_count + 1
-        csv_path, parquet_path = self._work / f"{name}.csv", self._work / f"{name}.parquet"
-        _write_table(name, frame, csv_path=csv_path, parquet_path=parquet_path, book=self._book)
-        pa.default_memory_pool().release_unused()  # the table's Arrow buffers, to the system
-        self._parts[name] = list(range(first, self._book.sheet_count + 1))
-
-    def write_all(self, tables: Mapping[str, pd.DataFrame]) -> None:
-        for name, frame in tables.items():
-            self(name, frame)
-
-    def finish(self) -> list[Path]:
-        names = [f"{n}.{ext}" for n in self._ordered() for ext in ("csv", "parquet")]
-        names.append(WORKBOOK_NAME)
-        if not self._finished:
-            self._book.arrange([p for name in self._ordered() for p in self._parts[name]])
-            self._book.__exit__(None, None, None)
-            for name in names:
-                os.replace(self._work / name, self._dir / name)
-            self._work.rmdir()
-            self._finished = True
-        return [self._dir / name for name in names]
-
-    def _ordered(self) -> list[str]:
-        last = len(self._rank)
-        return sorted(self._parts, key=lambda name: self._rank.get(name, last))
-
-
-def _remove_abandoned(out_dir: Path) -> None:
-    """The folders of writers whose process is gone (a night killed on the way)."""
-    for folder in out_dir.glob(".writing-*"):
-        pid = folder.name.split("-")[1]
-        if pid.isdigit() and not _alive(int(pid)):
-            shutil.rmtree(folder, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
-
-
-def write_exports(result: Any, out_dir: Path) -> list[Path]:
-    """Every table of ``result`` (a ReconcileResult) as CSV and Parquet, plus the workbook —
-    each table read once, its chunks going to all three files together."""
-    tables: Mapping[str, pd.DataFrame] = result.tables
-    with ExportWriter(out_dir, tables) as writer:
-        writer.write_all(tables)
-        return writer.finish()
