@@ -56,7 +56,7 @@ class ExportWriter:
         if kind is None:
             self.finish()
         elif not self._finished:
-            self._book.__exit__(kind, exc, tb)
+            self._book.discard()
             shutil.rmtree(self._work, ignore_errors=True)
 
     def __call__(self, name: str, frame: pd.DataFrame) -> None:
@@ -73,11 +73,12 @@ class ExportWriter:
             self(name, frame)
 
     def finish(self) -> list[Path]:
-        names = [f"{n}.{ext}" for n in self._ordered() for ext in ("csv", "parquet")]
+        tables = self._ordered()
+        names = [f"{n}.{ext}" for n in tables for ext in ("csv", "parquet")]
         names.append(WORKBOOK_NAME)
         if not self._finished:
-            self._book.arrange([p for name in self._ordered() for p in self._parts[name]])
-            self._book.__exit__(None, None, None)
+            self._book.arrange([p for name in tables for p in self._parts[name]])
+            self._book.close()
             for name in names:
                 os.replace(self._work / name, self._dir / name)
             self._work.rmdir()

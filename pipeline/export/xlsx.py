@@ -145,10 +145,19 @@ class XlsxBook:
         tb: TracebackType | None,
     ) -> None:
         if kind is None:
-            self._finish()
+            self.close()
+        else:
+            self.discard()
+
+    def close(self) -> None:
+        """Complete the workbook."""
+        self._finish()
         self._zip.close()
-        if kind is not None:
-            self.path.unlink(missing_ok=True)  # never leave half a workbook behind
+
+    def discard(self) -> None:
+        """Never leave half a workbook behind."""
+        self._zip.close()
+        self.path.unlink(missing_ok=True)
 
     @contextmanager
     def sheet(
